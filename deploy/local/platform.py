@@ -1,0 +1,446 @@
+#!/usr/bin/env python3
+"""Install, start, stop and inspect the local MPP Elektronik platform, without Docker.
+
+Servers come from package registries only: Apache Kafka from Maven Central, FerretDB, versitygw
+and Mailpit built from the Go module proxy. Builds are cached in ~/.cache/mpp (MPP_CACHE_DIR);
+data, logs and pid files live in one folder, .data/ in the repository (MPP_DATA_DIR).
+Standard library only: this runs before the project's Python environment exists.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+LOCAL = REPO / "deploy" / "local"
+CACHE = Path(os.environ.get("MPP_CACHE_DIR", Path.home() / ".cache" / "mpp"))
+DATA = Path(os.environ.get("MPP_DATA_DIR", REPO / ".data"))
+LOGS = DATA / "logs"
+RUN = DATA / "run"
+BIN = CACHE / "bin"
+
+UV_VERSION = "0.13.8"
+KAFKA_VERSION = "4.4.0"
+FERRETDB_VERSION = "v1.24.2"
+VERSITYGW_VERSION = "v1.8.0"
+MAILPIT_VERSION = "v1.33.1"
+
+S3_ACCESS_KEY = "mppdev"
+S3_SECRET_KEY = "mppdev-secret"  # noqa: S105 - development only
+HOST = "127.0.0.1"
+
+
+class StepFailed(Exception):
+    """A step could not finish; the message says why, the log says more."""
+
+    def __init__(self, why: str, log: Path | None = None) -> None:
+        super().__init__(why)
+        self.log = log
+
+
+def say(message: str) -> None:
+    print(message, flush=True)
+
+
+def step(name: str, action: Callable[[], str | None]) -> None:
+    """Run one step, print what it does and how long it took; stop the whole run if it fails."""
+    say(f"==> {name} ...")
+    started = time.monotonic()
+    try:
+        note = action()
+    except StepFailed as exc:
+        say(f"✗ {name} failed after {time.monotonic() - started:.1f}s: {exc}")
+        if exc.log and exc.log.exists():
+            say(f"  log: {exc.log}  (last lines below)")
+            for line in exc.log.read_text(errors="replace").splitlines()[-25:]:
+                say(f"  | {line}")
+        sys.exit(1)
+    say(f"    {name}: {note or 'done'} ({time.monotonic() - started:.1f}s)")
+
+
+def run_logged(cmd: list[str], log: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+    """Run a command to completion with its output in a log file."""
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with log.open("w") as out:
+        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+    if result.returncode != 0:
+        raise StepFailed(f"`{' '.join(cmd)}` exited with {result.returncode}", log)
+
+
+# --- installs ---------------------------------------------------------------------------------
+
+def uv_path() -> str:
+    found = shutil.which("uv")
+    if not found:
+        raise StepFailed("uv is not installed")
+    return found
+
+
+def install_uv() -> str:
+    if shutil.which("uv"):
+        return "already installed"
+    run_logged([sys.executable, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"], CACHE / "logs" / "uv.log")
+    if not shutil.which("uv"):
+        raise StepFailed("pip installed uv but it is not on PATH", CACHE / "logs" / "uv.log")
+    return f"uv {UV_VERSION} installed"
+
+
+def install_python_env() -> str:
+    run_logged([uv_path(), "sync", "--all-packages", "--frozen"], CACHE / "logs" / "uv-sync.log", cwd=REPO)
+    return "virtual environment .venv in sync with uv.lock"
+
+
+def kafka_libs() -> Path:
+    return CACHE / f"kafka-{KAFKA_VERSION}" / "libs"
+
+
+def install_kafka() -> str:
+    libs = kafka_libs()
+    marker = libs / ".complete"
+    if marker.exists():
+        return "cached"
+    if not shutil.which("mvn") or not shutil.which("java"):
+        raise StepFailed("Kafka needs Java 17 and Maven (apt-get install openjdk-17-jdk-headless maven)")
+    shutil.rmtree(libs, ignore_errors=True)
+    run_logged(
+        ["mvn", "-B", "-q", "-f", str(LOCAL / "kafka" / "pom.xml"), "dependency:copy-dependencies",
+         f"-Dkafka.version={KAFKA_VERSION}", f"-DoutputDirectory={libs}"],
+        CACHE / "logs" / "kafka-install.log",
+    )
+    marker.touch()
+    return f"{len(list(libs.glob('*.jar')))} jars from Maven Central"
+
+
+def go_env() -> dict[str, str]:
+    env = dict(os.environ)
+    env.setdefault("GOFLAGS", "-buildvcs=false")
+    env["CGO_ENABLED"] = "0"
+    return env
+
+
+def build_ferretdb() -> str:
+    target = BIN / f"ferretdb-{FERRETDB_VERSION}"
+    if target.exists():
+        return "cached"
+    run_logged(["go", "build", "-trimpath", "-o", str(target), "."], CACHE / "logs" / "ferretdb-build.log",
+               cwd=LOCAL / "ferretdb", env=go_env())
+    return f"built {target.name}"
+
+
+def go_install(module: str, version: str, name: str) -> str:
+    target = BIN / f"{name}-{version}"
+    if target.exists():
+        return "cached"
+    gobin = CACHE / "gobin" / name
+    env = go_env() | {"GOBIN": str(gobin)}
+    run_logged(["go", "install", "-trimpath", f"{module}@{version}"], CACHE / "logs" / f"{name}-build.log", env=env)
+    BIN.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(gobin / name), target)
+    return f"built {target.name}"
+
+
+def build_go_servers() -> str:
+    if not shutil.which("go"):
+        raise StepFailed("Go is needed to build FerretDB, versitygw and Mailpit (apt-get install golang)")
+    BIN.mkdir(parents=True, exist_ok=True)
+    builds: dict[str, Callable[[], str]] = {
+        "ferretdb": build_ferretdb,
+        "versitygw": lambda: go_install("github.com/versity/versitygw/cmd/versitygw", VERSITYGW_VERSION, "versitygw"),
+        "mailpit": lambda: go_install("github.com/axllent/mailpit", MAILPIT_VERSION, "mailpit"),
+    }
+    missing = [n for n in builds if not any(BIN.glob(f"{n}-*"))]
+    if missing:
+        say(f"    building {', '.join(missing)} from the Go module proxy (first time only; a few minutes on 2 cores)")
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        futures = {name: pool.submit(build) for name, build in builds.items()}
+        notes = []
+        for name, future in futures.items():
+            notes.append(f"{name} {future.result()}")
+    return ", ".join(notes)
+
+
+# --- processes --------------------------------------------------------------------------------
+
+@dataclass
+class Component:
+    """A process of the platform, with how to start it and how to tell it is ready."""
+
+    name: str
+    port: int
+    command: Callable[[], list[str]]
+    ready: Callable[[], bool]
+    env: dict[str, str] = field(default_factory=dict)
+    prepare: Callable[[], None] | None = None
+    url: str | None = None
+    timeout: float = 90.0
+    kind: str = "server"
+
+    @property
+    def log(self) -> Path:
+        return LOGS / f"{self.name}.log"
+
+    @property
+    def pidfile(self) -> Path:
+        return RUN / f"{self.name}.pid"
+
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pidfile.read_text())
+            os.kill(pid, 0)
+        except (OSError, ValueError):
+            return None
+        return pid
+
+
+def port_open(port: int) -> bool:
+    with socket.socket() as sock:
+        sock.settimeout(0.5)
+        return sock.connect_ex((HOST, port)) == 0
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - local URLs only
+            return bool(200 <= response.status < 300)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def kafka_command() -> list[str]:
+    return [
+        "java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        "-Djava.awt.headless=true",
+        f"-Dlog4j2.configurationFile={LOCAL / 'kafka' / 'log4j2.yaml'}",
+        f"-Dkafka.logs.dir={LOGS / 'kafka'}",
+        "-cp", f"{kafka_libs()}/*", "kafka.Kafka", str(DATA / "kafka" / "server.properties"),
+    ]
+
+
+def prepare_kafka() -> None:
+    """Write the broker's properties and format its storage once."""
+    folder = DATA / "kafka"
+    (LOGS / "kafka").mkdir(parents=True, exist_ok=True)
+    properties = folder / "server.properties"
+    folder.mkdir(parents=True, exist_ok=True)
+    base = (LOCAL / "kafka" / "server.properties").read_text()
+    properties.write_text(base + f"log.dirs={folder / 'data'}\n")
+    if (folder / "data" / "meta.properties").exists():
+        return
+    classpath = f"{kafka_libs()}/*"
+    cluster_id = subprocess.run(
+        ["java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
+        capture_output=True, text=True, check=False,
+    ).stdout.strip().splitlines()[-1:]
+    if not cluster_id:
+        raise StepFailed("could not generate a Kafka cluster id")
+    run_logged(
+        ["java", f"-Dlog4j2.configurationFile={LOCAL / 'kafka' / 'log4j2.yaml'}",
+         f"-Dkafka.logs.dir={LOGS / 'kafka'}", "-cp", classpath, "kafka.tools.StorageTool",
+         "format", "-t", cluster_id[0], "-c", str(properties)],
+        LOGS / "kafka-format.log",
+    )
+
+
+def service(name: str, module: str, port: int) -> Component:
+    return Component(
+        name=name,
+        port=port,
+        kind="service",
+        command=lambda: [uv_path(), "run", "--frozen", "--no-sync", "python", "-m", module],
+        env={"MPP_HTTP_PORT": str(port), "MPP_SERVICE_NAME": name},
+        ready=lambda: http_ok(f"http://{HOST}:{port}/ready"),
+        url=f"http://{HOST}:{port}/docs",
+        timeout=60.0,
+    )
+
+
+SERVERS = [
+    Component(
+        name="kafka", port=9092, command=kafka_command, prepare=prepare_kafka,
+        ready=lambda: port_open(9092), url=f"{HOST}:9092",
+    ),
+    Component(
+        name="ferretdb", port=27017,
+        command=lambda: [str(BIN / f"ferretdb-{FERRETDB_VERSION}"), "-listen", f"{HOST}:27017",
+                         "-data", str(DATA / "ferretdb")],
+        ready=lambda: port_open(27017), url=f"mongodb://{HOST}:27017/",
+    ),
+    Component(
+        name="s3", port=9000,
+        command=lambda: [str(BIN / f"versitygw-{VERSITYGW_VERSION}"), "--port", f"{HOST}:9000",
+                         "posix", str(DATA / "s3")],
+        env={"ROOT_ACCESS_KEY": S3_ACCESS_KEY, "ROOT_SECRET_KEY": S3_SECRET_KEY},
+        prepare=lambda: (DATA / "s3").mkdir(parents=True, exist_ok=True),
+        ready=lambda: port_open(9000), url=f"http://{HOST}:9000",
+    ),
+    Component(
+        name="mailpit", port=8025,
+        command=lambda: [str(BIN / f"mailpit-{MAILPIT_VERSION}"), "--smtp", f"{HOST}:1025",
+                         "--listen", f"{HOST}:8025", "--database", str(DATA / "mailpit" / "mailpit.db")],
+        prepare=lambda: (DATA / "mailpit").mkdir(parents=True, exist_ok=True),
+        ready=lambda: http_ok(f"http://{HOST}:8025/livez"), url=f"http://{HOST}:8025",
+    ),
+]
+SERVICES = [
+    service("catalog", "catalog", 8101),
+    service("applications", "applications", 8102),
+    service("documents", "documents", 8103),
+    service("notifications", "notifications", 8104),
+    service("gateway", "gateway", 8080),
+]
+COMPONENTS = {c.name: c for c in SERVERS + SERVICES}
+
+
+def start(component: Component) -> str:
+    """Start a component unless it already answers; wait until it is ready."""
+    if component.ready():
+        return f"already running on port {component.port}"
+    if component.pid() is None and port_open(component.port):
+        raise StepFailed(f"port {component.port} is taken by another program; stop it or free the port")
+    if component.prepare:
+        component.prepare()
+    LOGS.mkdir(parents=True, exist_ok=True)
+    RUN.mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ) | component.env | {"MPP_S3_ACCESS_KEY": S3_ACCESS_KEY, "MPP_S3_SECRET_KEY": S3_SECRET_KEY}
+    with component.log.open("a") as out:
+        process = subprocess.Popen(  # noqa: S603
+            component.command(), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+    component.pidfile.write_text(str(process.pid))
+    deadline = time.monotonic() + component.timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StepFailed(f"{component.name} exited with {process.returncode} while starting", component.log)
+        if component.ready():
+            return f"ready on port {component.port} (pid {process.pid})"
+        time.sleep(0.3)
+    raise StepFailed(f"{component.name} not ready after {component.timeout:.0f}s", component.log)
+
+
+def stop(component: Component) -> str:
+    pid = component.pid()
+    if pid is None:
+        component.pidfile.unlink(missing_ok=True)
+        return "not running"
+    os.killpg(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and component.pid() is not None:
+        time.sleep(0.2)
+    if component.pid() is not None:
+        os.killpg(pid, signal.SIGKILL)
+    component.pidfile.unlink(missing_ok=True)
+    return f"stopped (pid {pid})"
+
+
+def create_topics_and_buckets() -> str:
+    run_logged([uv_path(), "run", "--frozen", "--no-sync", "python", str(LOCAL / "bootstrap.py")],
+               LOGS / "bootstrap.log", cwd=REPO)
+    return (LOGS / "bootstrap.log").read_text().strip().splitlines()[-1]
+
+
+# --- commands ---------------------------------------------------------------------------------
+
+def installs() -> None:
+    step("install uv (Python package manager)", install_uv)
+    step("install Python dependencies (uv sync)", install_python_env)
+    step(f"install Apache Kafka {KAFKA_VERSION} (Maven Central)", install_kafka)
+    step("build FerretDB, versitygw and Mailpit (Go module proxy)", build_go_servers)
+
+
+def cmd_servers() -> None:
+    """Install and start Kafka, FerretDB, S3 and Mailpit: what the tests need."""
+    installs()
+    for component in SERVERS:
+        step(f"start {component.name}", lambda c=component: start(c))
+
+
+def cmd_up() -> None:
+    started = time.monotonic()
+    cmd_servers()
+    step("create topics and buckets", create_topics_and_buckets)
+    for component in SERVICES:
+        step(f"start {component.name}", lambda c=component: start(c))
+    say(f"\nMPP Elektronik is up ({time.monotonic() - started:.0f}s). Development only:\n")
+    say(f"  Gateway (single entry point)  http://{HOST}:8080")
+    say(f"  API docs (OpenAPI)            http://{HOST}:8080/docs")
+    say(f"  Platform health               http://{HOST}:8080/health")
+    for component in SERVICES[:-1]:
+        say(f"  {component.name + ' service':<30}http://{HOST}:{component.port}/docs")
+    say(f"  Mailpit (e-mail sent)         http://{HOST}:8025")
+    say(f"  Kafka                         {HOST}:9092")
+    say(f"  FerretDB (MongoDB wire)       mongodb://{HOST}:27017/")
+    say(f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}")
+    say(f"\n  Logs: make logs SERVICE=<name>   ({LOGS})\n  Stop: make down   Wipe data: make reset")
+
+
+def cmd_down() -> None:
+    for component in reversed(SERVERS + SERVICES):
+        step(f"stop {component.name}", lambda c=component: stop(c))
+
+
+def cmd_status() -> int:
+    healthy = True
+    for component in SERVERS + SERVICES:
+        ok = component.ready()
+        healthy &= ok
+        pid = component.pid()
+        state = "healthy" if ok else ("starting/unhealthy" if pid else "down")
+        say(f"  {component.name:<14} {state:<20} port {component.port:<6} {'pid ' + str(pid) if pid else ''}")
+    if http_ok(f"http://{HOST}:8080/health"):
+        with urllib.request.urlopen(f"http://{HOST}:8080/health", timeout=5) as response:  # noqa: S310
+            say("\n  gateway /health: " + json.dumps(json.load(response)["components"]))
+    return 0 if healthy else 1
+
+
+def cmd_logs(name: str) -> None:
+    component = COMPONENTS.get(name)
+    if component is None:
+        say(f"unknown component {name!r}; one of: {', '.join(COMPONENTS)}")
+        sys.exit(2)
+    log = LOGS / "kafka" / "server.log" if name == "kafka" else component.log
+    os.execvp("tail", ["tail", "-n", "100", "-F", str(log)])  # noqa: S606
+
+
+def cmd_reset() -> None:
+    cmd_down()
+    step(f"wipe data folder {DATA}", lambda: shutil.rmtree(DATA, ignore_errors=True) or "wiped")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("command", choices=["up", "servers", "install", "down", "status", "logs", "reset"])
+    parser.add_argument("name", nargs="?", help="component for `logs`")
+    args = parser.parse_args()
+    if args.command == "up":
+        cmd_up()
+    elif args.command == "servers":
+        cmd_servers()
+    elif args.command == "install":
+        installs()
+    elif args.command == "down":
+        cmd_down()
+    elif args.command == "status":
+        sys.exit(cmd_status())
+    elif args.command == "logs":
+        cmd_logs(args.name or "gateway")
+    elif args.command == "reset":
+        cmd_reset()
+
+
+if __name__ == "__main__":
+    main()

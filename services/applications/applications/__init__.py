@@ -1,0 +1,1 @@
+"""MPP Elektronik applications service."""

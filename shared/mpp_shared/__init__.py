@@ -1,0 +1,1 @@
+"""MPP Elektronik's common pieces, one of each, used by every service."""

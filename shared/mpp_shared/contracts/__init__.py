@@ -1,0 +1,37 @@
+"""Payload contracts of every event type, one module per producing service.
+
+Within a major version only optional fields are added; a breaking change is a new `.v2` type
+published beside `.v1`. Consumers ignore fields they do not know.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+# event type -> (topic, payload model); filled by `contract` in the producers' modules.
+REGISTRY: dict[str, tuple[str, type[BaseModel]]] = {}
+
+
+class Contract(BaseModel):
+    """Base of every payload: consumers ignore unknown fields, producers send only known ones."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+
+def contract(event_type: str, *, topic: str) -> type[BaseModel] | object:
+    """Register a payload model under its event type (used as a class decorator)."""
+
+    def register(model: type[BaseModel]) -> type[BaseModel]:
+        if event_type in REGISTRY:
+            raise ValueError(f"event type {event_type} registered twice")
+        REGISTRY[event_type] = (topic, model)
+        return model
+
+    return register
+
+
+def load_all() -> dict[str, tuple[str, type[BaseModel]]]:
+    """Import every producer's module so the registry is complete."""
+    from mpp_shared.contracts import catalog  # noqa: F401
+
+    return REGISTRY

@@ -1,0 +1,229 @@
+"""Kafka: the idempotent producer, topic creation, and the one consumer runner.
+
+The runner commits a record's offset only after its handler's effect is stored, retries a
+failing handler with backoff a bounded number of times, then parks the record in the service's
+dead-letter topic with where it came from and why it failed, and goes on with the next record.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from datetime import UTC, datetime
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
+from opentelemetry.trace import SpanKind, Status, StatusCode
+from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+
+from mpp_shared import events, metrics, telemetry
+from mpp_shared.events import Event, InvalidEvent
+from mpp_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Event], Awaitable[None]]
+
+# Headers a dead-lettered record carries besides its own.
+DLQ_TOPIC = "dlq.original.topic"
+DLQ_PARTITION = "dlq.original.partition"
+DLQ_OFFSET = "dlq.original.offset"
+DLQ_ERROR = "dlq.error"
+DLQ_CONSUMER = "dlq.consumer"
+DLQ_FAILED_AT = "dlq.failed_at"
+DLQ_HEADERS = (DLQ_TOPIC, DLQ_PARTITION, DLQ_OFFSET, DLQ_ERROR, DLQ_CONSUMER, DLQ_FAILED_AT)
+
+
+def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
+    """An idempotent producer that waits for every in-sync replica."""
+    return AIOKafkaProducer(
+        bootstrap_servers=settings.kafka_bootstrap,
+        client_id=settings.service_name,
+        enable_idempotence=True,
+        acks="all",
+        linger_ms=5,
+        request_timeout_ms=10_000,
+    )
+
+
+async def ensure_topics(
+    bootstrap: str, names: Iterable[str], *, partitions: int = 3, compacted: Iterable[str] = ()
+) -> None:
+    """Create the topics that do not exist yet (replication 1 locally; a cluster sets its own)."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        compacted = set(compacted)
+        missing = [
+            NewTopic(
+                name,
+                num_partitions=partitions,
+                replication_factor=1,
+                topic_configs={"cleanup.policy": "compact"} if name in compacted else {},
+            )
+            for name in dict.fromkeys(names)
+            if name not in existing
+        ]
+        if missing:
+            with contextlib.suppress(TopicAlreadyExistsError):
+                await admin.create_topics(missing)
+    finally:
+        await admin.close()
+
+
+class ConsumerRunner:
+    """Consumes a service's topics with its consumer group and hands each event to its handler."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        topics: Iterable[str],
+        handlers: Mapping[str, Handler],
+        max_attempts: int = 4,
+        backoff_initial: float = 0.2,
+        backoff_max: float = 5.0,
+    ) -> None:
+        self.settings = settings
+        self.topics = [settings.topic(name) for name in topics]
+        self.handlers = dict(handlers)
+        self.max_attempts = max_attempts
+        self.backoff_initial = backoff_initial
+        self.backoff_max = backoff_max
+        self._stopping = asyncio.Event()
+        self._tracer = telemetry.tracer(__name__)
+        self.ready = asyncio.Event()
+
+    def stop(self) -> None:
+        """Ask the runner to finish the record in hand, commit, and leave the group."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        """Consume until stopped; a broken connection is reopened from the committed offsets."""
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                await self._consume()
+                delay = 0.5
+            except (KafkaError, OSError) as exc:
+                log.warning("consumer %s: %s; reconnecting in %.1fs", self.topics, exc, delay)
+                self.ready.clear()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._stopping.wait(), delay)
+                delay = min(delay * 2, 10.0)
+
+    async def _consume(self) -> None:
+        consumer = AIOKafkaConsumer(
+            *self.topics,
+            bootstrap_servers=self.settings.kafka_bootstrap,
+            group_id=self.settings.consumer_group,
+            client_id=self.settings.service_name,
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+            isolation_level="read_committed",
+        )
+        producer = create_producer(self.settings)
+        await consumer.start()
+        try:
+            await producer.start()
+            self.ready.set()
+            while not self._stopping.is_set():
+                batches = await consumer.getmany(timeout_ms=500, max_records=100)
+                for partition, records in batches.items():
+                    done: int | None = None
+                    for record in records:
+                        if self._stopping.is_set():
+                            break
+                        await self._handle(record, producer)
+                        done = record.offset + 1
+                    if done is not None:
+                        await self._commit(consumer, partition, done)
+                await self._record_lag(consumer)
+        finally:
+            self.ready.clear()
+            await producer.stop()
+            await consumer.stop()
+
+    async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+        try:
+            await consumer.commit({partition: offset})
+        except CommitFailedError as exc:
+            # The partition moved to another member, which starts again from the last commit;
+            # handlers are idempotent, so the records seen twice change nothing.
+            log.info("commit of %s skipped after a rebalance: %s", partition, exc)
+
+    async def _handle(self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer) -> None:
+        service = self.settings.service_name
+        try:
+            event = events.from_json(record.value or b"")
+        except InvalidEvent as exc:
+            await self._dead_letter(record, producer, exc)
+            metrics.record_consumed(service=service, event_type="invalid", outcome="dead_lettered")
+            return
+        handler = self.handlers.get(event.type)
+        if handler is None:
+            metrics.record_consumed(service=service, event_type=event.type, outcome="ignored")
+            return
+        parent = telemetry.context_from_headers(telemetry.carrier_from_kafka(record.headers))
+        with self._tracer.start_as_current_span(
+            f"{record.topic} process",
+            context=parent,
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": record.topic,
+                "messaging.consumer.group.name": self.settings.consumer_group,
+                "messaging.message.id": event.id,
+                "cloudevents.event_type": event.type,
+            },
+        ) as span:
+            try:
+                async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(self.max_attempts),
+                    wait=wait_exponential_jitter(
+                        multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+                    ),
+                    reraise=True,
+                ):
+                    with attempt:
+                        await handler(event)
+            except Exception as exc:
+                span.set_status(Status(StatusCode.ERROR, str(exc)))
+                log.exception("event %s (%s) failed %d times", event.id, event.type, self.max_attempts)
+                await self._dead_letter(record, producer, exc)
+                metrics.record_consumed(service=service, event_type=event.type, outcome="dead_lettered")
+                return
+        metrics.record_consumed(service=service, event_type=event.type, outcome="handled")
+
+    async def _dead_letter(
+        self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, error: Exception
+    ) -> None:
+        headers = [(k, v) for k, v in record.headers or () if k not in DLQ_HEADERS]
+        headers += [
+            (DLQ_TOPIC, record.topic.encode()),
+            (DLQ_PARTITION, str(record.partition).encode()),
+            (DLQ_OFFSET, str(record.offset).encode()),
+            (DLQ_ERROR, f"{type(error).__name__}: {error}"[:1000].encode()),
+            (DLQ_CONSUMER, self.settings.consumer_group.encode()),
+            (DLQ_FAILED_AT, datetime.now(UTC).isoformat().encode()),
+        ]
+        await producer.send_and_wait(
+            self.settings.dlq_topic, value=record.value, key=record.key, headers=headers
+        )
+
+    async def _record_lag(self, consumer: AIOKafkaConsumer) -> None:
+        for partition in consumer.assignment():
+            end = consumer.highwater(partition)
+            if end is None:
+                continue
+            position = await consumer.position(partition)
+            metrics.record_lag(
+                service=self.settings.service_name,
+                topic=partition.topic,
+                partition=partition.partition,
+                lag=end - position,
+            )

@@ -1,0 +1,193 @@
+"""RFC 9457 problem+json errors, in Indonesian by default and English on `Accept-Language: en`."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+MEDIA_TYPE = "application/problem+json"
+Localized = Mapping[str, str]
+
+# Stable problem codes: `type` is /problems/<code>; title in both languages.
+TITLES: dict[str, Localized] = {
+    "bad-request": {"id": "Permintaan tidak valid", "en": "Bad request"},
+    "validation": {"id": "Data tidak valid", "en": "Invalid data"},
+    "unauthorized": {"id": "Perlu masuk terlebih dahulu", "en": "Authentication required"},
+    "forbidden": {"id": "Akses ditolak", "en": "Forbidden"},
+    "not-found": {"id": "Tidak ditemukan", "en": "Not found"},
+    "method-not-allowed": {"id": "Metode tidak diizinkan", "en": "Method not allowed"},
+    "conflict": {"id": "Terjadi konflik dengan perubahan lain", "en": "Conflict"},
+    "payload-too-large": {"id": "Data terlalu besar", "en": "Payload too large"},
+    "unsupported-media-type": {"id": "Jenis konten tidak didukung", "en": "Unsupported media type"},
+    "rate-limited": {"id": "Terlalu banyak permintaan", "en": "Too many requests"},
+    "unavailable": {"id": "Layanan sedang tidak tersedia", "en": "Service unavailable"},
+    "internal": {"id": "Terjadi kesalahan pada sistem", "en": "Internal error"},
+}
+_STATUS_CODES = {
+    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
+    415: "unsupported-media-type", 422: "validation", 429: "rate-limited", 503: "unavailable",
+}
+_DETAILS: dict[str, Localized] = {
+    "not-found": {"id": "Alamat yang diminta tidak ada.", "en": "The requested resource does not exist."},
+    "method-not-allowed": {"id": "Metode ini tidak didukung di alamat ini.", "en": "This method is not supported here."},
+    "validation": {"id": "Periksa kembali isian yang ditandai.", "en": "Check the fields listed."},
+    "internal": {
+        "id": "Permintaan Anda tidak dapat diproses. Silakan coba lagi nanti.",
+        "en": "Your request could not be processed. Please try again later.",
+    },
+}
+
+# Indonesian wording of pydantic's validation error types; English uses pydantic's own message.
+_FIELD_MESSAGES: dict[str, str] = {
+    "missing": "Wajib diisi.",
+    "string_type": "Harus berupa teks.",
+    "string_too_short": "Terlalu pendek (minimal {min_length} karakter).",
+    "string_too_long": "Terlalu panjang (maksimal {max_length} karakter).",
+    "string_pattern_mismatch": "Formatnya tidak sesuai.",
+    "int_parsing": "Harus berupa bilangan bulat.",
+    "int_type": "Harus berupa bilangan bulat.",
+    "float_parsing": "Harus berupa angka.",
+    "bool_parsing": "Harus bernilai benar atau salah.",
+    "greater_than": "Harus lebih besar dari {gt}.",
+    "greater_than_equal": "Minimal {ge}.",
+    "less_than": "Harus lebih kecil dari {lt}.",
+    "less_than_equal": "Maksimal {le}.",
+    "literal_error": "Harus salah satu dari: {expected}.",
+    "enum": "Harus salah satu dari: {expected}.",
+    "json_invalid": "Bukan JSON yang valid.",
+    "model_attributes_type": "Harus berupa objek.",
+    "dict_type": "Harus berupa objek.",
+    "list_type": "Harus berupa daftar.",
+    "too_short": "Terlalu sedikit isian (minimal {min_length}).",
+    "too_long": "Terlalu banyak isian (maksimal {max_length}).",
+    "date_from_datetime_parsing": "Harus berupa tanggal (YYYY-MM-DD).",
+    "date_parsing": "Harus berupa tanggal (YYYY-MM-DD).",
+    "datetime_parsing": "Harus berupa waktu RFC 3339.",
+    "extra_forbidden": "Isian ini tidak dikenal.",
+    "value_error": "Nilai tidak valid.",
+}
+
+
+def language(request: Request) -> str:
+    """`en` when the caller prefers English to Indonesian, else `id`."""
+    best, best_q = "id", -1.0
+    for part in request.headers.get("accept-language", "").split(","):
+        tag, _, params = part.strip().partition(";")
+        primary = tag.strip().lower().split("-")[0]
+        if primary not in ("id", "en"):
+            continue
+        try:
+            q = float(params.strip()[2:]) if params.strip().startswith("q=") else 1.0
+        except ValueError:
+            q = 0.0
+        if q > best_q:
+            best, best_q = primary, q
+    return best
+
+
+class Problem(Exception):
+    """An expected error: raise it anywhere in a request and the caller gets problem+json."""
+
+    def __init__(
+        self,
+        status: int,
+        code: str | None = None,
+        *,
+        detail: Localized | None = None,
+        title: Localized | None = None,
+        errors: Sequence[Mapping[str, Any]] = (),
+        headers: Mapping[str, str] | None = None,
+        **extensions: Any,
+    ) -> None:
+        self.status = status
+        self.code = code or _STATUS_CODES.get(status, "bad-request" if status < 500 else "internal")
+        self.title = title or TITLES.get(self.code, TITLES["bad-request"])
+        self.detail = detail or _DETAILS.get(self.code)
+        self.errors = list(errors)
+        self.headers = dict(headers or {})
+        self.extensions = extensions
+        super().__init__(f"{status} {self.code}")
+
+    def body(self, lang: str, instance: str | None = None) -> dict[str, Any]:
+        """The problem document in one language."""
+        body: dict[str, Any] = {
+            "type": f"/problems/{self.code}",
+            "title": self.title.get(lang) or self.title["en"],
+            "status": self.status,
+        }
+        if self.detail:
+            body["detail"] = self.detail.get(lang) or self.detail["en"]
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [
+                {k: (v.get(lang, v.get("en")) if isinstance(v, Mapping) else v) for k, v in e.items()}
+                for e in self.errors
+            ]
+        body.update(self.extensions)
+        return body
+
+    def response(self, request: Request) -> JSONResponse:
+        """The problem as an HTTP response in the caller's language."""
+        return JSONResponse(
+            self.body(language(request), request.url.path),
+            status_code=self.status,
+            media_type=MEDIA_TYPE,
+            headers={"Content-Language": language(request), **self.headers},
+        )
+
+
+def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    """pydantic errors as `{field, in, message: {id, en}}` items."""
+    items = []
+    for error in errors:
+        loc = [str(part) for part in error.get("loc", ())]
+        where = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else None
+        field = ".".join(loc[1:] if where else loc) or None
+        context = {k: _readable(v) for k, v in (error.get("ctx") or {}).items()}
+        template = _FIELD_MESSAGES.get(str(error.get("type")), _FIELD_MESSAGES["value_error"])
+        try:
+            indonesian = template.format(**context)
+        except (KeyError, IndexError):
+            indonesian = _FIELD_MESSAGES["value_error"]
+        items.append({
+            "field": field,
+            "in": where,
+            "message": {"id": indonesian, "en": str(error.get("msg", "Invalid value"))},
+        })
+    return items
+
+
+def _readable(value: Any) -> Any:
+    return value if isinstance(value, str | int | float) else str(value)
+
+
+def install(app: FastAPI) -> None:
+    """Answer every error of the app as problem+json; nothing reaches the caller as a trace."""
+
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return exc.response(request)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return Problem(422, "validation", errors=field_errors(exc.errors())).response(request)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        headers = dict(exc.headers or {})
+        return Problem(exc.status_code, headers=headers).response(request)
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error on %s %s", request.method, request.url.path)
+        return Problem(500, "internal").response(request)

@@ -1,0 +1,118 @@
+"""What a service holds while it runs: its store, its outbox relay, its consumer, and their tasks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+
+from aiokafka import AIOKafkaClient
+from aiokafka.errors import KafkaError
+from pymongo import AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
+
+from mpp_shared import outbox, store, telemetry, topics
+from mpp_shared.kafka import ConsumerRunner, Handler, ensure_topics
+from mpp_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Runtime:
+    """A running service's connections and background work."""
+
+    settings: ServiceSettings
+    client: store.AsyncMongoClient[store.Document]
+    db: AsyncDatabase[store.Document]
+    relay: outbox.OutboxRelay | None = None
+    consumer: ConsumerRunner | None = None
+    tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
+
+    async def check(self) -> dict[str, str]:
+        """Each dependency's state, `ok` or why not; cached for a second."""
+        at, cached = self._ready_cache
+        if time.monotonic() - at < 1.0:
+            return cached
+        checks = {"store": "ok", "bus": "ok"}
+        try:
+            await asyncio.wait_for(store.ping(self.client), 2.0)
+        except (PyMongoError, TimeoutError) as exc:
+            checks["store"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await asyncio.wait_for(kafka_reachable(self.settings.kafka_bootstrap), 3.0)
+        except (KafkaError, OSError, TimeoutError) as exc:
+            checks["bus"] = f"unreachable: {type(exc).__name__}"
+        self._ready_cache = (time.monotonic(), checks)
+        return checks
+
+
+async def kafka_reachable(bootstrap: str) -> None:
+    """Raise unless a Kafka broker answers a metadata request."""
+    client = AIOKafkaClient(bootstrap_servers=bootstrap, request_timeout_ms=2_000)
+    try:
+        await client.bootstrap()
+    finally:
+        await client.close()
+
+
+@contextlib.asynccontextmanager
+async def run(
+    settings: ServiceSettings,
+    *,
+    indexes: Mapping[str, Sequence[IndexModel]] = {},  # noqa: B006
+    outbox_collections: Sequence[str] = (),
+    consumes: Iterable[str] = (),
+    handlers: Mapping[str, Handler] = {},  # noqa: B006
+) -> AsyncIterator[Runtime]:
+    """Open the store, start the relay and the consumer; close everything on exit.
+
+    Nothing here waits for Kafka: a service serves its own reads and writes while the bus is
+    away, and its relay and consumer catch up when it is back.
+    """
+    telemetry.setup(settings.service_name, log_level=settings.log_level)
+    client = store.create_client(settings)
+    db = client[settings.database_name]
+    all_indexes = {name: [*indexes.get(name, ()), *outbox.INDEXES] for name in outbox_collections}
+    all_indexes.update({k: v for k, v in indexes.items() if k not in all_indexes})
+    await store.ensure_indexes(db, all_indexes)
+    runtime = Runtime(settings=settings, client=client, db=db)
+    consumed = list(consumes)
+    own = [topics.PRODUCERS.get(settings.service_name, f"{settings.service_name}.events")]
+    runtime.tasks.append(asyncio.create_task(_create_topics(settings, own + consumed)))
+    if outbox_collections:
+        runtime.relay = outbox.OutboxRelay(settings=settings, db=db, collections=outbox_collections)
+        runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
+    if consumed:
+        runtime.consumer = ConsumerRunner(settings=settings, topics=consumed, handlers=handlers)
+        runtime.tasks.append(asyncio.create_task(runtime.consumer.run()))
+    try:
+        yield runtime
+    finally:
+        if runtime.relay:
+            runtime.relay.stop()
+        if runtime.consumer:
+            runtime.consumer.stop()
+        done, pending = await asyncio.wait(runtime.tasks, timeout=10)
+        for task in pending:
+            task.cancel()
+        await client.close()
+
+
+async def _create_topics(settings: ServiceSettings, names: list[str]) -> None:
+    """Create the service's topics and dead-letter topic, retrying while Kafka is away."""
+    wanted = [settings.topic(name) for name in names] + [settings.dlq_topic]
+    delay = 0.5
+    while True:
+        try:
+            await ensure_topics(settings.kafka_bootstrap, wanted, partitions=settings.kafka_partitions)
+            return
+        except (KafkaError, OSError) as exc:
+            log.warning("creating topics %s: %s; retrying in %.1fs", wanted, exc, delay)
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 30.0)

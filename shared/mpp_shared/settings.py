@@ -1,0 +1,63 @@
+"""Settings every service reads from the environment, and the names derived from them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# Only for development and tests; refused anywhere else.
+DEVELOPMENT_SECRET = "development-only-secret-change-me"  # noqa: S105
+
+
+class ServiceSettings(BaseSettings):
+    """Base of every service's settings: `MPP_`-prefixed environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="MPP_", extra="ignore")
+
+    service_name: str
+    environment: Literal["development", "test", "production"] = "development"
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    log_level: str = "INFO"
+
+    # A namespace keeps a test run's databases, topics, consumer groups and buckets apart from
+    # those of a running development platform on the same servers. Empty in normal operation.
+    namespace: str = ""
+
+    mongo_url: str = "mongodb://127.0.0.1:27017/"
+    kafka_bootstrap: str = "127.0.0.1:9092"
+    kafka_partitions: int = 3
+    secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+
+    @model_validator(mode="after")
+    def _refuse_default_secrets(self) -> ServiceSettings:
+        if self.environment == "production":
+            for name, value in self:
+                if isinstance(value, SecretStr) and value.get_secret_value() == DEVELOPMENT_SECRET:
+                    raise ValueError(f"MPP_{name.upper()} must be set outside development")
+        return self
+
+    @property
+    def database_name(self) -> str:
+        """The service's own database."""
+        return f"{self.namespace or 'mpp'}_{self.service_name}"
+
+    def topic(self, name: str) -> str:
+        """A topic's name within this namespace."""
+        return f"{self.namespace}.{name}" if self.namespace else name
+
+    @property
+    def consumer_group(self) -> str:
+        """The consumer group of this service: its own name."""
+        return self.topic(self.service_name)
+
+    @property
+    def dlq_topic(self) -> str:
+        """Where this service's consumer parks messages that keep failing."""
+        return self.topic(f"{self.service_name}.dlq")
+
+    def bucket(self, name: str) -> str:
+        """An S3 bucket's name within this namespace."""
+        return f"{self.namespace}-{name}" if self.namespace else name

@@ -1,0 +1,113 @@
+"""Pytest fixtures for tests on the real servers: each run gets its own databases, topics, groups
+and buckets (a namespace), so it never touches a running development platform's data.
+
+Enable with `pytest_plugins = ["mpp_shared.testing"]` in a conftest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import time
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import pytest
+from aiokafka import AIOKafkaConsumer, ConsumerRecord
+from aiokafka.admin import AIOKafkaAdminClient
+from pymongo import AsyncMongoClient
+
+from mpp_shared.settings import ServiceSettings
+
+MONGO_URL = os.environ.get("MPP_MONGO_URL", "mongodb://127.0.0.1:27017/")
+KAFKA = os.environ.get("MPP_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
+
+
+@pytest.fixture(scope="session")
+def namespace() -> str:
+    """This test run's prefix for databases, topics, consumer groups and buckets."""
+    return f"t{time.strftime('%H%M%S')}{secrets.token_hex(2)}"
+
+
+@pytest.fixture
+def make_settings(namespace: str) -> Callable[..., ServiceSettings]:
+    """Settings for a service (or a test's own producer) inside this run's namespace."""
+
+    def make(service_name: str, cls: type[ServiceSettings] = ServiceSettings, **overrides: Any) -> ServiceSettings:
+        values: dict[str, Any] = {
+            "service_name": service_name, "namespace": namespace, "environment": "test",
+            "mongo_url": MONGO_URL, "kafka_bootstrap": KAFKA, "kafka_partitions": 1,
+        }
+        return cls(**(values | overrides))
+
+    return make
+
+
+@pytest.fixture(scope="session")
+async def mongo(namespace: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
+    """A client of the real store; drops this run's databases at the end."""
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGO_URL, tz_aware=True, serverSelectionTimeoutMS=3000)
+    try:
+        await client.admin.command("ping")
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(f"FerretDB is not reachable at {MONGO_URL} ({exc}); run `make servers`", 2)
+    yield client
+    for name in await client.list_database_names():
+        if name.startswith(f"{namespace}_"):
+            await client.drop_database(name)
+    await client.close()
+
+
+@pytest.fixture(scope="session")
+async def kafka(namespace: str) -> AsyncIterator[str]:
+    """The real broker's address; deletes this run's topics at the end."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=5000)
+    try:
+        await admin.start()
+    except Exception as exc:  # noqa: BLE001
+        pytest.exit(f"Kafka is not reachable at {KAFKA} ({exc}); run `make servers`", 2)
+    yield KAFKA
+    ours = [t for t in await admin.list_topics() if t.startswith(f"{namespace}.")]
+    if ours:
+        await admin.delete_topics(ours)
+    await admin.close()
+
+
+async def read_topic(
+    bootstrap: str,
+    topic: str,
+    *,
+    until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
+    timeout: float = 30.0,
+) -> list[ConsumerRecord[bytes, bytes]]:
+    """Read a topic from its start, without a group, until `until(records)` holds or time runs out."""
+    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    records: list[ConsumerRecord[bytes, bytes]] = []
+    deadline = time.monotonic() + timeout
+    try:
+        while not until(records):
+            if time.monotonic() > deadline:
+                raise AssertionError(f"gave up on {topic} after {timeout}s with {len(records)} record(s)")
+            batch = await consumer.getmany(timeout_ms=500)
+            for partition_records in batch.values():
+                records.extend(partition_records)
+    finally:
+        await consumer.stop()
+    return records
+
+
+async def eventually(check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2) -> Any:
+    """Await `check()` until it returns something truthy; fail with its last value on time-out."""
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if asyncio.iscoroutine(last):
+            last = await last
+        if last:
+            return last
+        await asyncio.sleep(interval)
+    raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+

@@ -1,0 +1,80 @@
+"""The FastAPI application every service starts from: errors, health, readiness, metrics, traces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Annotated
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+from opentelemetry.instrumentation.propagators import (
+    TraceResponsePropagator,
+    set_global_response_propagator,
+)
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from mpp_shared import problems, telemetry
+from mpp_shared.runtime import Runtime
+from mpp_shared.settings import ServiceSettings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+
+def create_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str,
+    lifespan: Lifespan,
+) -> FastAPI:
+    """An app with problem+json errors, `/health`, `/ready`, `/metrics` and OpenTelemetry."""
+    telemetry.setup(settings.service_name, log_level=settings.log_level)
+    set_global_response_propagator(TraceResponsePropagator())
+    app = FastAPI(
+        title=title,
+        description=description,
+        version="1.0.0",
+        lifespan=lifespan,
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    problems.install(app)
+
+    @app.get("/health", tags=["ops"], include_in_schema=False)
+    async def health() -> dict[str, str]:
+        """The process is alive."""
+        return {"status": "ok", "service": settings.service_name}
+
+    @app.get("/ready", tags=["ops"], include_in_schema=False)
+    async def ready(request: Request) -> Response:
+        """The service's store and bus are reachable."""
+        runtime: Runtime | None = getattr(request.app.state, "runtime", None)
+        if runtime is None:
+            raise problems.Problem(503, "unavailable")
+        checks = await runtime.check()
+        ok = all(state == "ok" for state in checks.values())
+        body = {"status": "ok" if ok else "unavailable", "service": settings.service_name, "checks": checks}
+        return JSONResponse(body, status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["ops"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus metrics."""
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
+    return app
+
+
+def get_runtime(request: Request) -> Runtime:
+    """The running service's connections."""
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+

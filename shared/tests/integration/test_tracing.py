@@ -1,0 +1,79 @@
+"""One trace links the HTTP request, the Kafka hop and the consumer's work."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from opentelemetry import trace
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
+from pymongo import AsyncMongoClient
+
+from mpp_shared import outbox, runtime, web
+from mpp_shared.events import Event
+from mpp_shared.kafka import ensure_topics
+from mpp_shared.settings import ServiceSettings
+from mpp_shared.testing import eventually
+
+from .test_event_pipeline import counted
+
+
+async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
+    make_settings: Callable[..., ServiceSettings], mongo: AsyncMongoClient[dict[str, Any]], kafka: str
+) -> None:
+    settings = make_settings("probe5")
+    await ensure_topics(kafka, [settings.topic("probe5.events"), settings.dlq_topic], partitions=1)
+    seen: list[tuple[str, int]] = []
+
+    async def handle(event: Event) -> None:
+        seen.append((event.subject, trace.get_current_span().get_span_context().trace_id))
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.run(
+            settings, outbox_collections=["counters"], consumes=["probe5.events"],
+            handlers={"probe.counter.incremented.v1": handle},
+        ) as rt:
+            app.state.runtime = rt
+            yield
+
+    app = web.create_app(settings, title="probe", description="probe", lifespan=lifespan)
+
+    @app.post("/counters/{counter_id}", status_code=201)
+    async def create(counter_id: str, rt: web.RuntimeDep) -> dict[str, str]:
+        await rt.db.counters.insert_one(outbox.new_document({"_id": counter_id}, [counted(settings, counter_id)]))
+        assert rt.relay is not None
+        rt.relay.wake()
+        return {"id": counter_id}
+
+    exporter = InMemorySpanExporter()
+    provider = trace.get_tracer_provider()
+    assert isinstance(provider, TracerProvider)
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+
+    async with app.router.lifespan_context(app):
+        assert app.state.runtime.consumer is not None
+        await asyncio.wait_for(app.state.runtime.consumer.ready.wait(), 30)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://probe") as client:
+            response = await client.post("/counters/traced")
+        assert response.status_code == 201
+        await eventually(lambda: seen)
+
+    spans = exporter.get_finished_spans()
+    server = next(s for s in spans if s.kind == SpanKind.SERVER and "/counters" in s.name)
+    trace_id = server.context.trace_id
+    publish = next(s for s in spans if s.kind == SpanKind.PRODUCER)
+    consume = next(s for s in spans if s.kind == SpanKind.CONSUMER)
+    assert seen == [("traced", trace_id)]
+    assert publish.context.trace_id == trace_id
+    assert consume.context.trace_id == trace_id
+    assert consume.parent is not None and consume.parent.span_id == publish.context.span_id
+    assert response.headers["traceresponse"].split("-")[1] == format(trace_id, "032x")
