@@ -45,7 +45,9 @@ async def replay(settings: ServiceSettings, *, dry_run: bool = False) -> int:
                     print(f"{partition.partition}:{record.offset} -> {origin or '?'}  {error}")
                     if origin and not dry_run:
                         kept = [(k, v) for k, v in record.headers or () if k not in DLQ_HEADERS]
-                        await producer.send_and_wait(origin, record.value, key=record.key, headers=kept)
+                        await producer.send_and_wait(
+                            origin, record.value, key=record.key, headers=kept
+                        )
                     count += 1
                 if not dry_run and batch.get(partition):
                     await consumer.commit({partition: batch[partition][-1].offset + 1})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import builtins
 import json
 import re
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ class Event:
     data: dict[str, Any] = field(default_factory=dict)
     dataschema: str | None = None
 
-    def payload(self, model: type[Payload]) -> Payload:
+    def payload(self, model: builtins.type[Payload]) -> Payload:
         """The data parsed as its contract; unknown fields are ignored."""
         return model.model_validate(self.data)
 
@@ -67,7 +68,7 @@ class Event:
         return document
 
 
-def new_event(*, type: str, source: str, subject: str, data: BaseModel) -> Event:  # noqa: A002
+def new_event(*, type: str, source: str, subject: str, data: BaseModel) -> Event:
     """Record a new fact: its id and time are set now, once, as the de-duplication key."""
     if not TYPE_PATTERN.match(type):
         raise ValueError(f"event type {type!r} is not <service>.<entity>.<past_verb>.v<major>")

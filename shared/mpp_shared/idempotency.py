@@ -24,7 +24,9 @@ def derived_id(event_id: str, purpose: str) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"{purpose}:{event_id}"))
 
 
-async def insert_once(collection: AsyncCollection[dict[str, Any]], document: dict[str, Any]) -> bool:
+async def insert_once(
+    collection: AsyncCollection[dict[str, Any]], document: dict[str, Any]
+) -> bool:
     """Insert unless a document with the same `_id` exists; True when this call inserted it."""
     try:
         await collection.insert_one(document)

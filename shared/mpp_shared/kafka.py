@@ -148,7 +148,9 @@ class ConsumerRunner:
             await producer.stop()
             await consumer.stop()
 
-    async def _commit(self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int) -> None:
+    async def _commit(
+        self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
+    ) -> None:
         try:
             await consumer.commit({partition: offset})
         except CommitFailedError as exc:
@@ -156,7 +158,9 @@ class ConsumerRunner:
             # handlers are idempotent, so the records seen twice change nothing.
             log.info("commit of %s skipped after a rebalance: %s", partition, exc)
 
-    async def _handle(self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer) -> None:
+    async def _handle(
+        self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer
+    ) -> None:
         service = self.settings.service_name
         try:
             event = events.from_json(record.value or b"")
@@ -185,7 +189,9 @@ class ConsumerRunner:
                 async for attempt in AsyncRetrying(
                     stop=stop_after_attempt(self.max_attempts),
                     wait=wait_exponential_jitter(
-                        multiplier=self.backoff_initial, max=self.backoff_max, jitter=self.backoff_initial
+                        multiplier=self.backoff_initial,
+                        max=self.backoff_max,
+                        jitter=self.backoff_initial,
                     ),
                     reraise=True,
                 ):
@@ -193,9 +199,13 @@ class ConsumerRunner:
                         await handler(event)
             except Exception as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
-                log.exception("event %s (%s) failed %d times", event.id, event.type, self.max_attempts)
+                log.exception(
+                    "event %s (%s) failed %d times", event.id, event.type, self.max_attempts
+                )
                 await self._dead_letter(record, producer, exc)
-                metrics.record_consumed(service=service, event_type=event.type, outcome="dead_lettered")
+                metrics.record_consumed(
+                    service=service, event_type=event.type, outcome="dead_lettered"
+                )
                 return
         metrics.record_consumed(service=service, event_type=event.type, outcome="handled")
 

@@ -26,11 +26,15 @@ def _observe_outbox(_: CallbackOptions) -> Iterable[Observation]:
 
 
 _meter.create_observable_gauge(
-    "mpp.consumer.lag", callbacks=[_observe_lag], unit="{message}",
+    "mpp.consumer.lag",
+    callbacks=[_observe_lag],
+    unit="{message}",
     description="Messages between the consumer's position and the end of the partition",
 )
 _meter.create_observable_gauge(
-    "mpp.outbox.depth", callbacks=[_observe_outbox], unit="{document}",
+    "mpp.outbox.depth",
+    callbacks=[_observe_outbox],
+    unit="{document}",
     description="Aggregate documents holding events not yet published",
 )
 _consumed = _meter.create_counter(

@@ -76,7 +76,7 @@ def change(
 async def apply_change(
     collection: AsyncCollection[Document],
     *,
-    id: str,  # noqa: A002
+    id: str,
     expected_version: int,
     set_fields: Document,
     new_events: Sequence[Event],
@@ -168,7 +168,9 @@ class OutboxRelay:
             metrics.record_published(service=self.settings.service_name, count=published)
         return published
 
-    async def _publish_document(self, collection: AsyncCollection[Document], document: Document) -> int:
+    async def _publish_document(
+        self, collection: AsyncCollection[Document], document: Document
+    ) -> int:
         outbox: list[Document] = document.get(OUTBOX) or []
         if outbox:
             producer = await self._ensure_producer()
@@ -201,7 +203,10 @@ class OutboxRelay:
                 telemetry.current_trace_headers()
             )
             key = record.key.encode() if isinstance(record.key, str) else record.key
-            return await producer.send(self.topic, value=record.value, key=key, headers=headers)
+            sent: asyncio.Future[Any] = await producer.send(
+                self.topic, value=record.value, key=key, headers=headers
+            )
+            return sent
 
     @property
     def _lease_id(self) -> str:
@@ -211,7 +216,10 @@ class OutboxRelay:
         now = datetime.now(UTC)
         try:
             held = await self.db[LEASES].find_one_and_update(
-                {"_id": self._lease_id, "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}]},
+                {
+                    "_id": self._lease_id,
+                    "$or": [{"holder": self.holder}, {"expires_at": {"$lt": now}}],
+                },
                 {"$set": {"holder": self.holder, "expires_at": now + self.lease}},
                 upsert=True,
                 return_document=ReturnDocument.AFTER,

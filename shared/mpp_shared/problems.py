@@ -32,13 +32,27 @@ TITLES: dict[str, Localized] = {
     "internal": {"id": "Terjadi kesalahan pada sistem", "en": "Internal error"},
 }
 _STATUS_CODES = {
-    400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
-    405: "method-not-allowed", 409: "conflict", 413: "payload-too-large",
-    415: "unsupported-media-type", 422: "validation", 429: "rate-limited", 503: "unavailable",
+    400: "bad-request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not-found",
+    405: "method-not-allowed",
+    409: "conflict",
+    413: "payload-too-large",
+    415: "unsupported-media-type",
+    422: "validation",
+    429: "rate-limited",
+    503: "unavailable",
 }
 _DETAILS: dict[str, Localized] = {
-    "not-found": {"id": "Alamat yang diminta tidak ada.", "en": "The requested resource does not exist."},
-    "method-not-allowed": {"id": "Metode ini tidak didukung di alamat ini.", "en": "This method is not supported here."},
+    "not-found": {
+        "id": "Alamat yang diminta tidak ada.",
+        "en": "The requested resource does not exist.",
+    },
+    "method-not-allowed": {
+        "id": "Metode ini tidak didukung di alamat ini.",
+        "en": "This method is not supported here.",
+    },
     "validation": {"id": "Periksa kembali isian yang ditandai.", "en": "Check the fields listed."},
     "internal": {
         "id": "Permintaan Anda tidak dapat diproses. Silakan coba lagi nanti.",
@@ -130,7 +144,10 @@ class Problem(Exception):
             body["instance"] = instance
         if self.errors:
             body["errors"] = [
-                {k: (v.get(lang, v.get("en")) if isinstance(v, Mapping) else v) for k, v in e.items()}
+                {
+                    k: (v.get(lang, v.get("en")) if isinstance(v, Mapping) else v)
+                    for k, v in e.items()
+                }
                 for e in self.errors
             ]
         body.update(self.extensions)
@@ -159,11 +176,13 @@ def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
             indonesian = template.format(**context)
         except (KeyError, IndexError):
             indonesian = _FIELD_MESSAGES["value_error"]
-        items.append({
-            "field": field,
-            "in": where,
-            "message": {"id": indonesian, "en": str(error.get("msg", "Invalid value"))},
-        })
+        items.append(
+            {
+                "field": field,
+                "in": where,
+                "message": {"id": indonesian, "en": str(error.get("msg", "Invalid value"))},
+            }
+        )
     return items
 
 

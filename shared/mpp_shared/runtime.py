@@ -1,4 +1,4 @@
-"""What a service holds while it runs: its store, its outbox relay, its consumer, and their tasks."""
+"""What a service holds while it runs: its store, outbox relay, consumer and their tasks."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 from aiokafka import AIOKafkaClient
@@ -27,11 +27,12 @@ class Runtime:
     """A running service's connections and background work."""
 
     settings: ServiceSettings
-    client: store.AsyncMongoClient[store.Document]
+    client: AsyncMongoClient[store.Document]
     db: AsyncDatabase[store.Document]
     relay: outbox.OutboxRelay | None = None
     consumer: ConsumerRunner | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    extra_checks: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
     async def check(self) -> dict[str, str]:
@@ -48,6 +49,12 @@ class Runtime:
             await asyncio.wait_for(kafka_reachable(self.settings.kafka_bootstrap), 3.0)
         except (KafkaError, OSError, TimeoutError) as exc:
             checks["bus"] = f"unreachable: {type(exc).__name__}"
+        for name, probe in self.extra_checks.items():
+            try:
+                await asyncio.wait_for(probe(), 3.0)
+                checks[name] = "ok"
+            except Exception as exc:
+                checks[name] = f"unreachable: {type(exc).__name__}"
         self._ready_cache = (time.monotonic(), checks)
         return checks
 
@@ -65,10 +72,11 @@ async def kafka_reachable(bootstrap: str) -> None:
 async def run(
     settings: ServiceSettings,
     *,
-    indexes: Mapping[str, Sequence[IndexModel]] = {},  # noqa: B006
+    indexes: Mapping[str, Sequence[IndexModel]] = {},
     outbox_collections: Sequence[str] = (),
     consumes: Iterable[str] = (),
-    handlers: Mapping[str, Handler] = {},  # noqa: B006
+    handlers: Mapping[str, Handler] = {},
+    checks: Mapping[str, Callable[[], Awaitable[None]]] = {},
 ) -> AsyncIterator[Runtime]:
     """Open the store, start the relay and the consumer; close everything on exit.
 
@@ -78,10 +86,11 @@ async def run(
     telemetry.setup(settings.service_name, log_level=settings.log_level)
     client = store.create_client(settings)
     db = client[settings.database_name]
-    all_indexes = {name: [*indexes.get(name, ()), *outbox.INDEXES] for name in outbox_collections}
-    all_indexes.update({k: v for k, v in indexes.items() if k not in all_indexes})
+    all_indexes = {name: list(models) for name, models in indexes.items()}
+    for name in outbox_collections:
+        all_indexes[name] = [*all_indexes.get(name, []), *outbox.INDEXES]
     await store.ensure_indexes(db, all_indexes)
-    runtime = Runtime(settings=settings, client=client, db=db)
+    runtime = Runtime(settings=settings, client=client, db=db, extra_checks=checks)
     consumed = list(consumes)
     own = [topics.PRODUCERS.get(settings.service_name, f"{settings.service_name}.events")]
     runtime.tasks.append(asyncio.create_task(_create_topics(settings, own + consumed)))
@@ -98,7 +107,7 @@ async def run(
             runtime.relay.stop()
         if runtime.consumer:
             runtime.consumer.stop()
-        done, pending = await asyncio.wait(runtime.tasks, timeout=10)
+        _, pending = await asyncio.wait(runtime.tasks, timeout=10)
         for task in pending:
             task.cancel()
         await client.close()
@@ -110,7 +119,9 @@ async def _create_topics(settings: ServiceSettings, names: list[str]) -> None:
     delay = 0.5
     while True:
         try:
-            await ensure_topics(settings.kafka_bootstrap, wanted, partitions=settings.kafka_partitions)
+            await ensure_topics(
+                settings.kafka_bootstrap, wanted, partitions=settings.kafka_partitions
+            )
             return
         except (KafkaError, OSError) as exc:
             log.warning("creating topics %s: %s; retrying in %.1fs", wanted, exc, delay)

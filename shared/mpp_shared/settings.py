@@ -61,3 +61,15 @@ class ServiceSettings(BaseSettings):
     def bucket(self, name: str) -> str:
         """An S3 bucket's name within this namespace."""
         return f"{self.namespace}-{name}" if self.namespace else name
+
+
+class S3Settings(BaseSettings):
+    """Access to the S3 server, for the services that keep or check blobs."""
+
+    model_config = SettingsConfigDict(env_prefix="MPP_", extra="ignore")
+
+    s3_endpoint: str = "127.0.0.1:9000"
+    s3_access_key: str = "mppdev"
+    s3_secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    s3_secure: bool = False
+    s3_region: str = "us-east-1"

@@ -31,10 +31,16 @@ def create_client(settings: ServiceSettings) -> AsyncMongoClient[Document]:
 async def ensure_indexes(
     db: AsyncDatabase[Document], indexes: Mapping[str, Sequence[IndexModel]]
 ) -> None:
-    """Create each collection's indexes; existing ones are left as they are."""
+    """Create each collection's missing indexes, one at a time.
+
+    One at a time and only the missing ones: FerretDB 1.24 drops the connection when a single
+    createIndexes command names several indexes that already exist.
+    """
     for collection, models in indexes.items():
-        if models:
-            await db[collection].create_indexes(list(models))
+        existing = await db[collection].index_information()
+        for model in models:
+            if model.document["name"] not in existing:
+                await db[collection].create_indexes([model])
 
 
 async def ping(client: AsyncMongoClient[Document]) -> None:

@@ -34,10 +34,16 @@ def namespace() -> str:
 def make_settings(namespace: str) -> Callable[..., ServiceSettings]:
     """Settings for a service (or a test's own producer) inside this run's namespace."""
 
-    def make(service_name: str, cls: type[ServiceSettings] = ServiceSettings, **overrides: Any) -> ServiceSettings:
+    def make(
+        service_name: str, cls: type[ServiceSettings] = ServiceSettings, **overrides: Any
+    ) -> ServiceSettings:
         values: dict[str, Any] = {
-            "service_name": service_name, "namespace": namespace, "environment": "test",
-            "mongo_url": MONGO_URL, "kafka_bootstrap": KAFKA, "kafka_partitions": 1,
+            "service_name": service_name,
+            "namespace": namespace,
+            "environment": "test",
+            "mongo_url": MONGO_URL,
+            "kafka_bootstrap": KAFKA,
+            "kafka_partitions": 1,
         }
         return cls(**(values | overrides))
 
@@ -47,10 +53,12 @@ def make_settings(namespace: str) -> Callable[..., ServiceSettings]:
 @pytest.fixture(scope="session")
 async def mongo(namespace: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
     """A client of the real store; drops this run's databases at the end."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(MONGO_URL, tz_aware=True, serverSelectionTimeoutMS=3000)
+    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
+        MONGO_URL, tz_aware=True, serverSelectionTimeoutMS=3000
+    )
     try:
         await client.admin.command("ping")
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.exit(f"FerretDB is not reachable at {MONGO_URL} ({exc}); run `make servers`", 2)
     yield client
     for name in await client.list_database_names():
@@ -65,7 +73,7 @@ async def kafka(namespace: str) -> AsyncIterator[str]:
     admin = AIOKafkaAdminClient(bootstrap_servers=KAFKA, request_timeout_ms=5000)
     try:
         await admin.start()
-    except Exception as exc:  # noqa: BLE001
+    except Exception as exc:
         pytest.exit(f"Kafka is not reachable at {KAFKA} ({exc}); run `make servers`", 2)
     yield KAFKA
     ours = [t for t in await admin.list_topics() if t.startswith(f"{namespace}.")]
@@ -81,15 +89,19 @@ async def read_topic(
     until: Callable[[list[ConsumerRecord[bytes, bytes]]], bool],
     timeout: float = 30.0,
 ) -> list[ConsumerRecord[bytes, bytes]]:
-    """Read a topic from its start, without a group, until `until(records)` holds or time runs out."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None)
+    """Read a topic from the start, without a group, until `until(records)` holds or time is up."""
+    consumer = AIOKafkaConsumer(
+        topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest", group_id=None
+    )
     await consumer.start()
     records: list[ConsumerRecord[bytes, bytes]] = []
     deadline = time.monotonic() + timeout
     try:
         while not until(records):
             if time.monotonic() > deadline:
-                raise AssertionError(f"gave up on {topic} after {timeout}s with {len(records)} record(s)")
+                raise AssertionError(
+                    f"gave up on {topic} after {timeout}s with {len(records)} record(s)"
+                )
             batch = await consumer.getmany(timeout_ms=500)
             for partition_records in batch.values():
                 records.extend(partition_records)
@@ -98,7 +110,9 @@ async def read_topic(
     return records
 
 
-async def eventually(check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2) -> Any:
+async def eventually(
+    check: Callable[[], Any], *, timeout: float = 30.0, interval: float = 0.2
+) -> Any:
     """Await `check()` until it returns something truthy; fail with its last value on time-out."""
     deadline = time.monotonic() + timeout
     last: Any = None
@@ -110,4 +124,3 @@ async def eventually(check: Callable[[], Any], *, timeout: float = 30.0, interva
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
-

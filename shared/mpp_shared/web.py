@@ -28,10 +28,11 @@ def create_app(
     title: str,
     description: str,
     lifespan: Lifespan,
+    health_route: bool = True,
 ) -> FastAPI:
     """An app with problem+json errors, `/health`, `/ready`, `/metrics` and OpenTelemetry."""
     telemetry.setup(settings.service_name, log_level=settings.log_level)
-    set_global_response_propagator(TraceResponsePropagator())
+    set_global_response_propagator(TraceResponsePropagator())  # type: ignore[no-untyped-call]
     app = FastAPI(
         title=title,
         description=description,
@@ -44,10 +45,12 @@ def create_app(
     app.state.settings = settings
     problems.install(app)
 
-    @app.get("/health", tags=["ops"], include_in_schema=False)
-    async def health() -> dict[str, str]:
-        """The process is alive."""
-        return {"status": "ok", "service": settings.service_name}
+    if health_route:
+
+        @app.get("/health", tags=["ops"], include_in_schema=False)
+        async def health() -> dict[str, str]:
+            """The process is alive."""
+            return {"status": "ok", "service": settings.service_name}
 
     @app.get("/ready", tags=["ops"], include_in_schema=False)
     async def ready(request: Request) -> Response:
@@ -57,7 +60,11 @@ def create_app(
             raise problems.Problem(503, "unavailable")
         checks = await runtime.check()
         ok = all(state == "ok" for state in checks.values())
-        body = {"status": "ok" if ok else "unavailable", "service": settings.service_name, "checks": checks}
+        body = {
+            "status": "ok" if ok else "unavailable",
+            "service": settings.service_name,
+            "checks": checks,
+        }
         return JSONResponse(body, status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["ops"], include_in_schema=False)
@@ -78,3 +85,15 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
+def serve(app: FastAPI, settings: ServiceSettings) -> None:
+    """Run the app with uvicorn; logging stays as telemetry set it up."""
+    import uvicorn
+
+    uvicorn.run(
+        app,
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        proxy_headers=True,
+        timeout_graceful_shutdown=10,
+    )

@@ -6,6 +6,9 @@ published beside `.v1`. Consumers ignore fields they do not know.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from pydantic import BaseModel, ConfigDict
 
 # event type -> (topic, payload model); filled by `contract` in the producers' modules.
@@ -18,10 +21,13 @@ class Contract(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
 
-def contract(event_type: str, *, topic: str) -> type[BaseModel] | object:
+Model = TypeVar("Model", bound=type[BaseModel])
+
+
+def contract(event_type: str, *, topic: str) -> Callable[[Model], Model]:
     """Register a payload model under its event type (used as a class decorator)."""
 
-    def register(model: type[BaseModel]) -> type[BaseModel]:
+    def register(model: Model) -> Model:
         if event_type in REGISTRY:
             raise ValueError(f"event type {event_type} registered twice")
         REGISTRY[event_type] = (topic, model)

@@ -14,12 +14,12 @@ from pathlib import Path
 import pytest
 
 _spec = importlib.util.spec_from_file_location(
-    "local_platform", Path(__file__).resolve().parents[3] / "deploy" / "local" / "platform.py"
+    "local_platform", Path(__file__).resolve().parents[3] / "deploy" / "local" / "localctl.py"
 )
 assert _spec and _spec.loader
-platform = importlib.util.module_from_spec(_spec)
-sys.modules["local_platform"] = platform
-_spec.loader.exec_module(platform)
+localctl = importlib.util.module_from_spec(_spec)
+sys.modules["local_platform"] = localctl
+_spec.loader.exec_module(localctl)
 
 
 def _free_port() -> int:
@@ -38,34 +38,56 @@ class PrivateKafka:
         self.controller_port = _free_port()
         self.bootstrap = f"127.0.0.1:{self.port}"
         self.process: subprocess.Popen[bytes] | None = None
-        libs = platform.kafka_libs()
+        libs = localctl.kafka_libs()
         if not (libs / ".complete").exists():
             pytest.fail(f"Kafka is not installed in {libs}; run `make servers` first")
         self.classpath = f"{libs}/*"
-        template = (platform.LOCAL / "kafka" / "server.properties").read_text()
+        template = (localctl.LOCAL / "kafka" / "server.properties").read_text()
         properties = (
-            template.replace("127.0.0.1:9092", self.bootstrap)
-            .replace("127.0.0.1:9093", f"127.0.0.1:{self.controller_port}")
+            template.replace("127.0.0.1:9092", self.bootstrap).replace(
+                "127.0.0.1:9093", f"127.0.0.1:{self.controller_port}"
+            )
             + f"log.dirs={folder / 'data'}\n"
         )
         self.properties = folder / "server.properties"
         self.properties.write_text(properties)
-        self.log4j = f"-Dlog4j2.configurationFile={platform.LOCAL / 'kafka' / 'log4j2.yaml'}"
+        self.log4j = f"-Dlog4j2.configurationFile={localctl.LOCAL / 'kafka' / 'log4j2.yaml'}"
         subprocess.run(
-            ["java", self.log4j, f"-Dkafka.logs.dir={folder}", "-cp", self.classpath,
-             "kafka.tools.StorageTool", "format", "-t", "bXBwLXRlc3QtY2x1c3Rlcg", "-c", str(self.properties)],
-            check=True, capture_output=True,
+            [
+                "java",
+                self.log4j,
+                f"-Dkafka.logs.dir={folder}",
+                "-cp",
+                self.classpath,
+                "kafka.tools.StorageTool",
+                "format",
+                "-t",
+                "bXBwLXRlc3QtY2x1c3Rlcg",
+                "-c",
+                str(self.properties),
+            ],
+            check=True,
+            capture_output=True,
         )
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["java", "-Xmx384m", self.log4j, f"-Dkafka.logs.dir={self.folder}", "-cp", self.classpath,
-             "kafka.Kafka", str(self.properties)],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+            [
+                "java",
+                "-Xmx384m",
+                self.log4j,
+                f"-Dkafka.logs.dir={self.folder}",
+                "-cp",
+                self.classpath,
+                "kafka.Kafka",
+                str(self.properties),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
-            if platform.port_open(self.port):
+            if localctl.port_open(self.port):
                 return
             time.sleep(0.2)
         raise AssertionError("private Kafka did not start within 60s")

@@ -12,7 +12,16 @@ from pymongo import AsyncMongoClient
 from mpp_shared import events, idempotency, outbox
 from mpp_shared.dlq import replay
 from mpp_shared.events import Event
-from mpp_shared.kafka import DLQ_CONSUMER, DLQ_ERROR, DLQ_OFFSET, DLQ_PARTITION, DLQ_TOPIC, ConsumerRunner, create_producer, ensure_topics
+from mpp_shared.kafka import (
+    DLQ_CONSUMER,
+    DLQ_ERROR,
+    DLQ_OFFSET,
+    DLQ_PARTITION,
+    DLQ_TOPIC,
+    ConsumerRunner,
+    create_producer,
+    ensure_topics,
+)
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.testing import eventually, read_topic
 
@@ -46,7 +55,9 @@ def idempotent_counter(db: Any, calls: list[str]) -> Callable[[Event], Any]:
     async def handle(event: Event) -> None:
         calls.append(event.id)
         payload = event.payload(Counted)
-        await db.totals.update_one({"_id": payload.counter_id}, {"$setOnInsert": {"total": 0}}, upsert=True)
+        await db.totals.update_one(
+            {"_id": payload.counter_id}, {"$setOnInsert": {"total": 0}}, upsert=True
+        )
         await db.totals.update_one(
             {"_id": payload.counter_id, **idempotency.not_applied(event.id)},
             {"$inc": {"total": payload.amount}, **idempotency.mark_applied(event.id)},
@@ -56,12 +67,16 @@ def idempotent_counter(db: Any, calls: list[str]) -> Callable[[Event], Any]:
 
 
 async def test_event_written_through_outbox_reaches_consumer_and_applies_once_when_delivered_twice(
-    make_settings: Callable[..., ServiceSettings], mongo: AsyncMongoClient[dict[str, Any]], kafka: str
+    make_settings: Callable[..., ServiceSettings],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    kafka: str,
 ) -> None:
     producer_settings = make_settings("probe1")
     consumer_settings = make_settings("probe1sink")
     db = mongo[producer_settings.database_name]
-    await ensure_topics(kafka, [producer_settings.topic("probe1.events"), consumer_settings.dlq_topic], partitions=1)
+    await ensure_topics(
+        kafka, [producer_settings.topic("probe1.events"), consumer_settings.dlq_topic], partitions=1
+    )
     event = counted(producer_settings, "c1", amount=5)
     await db.counters.insert_one(outbox.new_document({"_id": "c1", "state": "open"}, [event]))
 
@@ -73,7 +88,9 @@ async def test_event_written_through_outbox_reaches_consumer_and_applies_once_wh
     sink = mongo[consumer_settings.database_name]
     calls: list[str] = []
     runner = ConsumerRunner(
-        settings=consumer_settings, topics=["probe1.events"], handlers={event.type: idempotent_counter(sink, calls)}
+        settings=consumer_settings,
+        topics=["probe1.events"],
+        handlers={event.type: idempotent_counter(sink, calls)},
     )
     task = await start_consumer(runner)
     try:
@@ -83,7 +100,9 @@ async def test_event_written_through_outbox_reaches_consumer_and_applies_once_wh
         producer = create_producer(producer_settings)
         await producer.start()
         await producer.send_and_wait(
-            producer_settings.topic("probe1.events"), record.value, key=event.subject.encode(),
+            producer_settings.topic("probe1.events"),
+            record.value,
+            key=event.subject.encode(),
             headers=list(record.headers.items()),
         )
         await producer.stop()
@@ -96,7 +115,9 @@ async def test_event_written_through_outbox_reaches_consumer_and_applies_once_wh
 
 
 async def test_handler_failing_three_times_then_succeeding_applies_its_effect_once(
-    make_settings: Callable[..., ServiceSettings], mongo: AsyncMongoClient[dict[str, Any]], kafka: str
+    make_settings: Callable[..., ServiceSettings],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    kafka: str,
 ) -> None:
     settings = make_settings("probe2")
     await ensure_topics(kafka, [settings.topic("probe2.events"), settings.dlq_topic], partitions=1)
@@ -115,12 +136,21 @@ async def test_handler_failing_three_times_then_succeeding_applies_its_effect_on
     producer = create_producer(settings)
     await producer.start()
     record = events.to_kafka(event)
-    await producer.send_and_wait(settings.topic("probe2.events"), record.value, key=b"c2", headers=list(record.headers.items()))
+    await producer.send_and_wait(
+        settings.topic("probe2.events"),
+        record.value,
+        key=b"c2",
+        headers=list(record.headers.items()),
+    )
     await producer.stop()
 
     runner = ConsumerRunner(
-        settings=settings, topics=["probe2.events"], handlers={event.type: flaky},
-        max_attempts=4, backoff_initial=0.05, backoff_max=0.2,
+        settings=settings,
+        topics=["probe2.events"],
+        handlers={event.type: flaky},
+        max_attempts=4,
+        backoff_initial=0.05,
+        backoff_max=0.2,
     )
     task = await start_consumer(runner)
     try:
@@ -135,7 +165,9 @@ async def test_handler_failing_three_times_then_succeeding_applies_its_effect_on
 
 
 async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_goes_on(
-    make_settings: Callable[..., ServiceSettings], mongo: AsyncMongoClient[dict[str, Any]], kafka: str
+    make_settings: Callable[..., ServiceSettings],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    kafka: str,
 ) -> None:
     settings = make_settings("probe3")
     topic = settings.topic("probe3.events")
@@ -154,14 +186,20 @@ async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_
     await producer.start()
     for event in (bad, good):
         record = events.to_kafka(event)
-        await producer.send_and_wait(topic, record.value, key=event.subject.encode(), headers=list(record.headers.items()))
+        await producer.send_and_wait(
+            topic, record.value, key=event.subject.encode(), headers=list(record.headers.items())
+        )
     # Not a CloudEvent at all: parked at once, without retries.
     await producer.send_and_wait(topic, b"{not json", key=b"junk")
     await producer.stop()
 
     runner = ConsumerRunner(
-        settings=settings, topics=["probe3.events"], handlers={good.type: poisoned},
-        max_attempts=3, backoff_initial=0.05, backoff_max=0.1,
+        settings=settings,
+        topics=["probe3.events"],
+        handlers={good.type: poisoned},
+        max_attempts=3,
+        backoff_initial=0.05,
+        backoff_max=0.1,
     )
     task = await start_consumer(runner)
     try:
@@ -190,7 +228,9 @@ async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_
     async def fixed_handler(event: Event) -> None:
         fixed.append(event.subject)
 
-    runner = ConsumerRunner(settings=settings, topics=["probe3.events"], handlers={good.type: fixed_handler})
+    runner = ConsumerRunner(
+        settings=settings, topics=["probe3.events"], handlers={good.type: fixed_handler}
+    )
     task = await start_consumer(runner)
     try:
         await eventually(lambda: "poison" in fixed)

@@ -26,7 +26,9 @@ from .test_event_pipeline import counted
 
 
 async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
-    make_settings: Callable[..., ServiceSettings], mongo: AsyncMongoClient[dict[str, Any]], kafka: str
+    make_settings: Callable[..., ServiceSettings],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    kafka: str,
 ) -> None:
     settings = make_settings("probe5")
     await ensure_topics(kafka, [settings.topic("probe5.events"), settings.dlq_topic], partitions=1)
@@ -38,7 +40,9 @@ async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.run(
-            settings, outbox_collections=["counters"], consumes=["probe5.events"],
+            settings,
+            outbox_collections=["counters"],
+            consumes=["probe5.events"],
             handlers={"probe.counter.incremented.v1": handle},
         ) as rt:
             app.state.runtime = rt
@@ -48,7 +52,9 @@ async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
 
     @app.post("/counters/{counter_id}", status_code=201)
     async def create(counter_id: str, rt: web.RuntimeDep) -> dict[str, str]:
-        await rt.db.counters.insert_one(outbox.new_document({"_id": counter_id}, [counted(settings, counter_id)]))
+        await rt.db.counters.insert_one(
+            outbox.new_document({"_id": counter_id}, [counted(settings, counter_id)])
+        )
         assert rt.relay is not None
         rt.relay.wake()
         return {"id": counter_id}
