@@ -1,0 +1,107 @@
+"""Which service answers which public path, and the streaming proxy to it."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import Request
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
+
+from mpp_shared import telemetry
+from mpp_shared.problems import Problem
+
+# First segment after /api/v1 -> the service that owns it (ARCHITECTURE.md, "Public API").
+ROUTES = {
+    "catalog": "catalog",
+    "applications": "applications",
+    "track": "applications",
+    "bookings": "applications",
+    "complaints": "applications",
+    "ops": "applications",
+    "documents": "documents",
+    "verify": "documents",
+    "notifications": "notifications",
+    "partners": "notifications",
+}
+
+# Hop-by-hop headers (RFC 9110 section 7.6.1) are not forwarded; nor is the caller's trace
+# context, since the gateway's own span becomes the parent upstream.
+HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+    "host",
+    "content-length",
+    "traceparent",
+    "tracestate",
+}
+# Set again by the gateway's own server on the way out.
+OWN_RESPONSE_HEADERS = {"date", "server", "traceresponse", "access-control-expose-headers"}
+
+
+def service_for(path: str) -> str | None:
+    """The service owning `/api/v1/<segment>/...`, if any."""
+    segment = path.removeprefix("/api/v1/").split("/", 1)[0]
+    return ROUTES.get(segment)
+
+
+async def forward(
+    request: Request, client: httpx.AsyncClient, base_url: str, service: str
+) -> StreamingResponse:
+    """Stream the request to the service and its answer back; a service away is a quick 503."""
+    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    client_host = request.client.host if request.client else ""
+    forwarded_for = ", ".join(filter(None, [request.headers.get("x-forwarded-for"), client_host]))
+    headers += [("x-forwarded-for", forwarded_for), ("x-forwarded-proto", request.url.scheme)]
+    headers += list(telemetry.current_trace_headers().items())
+    upstream = client.build_request(
+        request.method,
+        base_url + request.url.path,
+        params=request.url.query,
+        headers=headers,
+        content=request.stream() if request.method not in ("GET", "HEAD") else None,
+    )
+    try:
+        response = await client.send(upstream, stream=True)
+    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+        raise _unavailable(service) from exc
+    except httpx.TimeoutException as exc:
+        raise Problem(
+            504,
+            "unavailable",
+            title={
+                "id": "Layanan tidak menjawab tepat waktu",
+                "en": "Service did not answer in time",
+            },
+            detail={
+                "id": f"Layanan {service} terlalu lama menjawab.",
+                "en": f"The {service} service took too long.",
+            },
+        ) from exc
+    return StreamingResponse(
+        response.aiter_raw(),
+        status_code=response.status_code,
+        headers={
+            k: v
+            for k, v in response.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in OWN_RESPONSE_HEADERS
+        },
+        background=BackgroundTask(response.aclose),
+    )
+
+
+def _unavailable(service: str) -> Problem:
+    return Problem(
+        503,
+        "unavailable",
+        detail={
+            "id": f"Layanan {service} sedang tidak tersedia. Silakan coba lagi sebentar lagi.",
+            "en": f"The {service} service is unavailable. Please try again shortly.",
+        },
+        headers={"Retry-After": "5"},
+    )

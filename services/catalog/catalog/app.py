@@ -1,0 +1,34 @@
+"""The catalog service: agencies and the services they offer, with their service standards."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from catalog import api, store
+from catalog.settings import Settings
+from mpp_shared import runtime, web
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The catalog's API; the lifespan opens its store and starts its outbox relay."""
+    settings = settings or Settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with runtime.run(
+            settings, indexes=store.INDEXES, outbox_collections=store.OUTBOX_COLLECTIONS
+        ) as running:
+            app.state.runtime = running
+            yield
+
+    app = web.create_app(
+        settings,
+        title="MPP Elektronik — katalog layanan",
+        description="Agencies of the mall and the services they offer.",
+        lifespan=lifespan,
+    )
+    app.include_router(api.router)
+    return app
