@@ -10,6 +10,7 @@ Standard library only: this runs before the project's Python environment exists.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
 import shutil
@@ -23,6 +24,7 @@ import urllib.request
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -40,7 +42,7 @@ VERSITYGW_VERSION = "v1.8.0"
 MAILPIT_VERSION = "v1.33.1"
 
 S3_ACCESS_KEY = "mppdev"
-S3_SECRET_KEY = "mppdev-secret"  # noqa: S105 - development only
+S3_SECRET_KEY = "development-only-secret-change-me"  # noqa: S105 - the services' development default
 HOST = "127.0.0.1"
 
 
@@ -72,16 +74,21 @@ def step(name: str, action: Callable[[], str | None]) -> None:
     say(f"    {name}: {note or 'done'} ({time.monotonic() - started:.1f}s)")
 
 
-def run_logged(cmd: list[str], log: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None) -> None:
+def run_logged(
+    cmd: list[str], log: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None
+) -> None:
     """Run a command to completion with its output in a log file."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        result = subprocess.run(cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False)
+        result = subprocess.run(
+            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
+        )
     if result.returncode != 0:
         raise StepFailed(f"`{' '.join(cmd)}` exited with {result.returncode}", log)
 
 
 # --- installs ---------------------------------------------------------------------------------
+
 
 def uv_path() -> str:
     found = shutil.which("uv")
@@ -93,14 +100,19 @@ def uv_path() -> str:
 def install_uv() -> str:
     if shutil.which("uv"):
         return "already installed"
-    run_logged([sys.executable, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"], CACHE / "logs" / "uv.log")
+    run_logged(
+        [sys.executable, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+        CACHE / "logs" / "uv.log",
+    )
     if not shutil.which("uv"):
         raise StepFailed("pip installed uv but it is not on PATH", CACHE / "logs" / "uv.log")
     return f"uv {UV_VERSION} installed"
 
 
 def install_python_env() -> str:
-    run_logged([uv_path(), "sync", "--all-packages", "--frozen"], CACHE / "logs" / "uv-sync.log", cwd=REPO)
+    run_logged(
+        [uv_path(), "sync", "--all-packages", "--frozen"], CACHE / "logs" / "uv-sync.log", cwd=REPO
+    )
     return "virtual environment .venv in sync with uv.lock"
 
 
@@ -114,11 +126,21 @@ def install_kafka() -> str:
     if marker.exists():
         return "cached"
     if not shutil.which("mvn") or not shutil.which("java"):
-        raise StepFailed("Kafka needs Java 17 and Maven (apt-get install openjdk-17-jdk-headless maven)")
+        raise StepFailed(
+            "Kafka needs Java 17 and Maven (apt-get install openjdk-17-jdk-headless maven)"
+        )
     shutil.rmtree(libs, ignore_errors=True)
     run_logged(
-        ["mvn", "-B", "-q", "-f", str(LOCAL / "kafka" / "pom.xml"), "dependency:copy-dependencies",
-         f"-Dkafka.version={KAFKA_VERSION}", f"-DoutputDirectory={libs}"],
+        [
+            "mvn",
+            "-B",
+            "-q",
+            "-f",
+            str(LOCAL / "kafka" / "pom.xml"),
+            "dependency:copy-dependencies",
+            f"-Dkafka.version={KAFKA_VERSION}",
+            f"-DoutputDirectory={libs}",
+        ],
         CACHE / "logs" / "kafka-install.log",
     )
     marker.touch()
@@ -132,12 +154,24 @@ def go_env() -> dict[str, str]:
     return env
 
 
+def ferretdb_binary() -> Path:
+    """The build of deploy/local/ferretdb, named by its version and a hash of its sources."""
+    digest = hashlib.sha256()
+    for name in ("main.go", "go.mod", "go.sum"):
+        digest.update((LOCAL / "ferretdb" / name).read_bytes())
+    return BIN / f"ferretdb-{FERRETDB_VERSION}-{digest.hexdigest()[:10]}"
+
+
 def build_ferretdb() -> str:
-    target = BIN / f"ferretdb-{FERRETDB_VERSION}"
+    target = ferretdb_binary()
     if target.exists():
         return "cached"
-    run_logged(["go", "build", "-trimpath", "-o", str(target), "."], CACHE / "logs" / "ferretdb-build.log",
-               cwd=LOCAL / "ferretdb", env=go_env())
+    run_logged(
+        ["go", "build", "-trimpath", "-o", str(target), "."],
+        CACHE / "logs" / "ferretdb-build.log",
+        cwd=LOCAL / "ferretdb",
+        env=go_env(),
+    )
     return f"built {target.name}"
 
 
@@ -147,7 +181,11 @@ def go_install(module: str, version: str, name: str) -> str:
         return "cached"
     gobin = CACHE / "gobin" / name
     env = go_env() | {"GOBIN": str(gobin)}
-    run_logged(["go", "install", "-trimpath", f"{module}@{version}"], CACHE / "logs" / f"{name}-build.log", env=env)
+    run_logged(
+        ["go", "install", "-trimpath", f"{module}@{version}"],
+        CACHE / "logs" / f"{name}-build.log",
+        env=env,
+    )
     BIN.mkdir(parents=True, exist_ok=True)
     shutil.move(str(gobin / name), target)
     return f"built {target.name}"
@@ -155,16 +193,26 @@ def go_install(module: str, version: str, name: str) -> str:
 
 def build_go_servers() -> str:
     if not shutil.which("go"):
-        raise StepFailed("Go is needed to build FerretDB, versitygw and Mailpit (apt-get install golang)")
+        raise StepFailed(
+            "Go is needed to build FerretDB, versitygw and Mailpit (apt-get install golang)"
+        )
     BIN.mkdir(parents=True, exist_ok=True)
     builds: dict[str, Callable[[], str]] = {
         "ferretdb": build_ferretdb,
-        "versitygw": lambda: go_install("github.com/versity/versitygw/cmd/versitygw", VERSITYGW_VERSION, "versitygw"),
+        "versitygw": lambda: go_install(
+            "github.com/versity/versitygw/cmd/versitygw", VERSITYGW_VERSION, "versitygw"
+        ),
         "mailpit": lambda: go_install("github.com/axllent/mailpit", MAILPIT_VERSION, "mailpit"),
     }
-    missing = [n for n in builds if not any(BIN.glob(f"{n}-*"))]
+    missing = [n for n in builds if not any(BIN.glob(f"{n}-*"))] + (
+        [] if ferretdb_binary().exists() else ["ferretdb"]
+    )
+    missing = list(dict.fromkeys(missing))
     if missing:
-        say(f"    building {', '.join(missing)} from the Go module proxy (first time only; a few minutes on 2 cores)")
+        say(
+            f"    building {', '.join(missing)} from the Go module proxy"
+            " (first time only; a few minutes on 2 cores)"
+        )
     with ThreadPoolExecutor(max_workers=3) as pool:
         futures = {name: pool.submit(build) for name, build in builds.items()}
         notes = []
@@ -174,6 +222,7 @@ def build_go_servers() -> str:
 
 
 # --- processes --------------------------------------------------------------------------------
+
 
 @dataclass
 class Component:
@@ -222,11 +271,18 @@ def http_ok(url: str) -> bool:
 
 def kafka_command() -> list[str]:
     return [
-        "java", "-Xms256m", "-Xmx768m", "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+        "java",
+        "-Xms256m",
+        "-Xmx768m",
+        "-XX:+UseG1GC",
+        "-XX:MaxGCPauseMillis=20",
         "-Djava.awt.headless=true",
         f"-Dlog4j2.configurationFile={LOCAL / 'kafka' / 'log4j2.yaml'}",
         f"-Dkafka.logs.dir={LOGS / 'kafka'}",
-        "-cp", f"{kafka_libs()}/*", "kafka.Kafka", str(DATA / "kafka" / "server.properties"),
+        "-cp",
+        f"{kafka_libs()}/*",
+        "kafka.Kafka",
+        str(DATA / "kafka" / "server.properties"),
     ]
 
 
@@ -241,16 +297,32 @@ def prepare_kafka() -> None:
     if (folder / "data" / "meta.properties").exists():
         return
     classpath = f"{kafka_libs()}/*"
-    cluster_id = subprocess.run(
-        ["java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
-        capture_output=True, text=True, check=False,
-    ).stdout.strip().splitlines()[-1:]
+    cluster_id = (
+        subprocess.run(
+            ["java", "-cp", classpath, "kafka.tools.StorageTool", "random-uuid"],
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        .stdout.strip()
+        .splitlines()[-1:]
+    )
     if not cluster_id:
         raise StepFailed("could not generate a Kafka cluster id")
     run_logged(
-        ["java", f"-Dlog4j2.configurationFile={LOCAL / 'kafka' / 'log4j2.yaml'}",
-         f"-Dkafka.logs.dir={LOGS / 'kafka'}", "-cp", classpath, "kafka.tools.StorageTool",
-         "format", "-t", cluster_id[0], "-c", str(properties)],
+        [
+            "java",
+            f"-Dlog4j2.configurationFile={LOCAL / 'kafka' / 'log4j2.yaml'}",
+            f"-Dkafka.logs.dir={LOGS / 'kafka'}",
+            "-cp",
+            classpath,
+            "kafka.tools.StorageTool",
+            "format",
+            "-t",
+            cluster_id[0],
+            "-c",
+            str(properties),
+        ],
         LOGS / "kafka-format.log",
     )
 
@@ -270,29 +342,56 @@ def service(name: str, module: str, port: int) -> Component:
 
 SERVERS = [
     Component(
-        name="kafka", port=9092, command=kafka_command, prepare=prepare_kafka,
-        ready=lambda: port_open(9092), url=f"{HOST}:9092",
+        name="kafka",
+        port=9092,
+        command=kafka_command,
+        prepare=prepare_kafka,
+        ready=lambda: port_open(9092),
+        url=f"{HOST}:9092",
     ),
     Component(
-        name="ferretdb", port=27017,
-        command=lambda: [str(BIN / f"ferretdb-{FERRETDB_VERSION}"), "-listen", f"{HOST}:27017",
-                         "-data", str(DATA / "ferretdb")],
-        ready=lambda: port_open(27017), url=f"mongodb://{HOST}:27017/",
+        name="ferretdb",
+        port=27017,
+        command=lambda: [
+            str(ferretdb_binary()),
+            "-listen",
+            f"{HOST}:27017",
+            "-data",
+            str(DATA / "ferretdb"),
+        ],
+        ready=lambda: port_open(27017),
+        url=f"mongodb://{HOST}:27017/",
     ),
     Component(
-        name="s3", port=9000,
-        command=lambda: [str(BIN / f"versitygw-{VERSITYGW_VERSION}"), "--port", f"{HOST}:9000",
-                         "posix", str(DATA / "s3")],
+        name="s3",
+        port=9000,
+        command=lambda: [
+            str(BIN / f"versitygw-{VERSITYGW_VERSION}"),
+            "--port",
+            f"{HOST}:9000",
+            "posix",
+            str(DATA / "s3"),
+        ],
         env={"ROOT_ACCESS_KEY": S3_ACCESS_KEY, "ROOT_SECRET_KEY": S3_SECRET_KEY},
         prepare=lambda: (DATA / "s3").mkdir(parents=True, exist_ok=True),
-        ready=lambda: port_open(9000), url=f"http://{HOST}:9000",
+        ready=lambda: port_open(9000),
+        url=f"http://{HOST}:9000",
     ),
     Component(
-        name="mailpit", port=8025,
-        command=lambda: [str(BIN / f"mailpit-{MAILPIT_VERSION}"), "--smtp", f"{HOST}:1025",
-                         "--listen", f"{HOST}:8025", "--database", str(DATA / "mailpit" / "mailpit.db")],
+        name="mailpit",
+        port=8025,
+        command=lambda: [
+            str(BIN / f"mailpit-{MAILPIT_VERSION}"),
+            "--smtp",
+            f"{HOST}:1025",
+            "--listen",
+            f"{HOST}:8025",
+            "--database",
+            str(DATA / "mailpit" / "mailpit.db"),
+        ],
         prepare=lambda: (DATA / "mailpit").mkdir(parents=True, exist_ok=True),
-        ready=lambda: http_ok(f"http://{HOST}:8025/livez"), url=f"http://{HOST}:8025",
+        ready=lambda: http_ok(f"http://{HOST}:8025/livez"),
+        url=f"http://{HOST}:8025",
     ),
 ]
 SERVICES = [
@@ -310,22 +409,35 @@ def start(component: Component) -> str:
     if component.ready():
         return f"already running on port {component.port}"
     if component.pid() is None and port_open(component.port):
-        raise StepFailed(f"port {component.port} is taken by another program; stop it or free the port")
+        raise StepFailed(
+            f"port {component.port} is taken by another program; stop it or free the port"
+        )
     if component.prepare:
         component.prepare()
     LOGS.mkdir(parents=True, exist_ok=True)
     RUN.mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ) | component.env | {"MPP_S3_ACCESS_KEY": S3_ACCESS_KEY, "MPP_S3_SECRET_KEY": S3_SECRET_KEY}
+    env = (
+        dict(os.environ)
+        | component.env
+        | {"MPP_S3_ACCESS_KEY": S3_ACCESS_KEY, "MPP_S3_SECRET_KEY": S3_SECRET_KEY}
+    )
     with component.log.open("a") as out:
-        process = subprocess.Popen(  # noqa: S603
-            component.command(), cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+        process = subprocess.Popen(
+            component.command(),
+            cwd=REPO,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     component.pidfile.write_text(str(process.pid))
     deadline = time.monotonic() + component.timeout
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise StepFailed(f"{component.name} exited with {process.returncode} while starting", component.log)
+            raise StepFailed(
+                f"{component.name} exited with {process.returncode} while starting", component.log
+            )
         if component.ready():
             return f"ready on port {component.port} (pid {process.pid})"
         time.sleep(0.3)
@@ -348,12 +460,16 @@ def stop(component: Component) -> str:
 
 
 def create_topics_and_buckets() -> str:
-    run_logged([uv_path(), "run", "--frozen", "--no-sync", "python", str(LOCAL / "bootstrap.py")],
-               LOGS / "bootstrap.log", cwd=REPO)
+    run_logged(
+        [uv_path(), "run", "--frozen", "--no-sync", "python", str(LOCAL / "bootstrap.py")],
+        LOGS / "bootstrap.log",
+        cwd=REPO,
+    )
     return (LOGS / "bootstrap.log").read_text().strip().splitlines()[-1]
 
 
 # --- commands ---------------------------------------------------------------------------------
+
 
 def installs() -> None:
     step("install uv (Python package manager)", install_uv)
@@ -366,7 +482,7 @@ def cmd_servers() -> None:
     """Install and start Kafka, FerretDB, S3 and Mailpit: what the tests need."""
     installs()
     for component in SERVERS:
-        step(f"start {component.name}", lambda c=component: start(c))
+        step(f"start {component.name}", partial(start, component))
 
 
 def cmd_up() -> None:
@@ -374,7 +490,7 @@ def cmd_up() -> None:
     cmd_servers()
     step("create topics and buckets", create_topics_and_buckets)
     for component in SERVICES:
-        step(f"start {component.name}", lambda c=component: start(c))
+        step(f"start {component.name}", partial(start, component))
     say(f"\nMPP Elektronik is up ({time.monotonic() - started:.0f}s). Development only:\n")
     say(f"  Gateway (single entry point)  http://{HOST}:8080")
     say(f"  API docs (OpenAPI)            http://{HOST}:8080/docs")
@@ -384,13 +500,15 @@ def cmd_up() -> None:
     say(f"  Mailpit (e-mail sent)         http://{HOST}:8025")
     say(f"  Kafka                         {HOST}:9092")
     say(f"  FerretDB (MongoDB wire)       mongodb://{HOST}:27017/")
-    say(f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}")
+    say(
+        f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}"
+    )
     say(f"\n  Logs: make logs SERVICE=<name>   ({LOGS})\n  Stop: make down   Wipe data: make reset")
 
 
 def cmd_down() -> None:
     for component in reversed(SERVERS + SERVICES):
-        step(f"stop {component.name}", lambda c=component: stop(c))
+        step(f"stop {component.name}", partial(stop, component))
 
 
 def cmd_status() -> int:
@@ -400,9 +518,12 @@ def cmd_status() -> int:
         healthy &= ok
         pid = component.pid()
         state = "healthy" if ok else ("starting/unhealthy" if pid else "down")
-        say(f"  {component.name:<14} {state:<20} port {component.port:<6} {'pid ' + str(pid) if pid else ''}")
+        say(
+            f"  {component.name:<14} {state:<20} port {component.port:<6}"
+            f" {'pid ' + str(pid) if pid else ''}"
+        )
     if http_ok(f"http://{HOST}:8080/health"):
-        with urllib.request.urlopen(f"http://{HOST}:8080/health", timeout=5) as response:  # noqa: S310
+        with urllib.request.urlopen(f"http://{HOST}:8080/health", timeout=5) as response:
             say("\n  gateway /health: " + json.dumps(json.load(response)["components"]))
     return 0 if healthy else 1
 
@@ -418,12 +539,19 @@ def cmd_logs(name: str) -> None:
 
 def cmd_reset() -> None:
     cmd_down()
-    step(f"wipe data folder {DATA}", lambda: shutil.rmtree(DATA, ignore_errors=True) or "wiped")
+
+    def wipe() -> str:
+        shutil.rmtree(DATA, ignore_errors=True)
+        return "wiped"
+
+    step(f"wipe data folder {DATA}", wipe)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("command", choices=["up", "servers", "install", "down", "status", "logs", "reset"])
+    parser.add_argument(
+        "command", choices=["up", "servers", "install", "down", "status", "logs", "reset"]
+    )
     parser.add_argument("name", nargs="?", help="component for `logs`")
     args = parser.parse_args()
     if args.command == "up":

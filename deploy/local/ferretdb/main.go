@@ -25,7 +25,9 @@ func main() {
 		log.Fatalf("ferretdb: create data directory: %v", err)
 	}
 
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	// Errors only: FerretDB logs every command it does not implement (such as endSessions,
+	// which drivers send on close) as a warning.
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	f, err := ferretdb.New(&ferretdb.Config{
 		Listener:  ferretdb.ListenerConfig{TCP: *listen},
 		Logger:    logger,

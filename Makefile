@@ -1,0 +1,60 @@
+# MPP Elektronik: one Makefile for the whole platform. `make` lists the targets.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+LOCALCTL := python3 deploy/local/localctl.py
+UV := uv run --frozen
+PYTEST := $(UV) pytest -p no:cacheprovider
+
+.PHONY: help up down status logs reset servers install lint format test test-unit test-integration test-e2e contracts dlq-replay
+
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
+
+up: ## Install what is missing, start Kafka, FerretDB, S3, Mailpit and the five services; print the URLs
+	@$(LOCALCTL) up
+
+down: ## Stop everything (data is kept)
+	@$(LOCALCTL) down
+
+status: ## Show each component's health
+	@$(LOCALCTL) status
+
+logs: ## Follow one component's log: make logs SERVICE=catalog
+	@$(LOCALCTL) logs $(SERVICE)
+
+reset: ## Stop everything and wipe the data folder
+	@$(LOCALCTL) reset
+
+servers: ## Install and start only the servers the tests need (Kafka, FerretDB, S3, Mailpit)
+	@$(LOCALCTL) servers
+
+install: ## Install uv, the Python environment, Kafka and the Go-built servers, without starting them
+	@$(LOCALCTL) install
+
+lint: ## ruff and mypy over the whole workspace
+	$(UV) ruff check .
+	$(UV) ruff format --check .
+	$(UV) mypy -p mpp_shared -p catalog -p applications -p documents -p notifications -p gateway
+	$(UV) mypy deploy/local
+
+format: ## Apply ruff's formatting and safe fixes
+	$(UV) ruff check --fix .
+	$(UV) ruff format .
+
+test: servers lint ## Everything CI runs: lint, unit, integration and end-to-end tests on the real servers
+	$(PYTEST) --durations=10
+
+test-unit: ## Unit tests only (no servers)
+	$(PYTEST) -m "not integration and not e2e"
+
+test-integration: servers ## Integration tests on the real servers
+	$(PYTEST) -m integration
+
+test-e2e: servers ## End-to-end tests: the services as processes behind the gateway
+	$(PYTEST) -m e2e
+
+contracts: ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
+	$(UV) mpp-contracts build/contracts
+
+dlq-replay: ## Replay a consumer's dead-letter topic: make dlq-replay SERVICE=applications
+	$(UV) mpp-dlq $(SERVICE)
