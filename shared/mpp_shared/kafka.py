@@ -50,9 +50,14 @@ def create_producer(settings: ServiceSettings) -> AIOKafkaProducer:
 
 
 async def ensure_topics(
-    bootstrap: str, names: Iterable[str], *, partitions: int = 3, compacted: Iterable[str] = ()
+    bootstrap: str,
+    names: Iterable[str],
+    *,
+    partitions: int = 3,
+    replication_factor: int = 1,
+    compacted: Iterable[str] = (),
 ) -> None:
-    """Create the topics that do not exist yet (replication 1 locally; a cluster sets its own)."""
+    """Create the topics that do not exist yet; existing topics are left as they are."""
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
@@ -62,7 +67,7 @@ async def ensure_topics(
             NewTopic(
                 name,
                 num_partitions=partitions,
-                replication_factor=1,
+                replication_factor=replication_factor,
                 topic_configs={"cleanup.policy": "compact"} if name in compacted else {},
             )
             for name in dict.fromkeys(names)

@@ -29,6 +29,8 @@ class ServiceSettings(BaseSettings):
     mongo_url: str = "mongodb://127.0.0.1:27017/"
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = 3
+    # Replicas of each topic the services create; 1 on the local single broker, 3 on a cluster.
+    kafka_replication_factor: int = 1
     secret_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 
     @model_validator(mode="after")
