@@ -5,7 +5,7 @@ LOCALCTL := python3 deploy/local/localctl.py
 UV := uv run --frozen
 PYTEST := $(UV) pytest -p no:cacheprovider
 
-.PHONY: help up down status logs reset servers install lint format test test-unit test-integration test-e2e contracts dlq-replay
+.PHONY: help up down status logs reset servers install lint format test test-unit test-integration test-e2e bench contracts dlq-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -35,7 +35,7 @@ lint: ## ruff and mypy over the whole workspace
 	$(UV) ruff check .
 	$(UV) ruff format --check .
 	$(UV) mypy -p mpp_shared -p catalog -p applications -p documents -p notifications -p gateway
-	$(UV) mypy deploy/local
+	$(UV) mypy deploy/local benchmarks
 
 format: ## Apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .
@@ -52,6 +52,9 @@ test-integration: servers ## Integration tests on the real servers
 
 test-e2e: servers ## End-to-end tests: the services as processes behind the gateway
 	$(PYTEST) -m e2e
+
+bench: servers ## Benchmarks: ratios against baselines measured in the same run
+	$(UV) python benchmarks/bench_event_pipeline.py
 
 contracts: ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
 	$(UV) mpp-contracts build/contracts
