@@ -15,7 +15,10 @@ BUCKETS = ("documents",)
 async def main() -> None:
     settings = ServiceSettings(service_name="bootstrap")
     names = [settings.topic(t) for t in (*topics.ALL, *(topics.dlq_of(c) for c in CONSUMERS))]
-    await ensure_topics(settings.kafka_bootstrap, names, partitions=settings.kafka_partitions)
+    compacted = [settings.topic(name) for name in topics.COMPACTED]
+    await ensure_topics(
+        settings.kafka_bootstrap, names, partitions=settings.kafka_partitions, compacted=compacted
+    )
     s3 = blobs.create_s3(S3Settings())
     for bucket in BUCKETS:
         await blobs.ensure_bucket(s3, settings.bucket(bucket))

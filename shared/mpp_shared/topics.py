@@ -8,6 +8,9 @@ NOTIFICATIONS = "notifications.events"
 
 ALL = (IDENTITY, CATALOG, APPLICATIONS, DOCUMENTS, NOTIFICATIONS)
 
+# Topics whose latest event per key is the entity's state: compacted, so they can be replayed.
+COMPACTED = frozenset({CATALOG})
+
 # Which service produces to which topic, and which source it names in its envelopes.
 PRODUCERS = {
     "gateway": IDENTITY,

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from catalog import api, store
+from catalog.search_cache import SearchCache
 from catalog.settings import Settings
 from mpp_shared import runtime, web
 
@@ -30,5 +31,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         description="Agencies of the mall and the services they offer.",
         lifespan=lifespan,
     )
+    app.state.search = SearchCache()
     app.include_router(api.router)
     return app

@@ -1,9 +1,21 @@
-"""Events the catalog service publishes on `catalog.events`."""
+"""Events the catalog service publishes on `catalog.events`, and the snapshots they carry.
+
+`catalog.events` is compacted by key (the entity id): a consumer that starts from the beginning
+finds at least the latest event of every agency and service, enough to rebuild its read model.
+"""
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
 from mpp_shared import topics
 from mpp_shared.contracts import Contract, contract
+
+Role = Literal["citizen", "officer", "agency_admin", "system"]
+ROLES: tuple[str, ...] = ("citizen", "officer", "agency_admin", "system")
 
 
 class LocalizedText(Contract):
@@ -13,6 +25,50 @@ class LocalizedText(Contract):
     en: str
 
 
+class Requirement(Contract):
+    """One item the citizen must provide with an application (persyaratan)."""
+
+    code: str
+    name: LocalizedText
+    description: LocalizedText | None = None
+    document_kinds: list[str]
+    formats: list[str] = ["pdf", "jpeg", "png"]
+    max_size_mb: Annotated[int, Field(ge=1, le=50)] = 10
+    mandatory: bool = True
+
+
+class WorkflowState(Contract):
+    """A state an application of a service can be in."""
+
+    code: str
+    label: LocalizedText
+    terminal: bool = False
+    sla_days: Annotated[int, Field(ge=0, le=365)] | None = None
+    pauses_sla: bool = False
+    documents_replaceable: bool = False
+
+
+class WorkflowAction(Contract):
+    """A step some roles may take from some states to another."""
+
+    code: str
+    label: LocalizedText
+    from_states: list[str]
+    to_state: str
+    roles: list[Role]
+    requires_note: bool = False
+
+
+class Workflow(Contract):
+    """The state machine of a service's applications; SLAs in working days."""
+
+    initial_state: str
+    states: list[WorkflowState]
+    actions: list[WorkflowAction]
+    sla_days: Annotated[int, Field(ge=0, le=365)]
+    auto_issue_on_expiry: bool = False
+
+
 @contract("catalog.agency.upserted.v1", topic=topics.CATALOG)
 class AgencyUpserted(Contract):
     """An agency of the mall was created or changed; carries its current public facts."""
@@ -20,5 +76,36 @@ class AgencyUpserted(Contract):
     agency_id: str
     code: str
     name: LocalizedText
+    short_name: str = ""
     kind: str
     version: int
+    counters: list[dict[str, Any]] = []
+
+
+@contract("catalog.service.published.v1", topic=topics.CATALOG)
+class ServicePublished(Contract):
+    """A version of a service was published: everything an application under it is checked against."""
+
+    service_id: str
+    slug: str
+    version: int
+    agency: str
+    category: str
+    name: LocalizedText
+    channels: list[str]
+    requirements: list[Requirement]
+    form_schema: dict[str, Any] | None
+    workflow: Workflow | None
+    fee_amount: int
+    electronic_output: bool
+    published_at: datetime
+
+
+@contract("catalog.service.withdrawn.v1", topic=topics.CATALOG)
+class ServiceWithdrawn(Contract):
+    """A service no longer takes applications; applications already made go on."""
+
+    service_id: str
+    slug: str
+    version: int
+    withdrawn_at: datetime

@@ -1,0 +1,309 @@
+"""The launch regency's catalog (Kabupaten Sinjai, 73.07): load it, check it, put it in the store.
+
+`python -m catalog.seed check` validates the seed files and runs the publishing checks;
+`python -m catalog.seed load` creates or updates every agency and service and publishes what
+changed, so loading twice changes nothing (make up runs it every time).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from catalog import service, store, workflows
+from catalog.models import (
+    AgencyInput,
+    Fee,
+    LocalizedList,
+    LocalizedText,
+    Model,
+    Product,
+    Requirement,
+    ServiceInput,
+    Standard,
+)
+from catalog.settings import Settings
+from mpp_shared import outbox, telemetry
+from mpp_shared.store import create_client, ensure_indexes
+
+SEED = Path(__file__).parent / "seed"
+INTERNAL = (
+    "complaint_handling",
+    "facilities",
+    "staff_competence",
+    "internal_supervision",
+    "staff_count",
+    "service_guarantee",
+    "security_guarantee",
+    "performance_evaluation",
+)
+
+
+class FormOption(Model):
+    """One choice of a choice field."""
+
+    value: str
+    label: LocalizedText
+
+
+class FormField(Model):
+    """A field of the application form, as the seed writes it compactly."""
+
+    name: str
+    type: Literal[
+        "string", "text", "date", "integer", "number", "boolean", "choice", "nik", "phone", "email"
+    ]
+    label: LocalizedText
+    required: bool = True
+    options: list[FormOption] = []
+
+
+class SeedService(Model):
+    """A service as the seed files write it; templates fill in the rest."""
+
+    slug: str
+    agency: str
+    category: str
+    name: LocalizedText
+    description: LocalizedText
+    channels: list[str]
+    keywords: list[str] = []
+    requirements: list[Requirement]
+    procedure: LocalizedList
+    completion_time: LocalizedText | None = None
+    fee: Fee
+    product: Product
+    legal_basis: LocalizedList
+    workflow: Literal["review", "visit", "none"]
+    sla_days: int = 0
+    auto_issue: bool = False
+    form: list[FormField] | None = None
+    # Any internal component may be overridden per service.
+    complaint_handling: LocalizedText | None = None
+    facilities: LocalizedList | None = None
+    staff_competence: LocalizedText | None = None
+    internal_supervision: LocalizedText | None = None
+    staff_count: int | None = None
+    service_guarantee: LocalizedText | None = None
+    security_guarantee: LocalizedText | None = None
+    performance_evaluation: LocalizedText | None = None
+
+
+FIELD_TYPES: dict[str, dict[str, Any]] = {
+    "string": {"type": "string", "minLength": 1, "maxLength": 200},
+    "text": {"type": "string", "maxLength": 2000},
+    "date": {"type": "string", "format": "date"},
+    "integer": {"type": "integer"},
+    "number": {"type": "number"},
+    "boolean": {"type": "boolean"},
+    "choice": {"type": "string"},
+    "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
+    "phone": {"type": "string", "pattern": "^\\+62[0-9]{8,13}$"},
+    "email": {"type": "string", "format": "email"},
+}
+
+
+def form_schema(fields: list[FormField]) -> dict[str, Any]:
+    """A JSON Schema (2020-12) for the form; labels in both languages as `x-label`."""
+    properties: dict[str, Any] = {}
+    for f in fields:
+        spec: dict[str, Any] = dict(FIELD_TYPES[f.type])
+        spec = {"title": f.label.id, "x-label": f.label.model_dump(), "x-input": f.type, **spec}
+        if f.options:
+            spec["enum"] = [o.value for o in f.options]
+            spec["x-options"] = [o.model_dump() for o in f.options]
+        properties[f.name] = spec
+    return {
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "type": "object",
+        "properties": properties,
+        "required": [f.name for f in fields if f.required],
+        "additionalProperties": False,
+    }
+
+
+def completion_time(sla_days: int) -> LocalizedText:
+    """The citizen-facing completion time derived from the SLA."""
+    if sla_days == 0:
+        return LocalizedText(id="Selesai pada hari yang sama", en="Completed the same day")
+    return LocalizedText(
+        id=f"Paling lama {sla_days} hari kerja", en=f"At most {sla_days} working days"
+    )
+
+
+def build(entry: SeedService, defaults: dict[str, Any]) -> ServiceInput:
+    """A full service definition from a seed entry and its defaults."""
+    internal = {
+        key: getattr(entry, key) if getattr(entry, key) is not None else defaults[key]
+        for key in INTERNAL
+    }
+    workflow = None
+    if entry.workflow == "review":
+        workflow = workflows.review(entry.sla_days, auto_issue=entry.auto_issue)
+    elif entry.workflow == "visit":
+        workflow = workflows.visit(entry.sla_days)
+    return ServiceInput.model_validate(
+        {
+            "slug": entry.slug,
+            "agency": entry.agency,
+            "category": entry.category,
+            "name": entry.name,
+            "description": entry.description,
+            "channels": entry.channels,
+            "keywords": entry.keywords,
+            "standard": Standard.model_validate(
+                {
+                    "requirements": entry.requirements,
+                    "procedure": entry.procedure,
+                    "completion_time": entry.completion_time or completion_time(entry.sla_days),
+                    "fee": entry.fee,
+                    "product": entry.product,
+                    "legal_basis": entry.legal_basis,
+                    **internal,
+                }
+            ),
+            "form_schema": form_schema(entry.form) if entry.form else None,
+            "workflow": workflow,
+        }
+    )
+
+
+def _read(path: Path) -> Any:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
+
+
+def load_agencies() -> list[AgencyInput]:
+    """The seed's agencies."""
+    return [AgencyInput.model_validate(a) for a in _read(SEED / "agencies.yaml")]
+
+
+def load_services() -> list[ServiceInput]:
+    """The seed's services, complete; raises ValueError naming the file and entry on bad data."""
+    mall_defaults = _read(SEED / "defaults.yaml")
+    services: list[ServiceInput] = []
+    for path in sorted((SEED / "services").glob("*.yaml")):
+        content = _read(path) or {}
+        defaults = mall_defaults | (content.get("defaults") or {})
+        for number, raw in enumerate(content.get("services") or []):
+            try:
+                services.append(build(SeedService.model_validate(raw), defaults))
+            except ValidationError as exc:
+                raise ValueError(
+                    f"{path.name} entry {number + 1} ({raw.get('slug')}): {exc}"
+                ) from exc
+    return services
+
+
+async def check(db: store.Db | None = None) -> list[str]:
+    """Every problem of the seed: invalid data, duplicate slugs, what publishing would refuse."""
+    problems: list[str] = []
+    try:
+        agencies = load_agencies()
+        services = load_services()
+    except (ValueError, OSError, yaml.YAMLError) as exc:
+        return [str(exc)]
+    codes = {a.code for a in agencies}
+    slugs: set[str] = set()
+    for s in services:
+        if s.slug in slugs:
+            problems.append(f"{s.slug}: slug used twice")
+        slugs.add(s.slug)
+        if s.agency not in codes:
+            problems.append(f"{s.slug}: unknown agency {s.agency}")
+        if s.workflow:
+            problems += [f"{s.slug}: {p}" for p in workflows.problems(s.workflow)]
+    for a in agencies:
+        for counter in a.counters:
+            for cs in counter.services:
+                if cs.service not in slugs:
+                    problems.append(
+                        f"{a.code} counter {counter.code}: unknown service {cs.service}"
+                    )
+    if db is not None:
+        for s in services:
+            for error in await service.publication_problems(db, s):
+                problems.append(f"{s.slug}: {error['field']}: {error['message']['en']}")
+    return problems
+
+
+async def load(db: store.Db) -> dict[str, int]:
+    """Create or update every seed agency and service, publishing what changed."""
+    counts = {
+        "agencies created": 0,
+        "agencies updated": 0,
+        "services published": 0,
+        "services unchanged": 0,
+    }
+    for agency in load_agencies():
+        before = await store.find_agency(db, code=agency.code)
+        _, created = await service.put_agency(db, data=agency)
+        after = await store.find_agency(db, code=agency.code)
+        if created:
+            counts["agencies created"] += 1
+        elif before and after and before["version"] != after["version"]:
+            counts["agencies updated"] += 1
+    for data in load_services():
+        document = await store.find_service(db, id_or_slug=data.slug)
+        snapshot = data.model_dump(mode="json")
+        if document and document.get("current") == snapshot and document["status"] == "published":
+            counts["services unchanged"] += 1
+            continue
+        if document is None:
+            await service.create_service(
+                db, data=data, scope="seed", idempotency_key=f"seed-{data.slug}"
+            )
+        else:
+            await service.update_draft(db, id_or_slug=data.slug, data=data, if_match=None)
+        await service.publish(db, id_or_slug=data.slug, if_match=None)
+        counts["services published"] += 1
+    return counts
+
+
+async def _main(command: str) -> int:
+    settings = Settings()
+    telemetry.setup("catalog-seed", log_level="WARNING")
+    client = create_client(settings)
+    db = client[settings.database_name]
+    try:
+        if command == "load":
+            await ensure_indexes(
+                db,
+                {
+                    name: [*store.INDEXES.get(name, []), *outbox.INDEXES]
+                    for name in store.OUTBOX_COLLECTIONS
+                },
+            )
+            counts = await load(db)
+            print(", ".join(f"{n} {what}" for what, n in counts.items()))
+            return 0
+        found = await check(db if command == "check-db" else None)
+        for problem in found:
+            print(problem, file=sys.stderr)
+        if not found:
+            services = load_services()
+            online = sum(1 for s in services if {"online", "booking"} & set(s.channels))
+            agencies = len({s.agency for s in services})
+            print(
+                f"seed ok: {len(load_agencies())} agencies, {len(services)} services"
+                f" ({online} online or booking, from {agencies} agencies)"
+            )
+        return 1 if found else 0
+    finally:
+        await client.close()
+
+
+def main() -> None:
+    """`python -m catalog.seed check|load`."""
+    parser = argparse.ArgumentParser(prog="python -m catalog.seed", description=__doc__)
+    parser.add_argument("command", choices=["check", "check-db", "load"])
+    sys.exit(asyncio.run(_main(parser.parse_args().command)))
+
+
+if __name__ == "__main__":
+    main()

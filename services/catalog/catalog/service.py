@@ -1,0 +1,461 @@
+"""The catalog's business rules: drafts, publishing with its checks, versions, withdrawal."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError
+
+from catalog import store, workflows
+from catalog.models import Agency, AgencyInput, Channel, Service, ServiceInput, ServiceStatus
+from mpp_shared import events, idempotency, topics
+from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished, ServiceWithdrawn
+from mpp_shared.ids import new_id
+from mpp_shared.outbox import VersionConflict
+from mpp_shared.problems import Problem
+
+SOURCE = topics.source_of("catalog")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def not_found(what: dict[str, str], key: str) -> Problem:
+    """A 404 naming what was looked for."""
+    return Problem(
+        404,
+        "not-found",
+        detail={
+            "id": f"{what['id']} {key!r} tidak ditemukan.",
+            "en": f"{what['en']} {key!r} was not found.",
+        },
+    )
+
+
+AGENCY = {"id": "Instansi", "en": "Agency"}
+SERVICE = {"id": "Layanan", "en": "Service"}
+
+
+def conflict(detail_id: str, detail_en: str) -> Problem:
+    """A 409 with its reason."""
+    return Problem(409, "conflict", detail={"id": detail_id, "en": detail_en})
+
+
+def stale() -> Problem:
+    """The 412 answer to an `If-Match` that no longer matches."""
+    return Problem(
+        412,
+        "precondition-failed",
+        title={"id": "Data sudah diubah orang lain", "en": "Changed by someone else"},
+        detail={
+            "id": "Data ini sudah diubah sejak Anda membukanya. Muat ulang, lalu ulangi perubahan.",
+            "en": "This was changed since you opened it. Reload it, then make your change again.",
+        },
+    )
+
+
+# --- agencies ----------------------------------------------------------------------------------
+
+
+def agency_view(document: dict[str, Any]) -> Agency:
+    """An agency document as the API shows it."""
+    return Agency.model_validate(
+        {k: v for k, v in document.items() if k != "_id"} | {"id": document["_id"]}
+    )
+
+
+async def get_agency(db: store.Db, *, code: str) -> Agency:
+    """One agency by code."""
+    document = await store.find_agency(db, code=code)
+    if document is None:
+        raise not_found(AGENCY, code)
+    return agency_view(document)
+
+
+async def put_agency(
+    db: store.Db, *, data: AgencyInput, if_match: int | None = None
+) -> tuple[Agency, bool]:
+    """Create or replace an agency by its code; True when created. Publishes its new facts."""
+    fields = data.model_dump(mode="json") | {"updated_at": _now()}
+    existing = await store.find_agency(db, code=data.code)
+    if existing is None:
+        agency_id = new_id()
+        event = _agency_event(agency_id, data, version=1)
+        if await store.insert_agency(db, fields | {"_id": agency_id}, [event]):
+            return agency_view(await store.find_agency(db, code=data.code) or {}), True
+        existing = await store.find_agency(db, code=data.code)
+        assert existing is not None
+    if if_match is not None and if_match != existing["version"]:
+        raise stale()
+    current = {k: existing.get(k) for k in fields if k != "updated_at"}
+    if current == {k: v for k, v in fields.items() if k != "updated_at"}:
+        return agency_view(existing), False
+    version = existing["version"]
+    event = _agency_event(existing["_id"], data, version=version + 1)
+    try:
+        updated = await store.update_agency(
+            db,
+            agency_id=existing["_id"],
+            expected_version=version,
+            fields=fields,
+            new_events=[event],
+        )
+    except VersionConflict:
+        raise stale() from None
+    return agency_view(updated), False
+
+
+def _agency_event(agency_id: str, data: AgencyInput, *, version: int) -> events.Event:
+    payload = AgencyUpserted(
+        agency_id=agency_id,
+        code=data.code,
+        name=data.name.model_dump(),  # type: ignore[arg-type]
+        short_name=data.short_name,
+        kind=data.kind.value,
+        version=version,
+        counters=[c.model_dump(mode="json") for c in data.counters],
+    )
+    return events.new_event(
+        type="catalog.agency.upserted.v1", source=SOURCE, subject=agency_id, data=payload
+    )
+
+
+# --- services ----------------------------------------------------------------------------------
+
+
+def service_view(
+    document: dict[str, Any], *, draft: bool = False, snapshot: dict[str, Any] | None = None
+) -> Service:
+    """A service as the API shows it: its published version, its draft, or an older snapshot."""
+    content = (
+        snapshot
+        or (document.get("draft") if draft else document.get("current"))
+        or document.get("draft")
+    )
+    if content is None:
+        raise not_found(SERVICE, document["_id"])
+    status = ServiceStatus.DRAFT if draft else ServiceStatus(document["status"])
+    version = (document.get("published_version") or 0) + (1 if draft else 0)
+    return Service.model_validate(
+        content
+        | {
+            "id": document["_id"],
+            "version": snapshot.get("_version", version) if snapshot else version,
+            "status": status,
+            "published_at": document.get("published_at"),
+            "updated_at": document["updated_at"],
+        }
+    )
+
+
+async def _load(db: store.Db, id_or_slug: str) -> dict[str, Any]:
+    document = await store.find_service(db, id_or_slug=id_or_slug)
+    if document is None:
+        raise not_found(SERVICE, id_or_slug)
+    return document
+
+
+async def get_published(
+    db: store.Db, *, id_or_slug: str, version: int | None = None
+) -> tuple[Service, str]:
+    """A published service (its current version, or an earlier one) and its ETag."""
+    document = await _load(db, id_or_slug)
+    if document.get("published_version") is None:
+        raise not_found(SERVICE, id_or_slug)
+    if version is None or version == document["published_version"]:
+        if document["status"] == ServiceStatus.WITHDRAWN and version is None:
+            view = service_view(document)
+        else:
+            view = service_view(document)
+        return view, f'"{document["_id"]}.v{view.version}"'
+    kept = await store.find_version(db, service_id=document["_id"], version=version)
+    if kept is None:
+        raise not_found(SERVICE, f"{id_or_slug} v{version}")
+    view = service_view(document, snapshot=kept["snapshot"] | {"_version": version})
+    view = view.model_copy(
+        update={"published_at": kept["published_at"], "status": ServiceStatus.PUBLISHED}
+    )
+    return view, f'"{document["_id"]}.v{version}"'
+
+
+async def get_draft(db: store.Db, *, id_or_slug: str) -> tuple[Service, int]:
+    """The draft administrators edit (else the published content) and its edit version."""
+    document = await _load(db, id_or_slug)
+    return service_view(document, draft=True), document["version"]
+
+
+async def create_service(
+    db: store.Db, *, data: ServiceInput, scope: str, idempotency_key: str | None
+) -> tuple[Service, int, bool]:
+    """Create a service as a draft; a retried command returns the first result (False)."""
+    fingerprint = idempotency.fingerprint(data)
+    service_id = idempotency.command_id(scope=scope, key=idempotency_key)
+    now = _now()
+    if await store.slug_taken(db, slug=data.slug, except_id=service_id):
+        raise conflict(
+            f"Slug {data.slug!r} sudah dipakai layanan lain.", f"Slug {data.slug!r} is taken."
+        )
+    document = {
+        "_id": service_id,
+        "slug": data.slug,
+        "agency": data.agency,
+        "status": ServiceStatus.DRAFT.value,
+        "published_version": None,
+        "current": None,
+        "draft": data.model_dump(mode="json"),
+        "created_at": now,
+        "updated_at": now,
+        idempotency.FINGERPRINT: fingerprint,
+    }
+    created = await store.insert_service(db, document)
+    stored = await _load(db, service_id)
+    if not created:
+        idempotency.check_replay(stored, fingerprint)
+    return service_view(stored, draft=True), stored["version"], created
+
+
+async def update_draft(
+    db: store.Db, *, id_or_slug: str, data: ServiceInput, if_match: int | None
+) -> tuple[Service, int]:
+    """Replace the draft; the published version stays as it is until the draft is published."""
+    document = await _load(db, id_or_slug)
+    if if_match is not None and if_match != document["version"]:
+        raise stale()
+    if data.slug != document["slug"]:
+        raise Problem(
+            422,
+            "validation",
+            errors=[
+                {
+                    "field": "slug",
+                    "in": "body",
+                    "message": {
+                        "id": "Slug tidak dapat diubah; buat layanan baru bila perlu.",
+                        "en": "The slug cannot change; create a new service instead.",
+                    },
+                }
+            ],
+        )
+    try:
+        updated = await store.update_service(
+            db,
+            service_id=document["_id"],
+            expected_version=document["version"],
+            fields={
+                "draft": data.model_dump(mode="json"),
+                "agency": data.agency,
+                "updated_at": _now(),
+            },
+            new_events=[],
+        )
+    except VersionConflict:
+        raise stale() from None
+    return service_view(updated, draft=True), updated["version"]
+
+
+async def publish(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Service:
+    """Publish the draft as the next version, if it passes every check; announce it."""
+    document = await _load(db, id_or_slug)
+    if if_match is not None and if_match != document["version"]:
+        raise stale()
+    if document.get("draft") is None:
+        raise conflict("Tidak ada draf untuk diterbitkan.", "There is no draft to publish.")
+    data = ServiceInput.model_validate(document["draft"])
+    errors = await publication_problems(db, data)
+    if errors:
+        raise Problem(
+            422,
+            "not-publishable",
+            title={
+                "id": "Layanan belum dapat diterbitkan",
+                "en": "The service cannot be published yet",
+            },
+            detail={
+                "id": "Lengkapi isian yang ditandai lalu terbitkan lagi.",
+                "en": "Complete the fields listed, then publish again.",
+            },
+            errors=errors,
+        )
+    version = (document.get("published_version") or 0) + 1
+    now = _now()
+    snapshot = data.model_dump(mode="json")
+    await store.save_version(
+        db,
+        {
+            "_id": f"{document['_id']}:v{version}",
+            "service_id": document["_id"],
+            "version": version,
+            "snapshot": snapshot,
+            "published_at": now,
+        },
+    )
+    payload = ServicePublished(
+        service_id=document["_id"],
+        slug=data.slug,
+        version=version,
+        agency=data.agency,
+        category=data.category.value,
+        name=data.name.model_dump(),  # type: ignore[arg-type]
+        channels=[c.value for c in data.channels],
+        requirements=[r.model_dump(mode="json") for r in data.standard.requirements],  # type: ignore[misc]
+        form_schema=data.form_schema,
+        workflow=data.workflow.model_dump(mode="json") if data.workflow else None,  # type: ignore[arg-type]
+        fee_amount=data.standard.fee.amount,
+        electronic_output=data.standard.product.electronic,
+        published_at=now,
+    )
+    event = events.new_event(
+        type="catalog.service.published.v1", source=SOURCE, subject=document["_id"], data=payload
+    )
+    try:
+        updated = await store.update_service(
+            db,
+            service_id=document["_id"],
+            expected_version=document["version"],
+            fields={
+                "current": snapshot,
+                "draft": None,
+                "status": ServiceStatus.PUBLISHED.value,
+                "published_version": version,
+                "published_at": now,
+                "updated_at": now,
+            },
+            new_events=[event],
+        )
+    except VersionConflict:
+        raise stale() from None
+    await store.bump_search_generation(db)
+    return service_view(updated)
+
+
+async def withdraw(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Service:
+    """Stop taking applications for a published service; its versions stay readable."""
+    document = await _load(db, id_or_slug)
+    if if_match is not None and if_match != document["version"]:
+        raise stale()
+    if document["status"] != ServiceStatus.PUBLISHED:
+        raise conflict(
+            "Hanya layanan yang terbit yang dapat ditarik.",
+            "Only a published service can be withdrawn.",
+        )
+    now = _now()
+    payload = ServiceWithdrawn(
+        service_id=document["_id"],
+        slug=document["slug"],
+        version=document["published_version"],
+        withdrawn_at=now,
+    )
+    event = events.new_event(
+        type="catalog.service.withdrawn.v1", source=SOURCE, subject=document["_id"], data=payload
+    )
+    try:
+        updated = await store.update_service(
+            db,
+            service_id=document["_id"],
+            expected_version=document["version"],
+            fields={"status": ServiceStatus.WITHDRAWN.value, "updated_at": now},
+            new_events=[event],
+        )
+    except VersionConflict:
+        raise stale() from None
+    await store.bump_search_generation(db)
+    return service_view(updated)
+
+
+def _error(field: str, id_: str, en: str) -> dict[str, Any]:
+    return {"field": field, "in": "body", "message": {"id": id_, "en": en}}
+
+
+async def publication_problems(db: store.Db, data: ServiceInput) -> list[dict[str, Any]]:
+    """Every reason a service may not be published yet; empty when it may."""
+    errors: list[dict[str, Any]] = []
+    standard = data.standard
+    empty = {
+        "standard.requirements": not standard.requirements,
+        "standard.procedure": standard.procedure.is_empty(),
+        "standard.completion_time": standard.completion_time.is_empty(),
+        "standard.fee.legal_basis": standard.fee.legal_basis.is_empty(),
+        "standard.product.name": standard.product.name.is_empty(),
+        "standard.complaint_handling": standard.complaint_handling.is_empty(),
+    }
+    for field, is_empty in empty.items():
+        if is_empty:
+            errors.append(
+                _error(
+                    field,
+                    "Komponen standar pelayanan ini wajib diisi dalam dua bahasa.",
+                    "This service-standard component is required in both languages.",
+                )
+            )
+    codes = [r.code for r in standard.requirements]
+    if len(set(codes)) != len(codes):
+        errors.append(
+            _error(
+                "standard.requirements",
+                "Kode persyaratan harus unik.",
+                "Requirement codes must be unique.",
+            )
+        )
+    takes_applications = bool({Channel.ONLINE, Channel.BOOKING} & set(data.channels))
+    if data.form_schema is None:
+        if takes_applications:
+            errors.append(
+                _error(
+                    "form_schema",
+                    "Layanan daring memerlukan skema formulir.",
+                    "A service taking applications needs a form schema.",
+                )
+            )
+    else:
+        try:
+            Draft202012Validator.check_schema(data.form_schema)
+            if data.form_schema.get("type") != "object":
+                raise SchemaError("the form must be an object")
+        except SchemaError as exc:
+            errors.append(
+                _error(
+                    "form_schema",
+                    f"Skema formulir bukan JSON Schema yang valid: {exc.message}",
+                    f"The form schema is not valid JSON Schema: {exc.message}",
+                )
+            )
+    if data.workflow is None:
+        if takes_applications:
+            errors.append(
+                _error(
+                    "workflow",
+                    "Layanan daring memerlukan alur kerja.",
+                    "A service taking applications needs a workflow.",
+                )
+            )
+    else:
+        for problem in workflows.problems(data.workflow):
+            field, _, reason = problem.partition(": ")
+            errors.append(
+                _error(field, f"Alur kerja tidak sah: {reason}", f"Unsound workflow: {reason}")
+            )
+    agency = await store.find_agency(db, code=data.agency)
+    if agency is None:
+        errors.append(
+            _error(
+                "agency",
+                f"Instansi {data.agency!r} tidak dikenal.",
+                f"Unknown agency {data.agency!r}.",
+            )
+        )
+    elif Channel.BOOKING in data.channels and not any(
+        s.get("service") == data.slug
+        for c in agency.get("counters", [])
+        for s in c.get("services", [])
+    ):
+        errors.append(
+            _error(
+                "channels",
+                "Layanan dengan kunjungan loket perlu loket yang melayaninya.",
+                "A service booked for a counter visit needs a counter that serves it.",
+            )
+        )
+    return errors

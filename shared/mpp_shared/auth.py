@@ -1,0 +1,160 @@
+"""Verifying the gateway's access tokens inside every service, and coarse role checks.
+
+The gateway issues short-lived EdDSA-signed JWTs; each service verifies them against the
+gateway's public keys (a JWKS given in `MPP_JWKS`, or fetched and cached from `MPP_JWKS_URL`)
+and then applies its own fine-grained rules from the claims.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Annotated, Any, Literal
+
+import jwt
+from fastapi import Depends, Request
+from pydantic import BaseModel, ConfigDict
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from mpp_shared.problems import Problem
+
+Role = Literal["citizen", "officer", "agency_admin", "mpp_admin", "ops_viewer", "partner"]
+ISSUER = "mpp-gateway"
+AUDIENCE = "mpp"
+ALGORITHMS = ["EdDSA"]
+
+
+class AuthSettings(BaseSettings):
+    """Where the gateway's public keys are."""
+
+    model_config = SettingsConfigDict(env_prefix="MPP_", extra="ignore")
+
+    jwks: str | None = None  # a JWKS document, inline
+    jwks_url: str = "http://127.0.0.1:8080/api/v1/.well-known/jwks.json"
+
+
+class Principal(BaseModel):
+    """Who is calling, as the verified token says."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subject: str
+    role: Role
+    agency: str | None = None  # the agency code of officers and agency administrators
+
+    def is_staff_of(self, agency: str) -> bool:
+        """True for the agency's officers and administrators, and for MPP administrators."""
+        return self.role == "mpp_admin" or (
+            self.role in ("officer", "agency_admin") and self.agency == agency
+        )
+
+
+class TokenVerifier:
+    """Checks signature, expiry, issuer and audience of access tokens."""
+
+    def __init__(self, settings: AuthSettings) -> None:
+        self.settings = settings
+
+    @cached_property
+    def _keys(self) -> jwt.PyJWKSet | jwt.PyJWKClient:
+        if self.settings.jwks:
+            return jwt.PyJWKSet.from_json(self.settings.jwks)
+        return jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
+
+    def _key_for(self, token: str) -> Any:
+        keys = self._keys
+        if isinstance(keys, jwt.PyJWKClient):
+            return keys.get_signing_key_from_jwt(token).key
+        kid = jwt.get_unverified_header(token).get("kid")
+        for key in keys.keys:
+            if kid is None or key.key_id == kid:
+                return key.key
+        raise jwt.InvalidKeyError(f"no key {kid!r}")
+
+    def verify(self, token: str) -> Principal:
+        """The principal a valid token names; a 401 problem for any invalid token."""
+        try:
+            claims = jwt.decode(
+                token,
+                self._key_for(token),
+                algorithms=ALGORITHMS,
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+            )
+            return Principal(subject=claims["sub"], role=claims["role"], agency=claims.get("agency"))
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise _unauthorized("invalid_token") from exc
+
+
+def _unauthorized(error: str) -> Problem:
+    return Problem(
+        401,
+        "unauthorized",
+        detail={
+            "id": "Token akses tidak ada, tidak sah, atau sudah kedaluwarsa. Silakan masuk lagi.",
+            "en": "The access token is missing, invalid or expired. Please sign in again.",
+        },
+        headers={"WWW-Authenticate": f'Bearer error="{error}"'},
+    )
+
+
+def verifier_of(request: Request) -> TokenVerifier:
+    """The app's verifier, made on first use."""
+    state = request.app.state
+    if getattr(state, "token_verifier", None) is None:
+        state.token_verifier = TokenVerifier(AuthSettings())
+    verifier: TokenVerifier = state.token_verifier
+    return verifier
+
+
+def optional_principal(request: Request) -> Principal | None:
+    """The caller if a bearer token came with the request; an invalid token is still a 401."""
+    header = request.headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token:
+        raise _unauthorized("invalid_request")
+    return verifier_of(request).verify(token.strip())
+
+
+def principal(request: Request) -> Principal:
+    """The authenticated caller; a 401 problem without a valid token."""
+    found = optional_principal(request)
+    if found is None:
+        raise _unauthorized("invalid_request")
+    return found
+
+
+def require(*roles: Role) -> Any:
+    """A dependency admitting only the given roles (403 otherwise)."""
+
+    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+        if caller.role not in roles:
+            raise Problem(
+                403,
+                "forbidden",
+                detail={
+                    "id": "Peran Anda tidak diizinkan melakukan ini.",
+                    "en": "Your role may not do this.",
+                },
+            )
+        return caller
+
+    return Depends(check)
+
+
+CurrentPrincipal = Annotated[Principal, Depends(principal)]
+OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
+
+
+def jwks_of(private_keys: list[Any]) -> str:
+    """A JWKS document for Ed25519 private keys' public halves (used by the gateway and tests)."""
+    from jwt.algorithms import OKPAlgorithm
+
+    keys = []
+    for index, key in enumerate(private_keys):
+        jwk = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
+        keys.append(jwk | {"kid": f"k{index + 1}", "use": "sig", "alg": "EdDSA"})
+    return json.dumps({"keys": keys})
