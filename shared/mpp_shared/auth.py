@@ -82,7 +82,9 @@ class TokenVerifier:
                 issuer=ISSUER,
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
-            return Principal(subject=claims["sub"], role=claims["role"], agency=claims.get("agency"))
+            return Principal(
+                subject=claims["sub"], role=claims["role"], agency=claims.get("agency")
+            )
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise _unauthorized("invalid_token") from exc
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -62,11 +61,6 @@ class Event:
         """The structured-mode JSON body."""
         return _FORMAT.write(self.to_cloudevent())
 
-    def to_document(self) -> dict[str, Any]:
-        """A JSON-compatible dict, as kept in an outbox until published."""
-        document: dict[str, Any] = json.loads(self.to_json())
-        return document
-
 
 def new_event(*, type: str, source: str, subject: str, data: BaseModel) -> Event:
     """Record a new fact: its id and time are set now, once, as the de-duplication key."""
@@ -109,11 +103,6 @@ def from_json(value: bytes | str) -> Event:
         raise
     except (BaseCloudEventException, ValueError, TypeError, KeyError, AttributeError) as exc:
         raise InvalidEvent(f"not a CloudEvents 1.0 JSON event: {exc}") from exc
-
-
-def from_document(document: dict[str, Any]) -> Event:
-    """Parse an envelope kept in an outbox."""
-    return from_json(json.dumps(document))
 
 
 def to_kafka(event: Event) -> ce_kafka.KafkaMessage:

@@ -47,9 +47,13 @@ class VersionConflict(Exception):
 
 
 def entries(new_events: Iterable[Event]) -> list[Document]:
-    """Outbox entries for events, each with the trace context of the code that caused it."""
+    """Outbox entries for events, each with the trace context of the code that caused it.
+
+    The envelope is kept as its JSON text: payloads may hold keys a document store refuses
+    (a JSON Schema's `$schema`, `$ref`), and the text is exactly what goes on the wire.
+    """
     trace = telemetry.current_trace_headers()
-    return [{"id": e.id, "event": e.to_document(), "trace": trace} for e in new_events]
+    return [{"id": e.id, "event": e.to_json().decode(), "trace": trace} for e in new_events]
 
 
 def new_document(document: Document, new_events: Sequence[Event]) -> Document:
@@ -185,7 +189,7 @@ class OutboxRelay:
         return len(outbox)
 
     async def _send(self, producer: AIOKafkaProducer, entry: Document) -> asyncio.Future[Any]:
-        event = events.from_document(entry["event"])
+        event = events.from_json(entry["event"])
         record = events.to_kafka(event)
         parent = telemetry.context_from_headers(entry.get("trace") or {})
         with self._tracer.start_as_current_span(

@@ -124,3 +124,46 @@ async def eventually(
             return last
         await asyncio.sleep(interval)
     raise AssertionError(f"condition not met within {timeout}s (last value: {last!r})")
+
+
+class Tokens:
+    """Signs access tokens as the gateway would, with a key made for this test run."""
+
+    def __init__(self) -> None:
+        from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+        from mpp_shared.auth import jwks_of
+
+        self.key = Ed25519PrivateKey.generate()
+        self.jwks = jwks_of([self.key])
+
+    def mint(
+        self, role: str, *, subject: str | None = None, agency: str | None = None, ttl: int = 300
+    ) -> str:
+        """A signed access token."""
+        import jwt
+
+        from mpp_shared.auth import AUDIENCE, ISSUER
+
+        now = int(time.time())
+        claims: dict[str, Any] = {
+            "sub": subject or f"{role}-{secrets.token_hex(3)}",
+            "role": role,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": now,
+            "exp": now + ttl,
+        }
+        if agency:
+            claims["agency"] = agency
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "k1"})
+
+    def headers(self, role: str, **claims: Any) -> dict[str, str]:
+        """An Authorization header for a new token."""
+        return {"Authorization": f"Bearer {self.mint(role, **claims)}"}
+
+
+@pytest.fixture(scope="session")
+def tokens() -> Tokens:
+    """Access tokens signed with this run's key; give services `tokens.jwks` as `MPP_JWKS`."""
+    return Tokens()

@@ -250,8 +250,11 @@ async def load(db: store.Db) -> dict[str, int]:
             counts["agencies updated"] += 1
     for data in load_services():
         document = await store.find_service(db, id_or_slug=data.slug)
-        snapshot = data.model_dump(mode="json")
-        if document and document.get("current") == snapshot and document["status"] == "published":
+        if (
+            document
+            and document.get("current") == service.to_stored(data)
+            and document["status"] == "published"
+        ):
             counts["services unchanged"] += 1
             continue
         if document is None:

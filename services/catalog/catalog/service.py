@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from typing import Any
 
@@ -62,9 +63,8 @@ def stale() -> Problem:
 
 def agency_view(document: dict[str, Any]) -> Agency:
     """An agency document as the API shows it."""
-    return Agency.model_validate(
-        {k: v for k, v in document.items() if k != "_id"} | {"id": document["_id"]}
-    )
+    fields = {name: document[name] for name in Agency.model_fields if name in document}
+    return Agency.model_validate(fields | {"id": document["_id"]})
 
 
 async def get_agency(db: store.Db, *, code: str) -> Agency:
@@ -126,25 +126,42 @@ def _agency_event(agency_id: str, data: AgencyInput, *, version: int) -> events.
 # --- services ----------------------------------------------------------------------------------
 
 
+def to_stored(data: ServiceInput) -> dict[str, Any]:
+    """A service's content as stored: the form schema as JSON text, since a document store
+    refuses the `$`-keys a JSON Schema has ($schema, $ref, $defs)."""
+    content = data.model_dump(mode="json")
+    content["form_schema"] = json.dumps(content["form_schema"]) if content["form_schema"] else None
+    return content
+
+
+def from_stored(content: dict[str, Any]) -> dict[str, Any]:
+    """Stored content back as the model's fields."""
+    schema = content.get("form_schema")
+    return content | {"form_schema": json.loads(schema) if isinstance(schema, str) else schema}
+
+
 def service_view(
-    document: dict[str, Any], *, draft: bool = False, snapshot: dict[str, Any] | None = None
+    document: dict[str, Any],
+    *,
+    draft: bool = False,
+    snapshot: dict[str, Any] | None = None,
+    version: int | None = None,
 ) -> Service:
     """A service as the API shows it: its published version, its draft, or an older snapshot."""
-    content = (
-        snapshot
-        or (document.get("draft") if draft else document.get("current"))
-        or document.get("draft")
-    )
+    # A draft view falls back on the published content, a published view on the first draft.
+    preferred, fallback = ("draft", "current") if draft else ("current", "draft")
+    content = snapshot or document.get(preferred) or document.get(fallback)
     if content is None:
         raise not_found(SERVICE, document["_id"])
-    status = ServiceStatus.DRAFT if draft else ServiceStatus(document["status"])
-    version = (document.get("published_version") or 0) + (1 if draft else 0)
+    if version is None:
+        version = (document.get("published_version") or 0) + (1 if draft else 0)
+    fields = {k: v for k, v in from_stored(content).items() if k in ServiceInput.model_fields}
     return Service.model_validate(
-        content
+        fields
         | {
             "id": document["_id"],
-            "version": snapshot.get("_version", version) if snapshot else version,
-            "status": status,
+            "version": version,
+            "status": ServiceStatus.DRAFT if draft else ServiceStatus(document["status"]),
             "published_at": document.get("published_at"),
             "updated_at": document["updated_at"],
         }
@@ -166,15 +183,12 @@ async def get_published(
     if document.get("published_version") is None:
         raise not_found(SERVICE, id_or_slug)
     if version is None or version == document["published_version"]:
-        if document["status"] == ServiceStatus.WITHDRAWN and version is None:
-            view = service_view(document)
-        else:
-            view = service_view(document)
+        view = service_view(document)
         return view, f'"{document["_id"]}.v{view.version}"'
     kept = await store.find_version(db, service_id=document["_id"], version=version)
     if kept is None:
         raise not_found(SERVICE, f"{id_or_slug} v{version}")
-    view = service_view(document, snapshot=kept["snapshot"] | {"_version": version})
+    view = service_view(document, snapshot=kept["snapshot"], version=version)
     view = view.model_copy(
         update={"published_at": kept["published_at"], "status": ServiceStatus.PUBLISHED}
     )
@@ -205,7 +219,7 @@ async def create_service(
         "status": ServiceStatus.DRAFT.value,
         "published_version": None,
         "current": None,
-        "draft": data.model_dump(mode="json"),
+        "draft": to_stored(data),
         "created_at": now,
         "updated_at": now,
         idempotency.FINGERPRINT: fingerprint,
@@ -245,7 +259,7 @@ async def update_draft(
             service_id=document["_id"],
             expected_version=document["version"],
             fields={
-                "draft": data.model_dump(mode="json"),
+                "draft": to_stored(data),
                 "agency": data.agency,
                 "updated_at": _now(),
             },
@@ -263,7 +277,7 @@ async def publish(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Ser
         raise stale()
     if document.get("draft") is None:
         raise conflict("Tidak ada draf untuk diterbitkan.", "There is no draft to publish.")
-    data = ServiceInput.model_validate(document["draft"])
+    data = ServiceInput.model_validate(from_stored(document["draft"]))
     errors = await publication_problems(db, data)
     if errors:
         raise Problem(
@@ -281,7 +295,7 @@ async def publish(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Ser
         )
     version = (document.get("published_version") or 0) + 1
     now = _now()
-    snapshot = data.model_dump(mode="json")
+    snapshot = to_stored(data)
     await store.save_version(
         db,
         {

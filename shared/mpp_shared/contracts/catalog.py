@@ -84,7 +84,7 @@ class AgencyUpserted(Contract):
 
 @contract("catalog.service.published.v1", topic=topics.CATALOG)
 class ServicePublished(Contract):
-    """A version of a service was published: everything an application under it is checked against."""
+    """A service version was published: all an application under it is checked against."""
 
     service_id: str
     slug: str

@@ -48,11 +48,6 @@ def test_kafka_record_is_keyed_by_subject_in_structured_mode() -> None:
     assert record.headers["content-type"] == b"application/cloudevents+json"
 
 
-def test_outbox_document_parses_back_to_the_same_event() -> None:
-    event = make()
-    assert events.from_document(event.to_document()) == event
-
-
 def test_payload_ignores_fields_added_later_within_a_major_version() -> None:
     event = make()
     richer = events.Event(**{**event.__dict__, "data": {**event.data, "new_optional_field": True}})
