@@ -459,6 +459,17 @@ def stop(component: Component) -> str:
     return f"stopped (pid {pid})"
 
 
+def load_catalog() -> str:
+    """The launch regency's agencies and services, loaded (again) into the running catalog."""
+    log = LOGS / "catalog-seed.log"
+    run_logged(
+        [uv_path(), "run", "--frozen", "--no-sync", "python", "-m", "catalog.seed", "load"],
+        log,
+        cwd=REPO,
+    )
+    return log.read_text().strip().splitlines()[-1]
+
+
 def create_topics_and_buckets() -> str:
     run_logged(
         [uv_path(), "run", "--frozen", "--no-sync", "python", str(LOCAL / "bootstrap.py")],
@@ -491,6 +502,7 @@ def cmd_up() -> None:
     step("create topics and buckets", create_topics_and_buckets)
     for component in SERVICES:
         step(f"start {component.name}", partial(start, component))
+    step("load the catalog of Kabupaten Sinjai (73.07)", load_catalog)
     say(f"\nMPP Elektronik is up ({time.monotonic() - started:.0f}s). Development only:\n")
     say(f"  Gateway (single entry point)  http://{HOST}:8080")
     say(f"  API docs (OpenAPI)            http://{HOST}:8080/docs")

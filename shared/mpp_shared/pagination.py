@@ -38,14 +38,16 @@ def decode_cursor(cursor: str | None) -> str | None:
         padded = cursor + "=" * (-len(cursor) % 4)
         return base64.b64decode(padded, altchars=b"-_", validate=True).decode()
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise Problem(
-            400,
-            "bad-request",
-            detail={
-                "id": "Parameter cursor tidak valid.",
-                "en": "The cursor parameter is not valid.",
-            },
-        ) from None
+        raise invalid_cursor() from None
+
+
+def invalid_cursor() -> Problem:
+    """The 400 problem for a cursor this list did not hand out."""
+    return Problem(
+        400,
+        "bad-request",
+        detail={"id": "Parameter cursor tidak valid.", "en": "The cursor parameter is not valid."},
+    )
 
 
 def after(cursor: str | None) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from catalog.models import MatchReason, SearchMatch, Service, ServiceSummary
 from catalog.search import SearchIndex
 from catalog.service import service_view
 from mpp_shared import pagination
-from mpp_shared.problems import Problem
 
 MAX_RESULTS = 200
 
@@ -90,12 +89,5 @@ def _offset(cursor: str | None) -> int:
     if decoded is None:
         return 0
     if not decoded.startswith("@") or not decoded[1:].isdigit():
-        raise Problem(
-            400,
-            "bad-request",
-            detail={
-                "id": "Parameter cursor tidak valid.",
-                "en": "The cursor parameter is not valid.",
-            },
-        )
+        raise pagination.invalid_cursor()
     return int(decoded[1:])
