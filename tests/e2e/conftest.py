@@ -86,6 +86,14 @@ def platform(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         **{f"MPP_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
     }
     running = Platform(folder=folder, env=env, ports=ports)
+    seeded = subprocess.run(
+        [sys.executable, "-m", "catalog.seed", "load"],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert seeded.returncode == 0, seeded.stderr[-3000:]
     try:
         for name in (*SERVICES, "gateway"):
             running.start(name)
