@@ -17,7 +17,11 @@ async def main() -> None:
     names = [settings.topic(t) for t in (*topics.ALL, *(topics.dlq_of(c) for c in CONSUMERS))]
     compacted = [settings.topic(name) for name in topics.COMPACTED]
     await ensure_topics(
-        settings.kafka_bootstrap, names, partitions=settings.kafka_partitions, compacted=compacted
+        settings.kafka_bootstrap,
+        names,
+        partitions=settings.kafka_partitions,
+        replication_factor=settings.kafka_replication_factor,
+        compacted=compacted,
     )
     s3 = blobs.create_s3(S3Settings())
     for bucket in BUCKETS:

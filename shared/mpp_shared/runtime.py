@@ -125,7 +125,11 @@ async def _create_topics(settings: ServiceSettings, names: list[str]) -> None:
     while True:
         try:
             await ensure_topics(
-                settings.kafka_bootstrap, wanted, partitions=settings.kafka_partitions
+                settings.kafka_bootstrap,
+                wanted,
+                partitions=settings.kafka_partitions,
+                replication_factor=settings.kafka_replication_factor,
+                compacted=[settings.topic(name) for name in topics.COMPACTED],
             )
             return
         except (KafkaError, OSError) as exc:

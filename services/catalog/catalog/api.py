@@ -29,7 +29,6 @@ from mpp_shared.web import RuntimeDep
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
 Admin = Annotated[Principal, require("mpp_admin", "agency_admin")]
-MppAdmin = Annotated[Principal, require("mpp_admin")]
 IfMatch = Annotated[
     str | None, Header(alias="If-Match", description="The ETag of the version you edited")
 ]
@@ -62,6 +61,10 @@ def _may_edit(caller: Principal, agency: str) -> None:
                 "en": "You may only change your own agency's services.",
             },
         )
+
+
+async def _agency_missing(rt: RuntimeDep, code: str) -> bool:
+    return await store.find_agency(rt.db, code=code) is None
 
 
 def _search(request: Request) -> SearchCache:
@@ -100,11 +103,20 @@ async def put_agency(
     rt: RuntimeDep,
     code: str,
     data: AgencyInput,
-    caller: MppAdmin,
+    caller: Admin,
     response: Response,
     if_match: IfMatch = None,
 ) -> Agency:
-    """Create or replace an agency (MPP administrators)."""
+    """Create or replace an agency (MPP administrators; agency administrators their own)."""
+    if caller.role != "mpp_admin" and (caller.agency != code or await _agency_missing(rt, code)):
+        raise Problem(
+            403,
+            "forbidden",
+            detail={
+                "id": "Anda hanya dapat mengubah instansi Anda sendiri.",
+                "en": "You may only change your own agency.",
+            },
+        )
     if data.code != code:
         raise Problem(
             422,

@@ -191,8 +191,13 @@ def _everyday(words: list[str]) -> list[tuple[str, str]]:
 
 def terms(text: str) -> list[str]:
     """The stemmed search terms of a text."""
+    return [term for _, term in surface_terms(text)]
+
+
+def surface_terms(text: str) -> list[tuple[str, str]]:
+    """(word as written, its stemmed term) for each search term of a text."""
     words = [w for w in normalize(text).split() if w not in STOPWORDS]
-    return [stem(w) for _, canonical in _everyday(words) for w in canonical.split()]
+    return [(w, stem(w)) for _, canonical in _everyday(words) for w in canonical.split()]
 
 
 @dataclass(frozen=True)
@@ -227,17 +232,21 @@ class SearchIndex:
     def __init__(self, services: Iterable[Service], agency_names: dict[str, list[str]]) -> None:
         self.docs: list[_Doc] = []
         self.postings: dict[str, dict[int, dict[str, int]]] = defaultdict(lambda: defaultdict(dict))
+        # Every word as written -> its term, so a typo is matched against real words, not stems.
+        self.surface: dict[str, str] = {}
         for number, service in enumerate(services):
             texts = _field_texts(service, agency_names.get(service.agency, [service.agency]))
-            fields = {
-                name: [t for text in values for t in terms(text)] for name, values in texts.items()
-            }
+            fields: dict[str, list[str]] = {}
+            for name, values in texts.items():
+                pairs = [pair for text in values for pair in surface_terms(text)]
+                self.surface.update(pairs)
+                fields[name] = [term for _, term in pairs]
             self.docs.append(_Doc(service, fields, {k: len(v) for k, v in fields.items()}))
             for name, field_terms in fields.items():
                 for term in field_terms:
                     counts = self.postings[term][number]
                     counts[name] = counts.get(name, 0) + 1
-        self.vocabulary = sorted(self.postings)
+        self.vocabulary = sorted(self.surface)
         total = max(len(self.docs), 1)
         self.average = {
             name: sum(d.lengths.get(name, 0) for d in self.docs) / total or 1.0 for name in WEIGHTS
@@ -289,12 +298,15 @@ class SearchIndex:
                 term = stem(word)
                 if term in self.postings:
                     resolved.append((typed, term, how, 1.0))
-                elif len(term) >= FUZZY_MIN_LENGTH:
+                elif len(word) >= FUZZY_MIN_LENGTH:
                     nearest = process.extract(
-                        term, self.vocabulary, scorer=fuzz.ratio, limit=2, score_cutoff=FUZZY_CUTOFF
+                        word, self.vocabulary, scorer=fuzz.ratio, limit=3, score_cutoff=FUZZY_CUTOFF
                     )
+                    found: dict[str, float] = {}
                     for candidate, similarity, _ in nearest:
-                        resolved.append((typed, candidate, "fuzzy", similarity / 100 * 0.8))
+                        close = self.surface[candidate]
+                        found[close] = max(found.get(close, 0.0), similarity / 100 * 0.8)
+                    resolved += [(typed, t, "fuzzy", quality) for t, quality in found.items()]
         return resolved
 
 

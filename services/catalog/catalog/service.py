@@ -93,6 +93,7 @@ async def put_agency(
     current = {k: existing.get(k) for k in fields if k != "updated_at"}
     if current == {k: v for k, v in fields.items() if k != "updated_at"}:
         return agency_view(existing), False
+    await _refuse_orphaned_bookings(db, data)
     version = existing["version"]
     event = _agency_event(existing["_id"], data, version=version + 1)
     try:
@@ -106,6 +107,42 @@ async def put_agency(
     except VersionConflict:
         raise stale() from None
     return agency_view(updated), False
+
+
+async def _refuse_orphaned_bookings(db: store.Db, data: AgencyInput) -> None:
+    """Refuse an agency change that leaves a published counter-visit service without a counter."""
+    served = {s.service for counter in data.counters for s in counter.services}
+    published = await store.list_services(
+        db,
+        filters={"agency": data.code, "status": "published", "current.channels": "booking"},
+        after={},
+        limit=1000,
+    )
+    orphaned = sorted(d["slug"] for d in published if d["slug"] not in served)
+    if orphaned:
+        names = ", ".join(orphaned)
+        raise Problem(
+            422,
+            "breaks-published-service",
+            title={
+                "id": "Perubahan merusak layanan yang terbit",
+                "en": "The change breaks published services",
+            },
+            detail={
+                "id": f"Layanan berikut tidak lagi punya loket yang melayaninya: {names}. "
+                "Tambahkan ke loket lain atau tarik layanannya dulu.",
+                "en": f"These services would have no counter serving them: {names}. "
+                "Add them to another counter or withdraw them first.",
+            },
+            errors=[
+                {
+                    "field": "counters",
+                    "in": "body",
+                    "message": {"id": f"Tanpa loket: {slug}", "en": f"No counter: {slug}"},
+                }
+                for slug in orphaned
+            ],
+        )
 
 
 def _agency_event(agency_id: str, data: AgencyInput, *, version: int) -> events.Event:

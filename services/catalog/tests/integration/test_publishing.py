@@ -9,7 +9,7 @@ import httpx
 
 from catalog.settings import Settings
 from mpp_shared import events
-from mpp_shared.testing import Tokens, read_topic
+from mpp_shared.testing import Tokens, eventually, read_topic
 
 from ..conftest import AGENCY, body, service_input
 
@@ -233,3 +233,69 @@ async def test_unknown_slug_is_a_404_problem_naming_it(catalog: httpx.AsyncClien
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert "tidak-ada-layanan" in response.json()["detail"]
+
+
+async def test_agency_change_that_would_orphan_a_published_counter_service_is_refused(
+    catalog: httpx.AsyncClient, tokens: Tokens, admin: dict[str, str]
+) -> None:
+    from ..conftest import agency
+
+    code = "UJI-POLRES"
+    booked = service_input(agency_code=code, channels=["online", "booking"], workflow="visit")
+    assert (
+        await catalog.put(
+            f"/api/v1/catalog/agencies/{code}",
+            json=body(agency(code, booking=[booked.slug])),
+            headers=admin,
+        )
+    ).status_code == 201
+    await catalog.post("/api/v1/catalog/services", json=body(booked), headers=admin)
+    assert (
+        await catalog.post(f"/api/v1/catalog/services/{booked.slug}/publish", headers=admin)
+    ).status_code == 200
+
+    own_admin = tokens.headers("agency_admin", agency=code)
+    refused = await catalog.put(
+        f"/api/v1/catalog/agencies/{code}", json=body(agency(code)), headers=own_admin
+    )
+    assert refused.status_code == 422
+    assert refused.json()["type"] == "/problems/breaks-published-service"
+    assert booked.slug in refused.json()["detail"]
+    other_admin = tokens.headers("agency_admin", agency=AGENCY)
+    assert (
+        await catalog.put(
+            f"/api/v1/catalog/agencies/{code}", json=body(agency(code)), headers=other_admin
+        )
+    ).status_code == 403
+    kept = await catalog.put(
+        f"/api/v1/catalog/agencies/{code}",
+        json=body(agency(code, booking=[booked.slug])) | {"short_name": "Polres"},
+        headers=own_admin,
+    )
+    assert kept.status_code == 200
+    assert kept.json()["version"] == 2
+
+
+async def test_catalog_topic_is_compacted_so_read_models_can_be_rebuilt(
+    catalog: httpx.AsyncClient, catalog_settings: Settings
+) -> None:
+    from aiokafka.admin import AIOKafkaAdminClient
+    from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
+
+    admin_client = AIOKafkaAdminClient(bootstrap_servers=catalog_settings.kafka_bootstrap)
+    await admin_client.start()
+    topic = catalog_settings.topic("catalog.events")
+
+    async def described() -> dict[str, Any] | None:
+        found = (
+            await admin_client.describe_configs([ConfigResource(ConfigResourceType.TOPIC, topic)])
+        )[0]
+        resource = found.to_object()["resources"][0]
+        return resource if resource["error_code"] == 0 else None
+
+    try:
+        resource = await eventually(described)
+    finally:
+        await admin_client.close()
+    entries = {entry["config_names"]: entry["config_value"] for entry in resource["config_entries"]}
+    assert entries["cleanup.policy"] == "compact"
