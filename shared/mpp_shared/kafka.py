@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
@@ -57,12 +58,21 @@ async def ensure_topics(
     replication_factor: int = 1,
     compacted: Iterable[str] = (),
 ) -> None:
-    """Create the topics that do not exist yet; existing topics are left as they are."""
+    """Create the topics that do not exist yet, and compact those that must be compacted.
+
+    Partitions and replication of existing topics are left as they are (operators own them).
+    """
     admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10_000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
         compacted = set(compacted)
+        to_compact = [
+            ConfigResource(ConfigResourceType.TOPIC, name, {"cleanup.policy": "compact"})
+            for name in compacted & existing
+        ]
+        if to_compact:
+            await admin.alter_configs(to_compact)
         missing = [
             NewTopic(
                 name,
