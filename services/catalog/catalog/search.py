@@ -142,6 +142,7 @@ STOPWORDS = frozenset(
         "with",
     ]
 )
+NAME_BONUS = 1.5  # every word of the query is in the service's name
 FUZZY_MIN_LENGTH = 4
 FUZZY_CUTOFF = 80.0
 
@@ -260,6 +261,7 @@ class SearchIndex:
         scores: dict[int, float] = defaultdict(float)
         matched: dict[int, list[Match]] = defaultdict(list)
         covered: dict[int, set[str]] = defaultdict(set)
+        in_name: dict[int, set[str]] = defaultdict(set)
         for typed, term, how, quality in wanted:
             postings = self.postings.get(term, {})
             idf = math.log(1 + (len(self.docs) - len(postings) + 0.5) / (len(postings) + 0.5))
@@ -273,14 +275,18 @@ class SearchIndex:
                         / (count + 1.2 * (0.25 + 0.75 * doc.lengths[name] / self.average[name]))
                     )
                     scores[number] += WEIGHTS[name] * idf * saturation * quality
-                if typed not in covered[number]:
-                    covered[number].add(typed)
+                if "name" in per_field:
+                    in_name[number].add(typed)
+                if all(m.query != typed for m in matched[number]):
                     matched[number].append(Match(query=typed, term=term, field=best_field, how=how))
+                # A word found only among the requirements hardly says what the service is.
+                if set(per_field) - {"requirements"}:
+                    covered[number].add(typed)
         typed_words = {typed for typed, *_ in wanted}
         hits = [
             Hit(
                 self.docs[n].service,
-                round(score * (len(covered[n]) / len(typed_words)) ** 2, 4),
+                round(_rank(score, covered[n], in_name[n], typed_words), 4),
                 matched[n],
             )
             for n, score in scores.items()
@@ -308,6 +314,12 @@ class SearchIndex:
                         found[close] = max(found.get(close, 0.0), similarity / 100 * 0.8)
                     resolved += [(typed, t, "fuzzy", quality) for t, quality in found.items()]
         return resolved
+
+
+def _rank(score: float, covered: set[str], in_name: set[str], typed: set[str]) -> float:
+    """Services matching more of the query rank higher; all of it in the name, higher still."""
+    coverage = (len(covered) / len(typed)) ** 2
+    return score * coverage * (NAME_BONUS if in_name >= typed else 1.0)
 
 
 def _field_texts(service: Service, agency_names: list[str]) -> dict[str, list[str]]:
