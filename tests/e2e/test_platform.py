@@ -33,7 +33,7 @@ def test_gateway_health_reports_every_service_and_server_healthy(platform: Platf
 def test_gateway_routes_a_public_path_to_its_service_within_one_trace(platform: Platform) -> None:
     response = httpx.get(f"{platform.gateway}/api/v1/catalog/agencies", params={"limit": 5})
     assert response.status_code == 200
-    assert response.json() == {"items": [], "next_cursor": None}
+    assert len(response.json()["items"]) == 5
     trace_id = response.headers["traceresponse"].split("-")[1]
     log = (platform.folder / "catalog.log").read_text()
     assert f'"trace_id": "{trace_id}"' in log

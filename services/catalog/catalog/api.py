@@ -19,7 +19,7 @@ from catalog.models import (
     ServiceInput,
     ServiceSummary,
 )
-from catalog.search_cache import SearchCache, summary
+from catalog.search_cache import SearchCache
 from mpp_shared import pagination
 from mpp_shared.auth import Principal, require
 from mpp_shared.idempotency import IdempotencyKey
@@ -158,18 +158,7 @@ async def list_services(
         return await _search(request).page(
             rt.db, query=q, filters=filters, limit=limit, cursor=cursor
         )
-    query: dict[str, object] = {"status": "published"}
-    if agency:
-        query["agency"] = agency
-    if category:
-        query["current.category"] = category.value
-    if channel:
-        query["current.channels"] = channel.value
-    found = await store.list_services(
-        rt.db, filters=query, after=pagination.after(cursor), limit=limit
-    )
-    items = [summary(service.service_view(d)) for d in found]
-    return pagination.page(items, limit=limit, key=lambda s: s.id)
+    return await _search(request).listing(rt.db, filters=filters, limit=limit, cursor=cursor)
 
 
 @router.get("/services/{id_or_slug}", response_model=Service)

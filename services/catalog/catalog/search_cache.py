@@ -32,10 +32,16 @@ def summary(found: Service, match: SearchMatch | None = None) -> ServiceSummary:
 
 
 class SearchCache:
-    """Holds one index and the catalog generation it was built from."""
+    """The published catalog in memory, with its search index, as of one generation.
+
+    Lists and searches are served from it: the published catalog is small (hundreds of
+    services per regency) and changes rarely, and every replica notices a change by the
+    generation counter that each publication bumps.
+    """
 
     def __init__(self) -> None:
         self.index: SearchIndex | None = None
+        self.services: list[Service] = []
         self.generation = -1
         self._lock = asyncio.Lock()
 
@@ -55,8 +61,20 @@ class SearchCache:
                 }
                 # Stemming is CPU work: build off the event loop.
                 self.index = await asyncio.to_thread(SearchIndex, services, agencies)
+                self.services = sorted(services, key=lambda s: s.id)
                 self.generation = generation
         return self.index
+
+    async def listing(
+        self, db: store.Db, *, filters: dict[str, Any], limit: int, cursor: str | None
+    ) -> pagination.Page[ServiceSummary]:
+        """One page of published services in id order, filtered."""
+        after = pagination.decode_cursor(cursor) or ""
+        await self.current(db)
+        chosen = [s for s in self.services if s.id > after and _passes(s, filters)]
+        return pagination.page(
+            [summary(s) for s in chosen[: limit + 1]], limit=limit, key=lambda s: s.id
+        )
 
     async def page(
         self, db: store.Db, *, query: str, filters: dict[str, Any], limit: int, cursor: str | None
@@ -64,13 +82,7 @@ class SearchCache:
         """One page of search results, best first, each with why it matched."""
         offset = _offset(cursor)
         index = await self.current(db)
-        hits = [
-            h
-            for h in index.search(query, limit=MAX_RESULTS)
-            if (not filters.get("agency") or h.service.agency == filters["agency"])
-            and (not filters.get("category") or h.service.category == filters["category"])
-            and (not filters.get("channel") or filters["channel"] in h.service.channels)
-        ]
+        hits = [h for h in index.search(query, limit=MAX_RESULTS) if _passes(h.service, filters)]
         shown = hits[offset : offset + limit]
         items = [
             summary(
@@ -82,6 +94,14 @@ class SearchCache:
         more = offset + limit < len(hits)
         next_cursor = pagination.encode_cursor(f"@{offset + limit}") if more else None
         return pagination.Page[ServiceSummary](items=items, next_cursor=next_cursor)
+
+
+def _passes(found: Service, filters: dict[str, Any]) -> bool:
+    return (
+        (not filters.get("agency") or found.agency == filters["agency"])
+        and (not filters.get("category") or found.category == filters["category"])
+        and (not filters.get("channel") or filters["channel"] in found.channels)
+    )
 
 
 def _offset(cursor: str | None) -> int:

@@ -232,39 +232,42 @@ async def check(db: store.Db | None = None) -> list[str]:
     return problems
 
 
-async def load(db: store.Db) -> dict[str, int]:
+async def load(db: store.Db, *, concurrency: int = 6) -> dict[str, int]:
     """Create or update every seed agency and service, publishing what changed."""
-    counts = {
-        "agencies created": 0,
-        "agencies updated": 0,
-        "services published": 0,
-        "services unchanged": 0,
-    }
-    for agency in load_agencies():
-        before = await store.find_agency(db, code=agency.code)
-        _, created = await service.put_agency(db, data=agency)
-        after = await store.find_agency(db, code=agency.code)
+    counts = dict.fromkeys(
+        ("agencies created", "agencies updated", "services published", "services unchanged"), 0
+    )
+    gate = asyncio.Semaphore(concurrency)
+
+    async def put_agency(agency: AgencyInput) -> None:
+        async with gate:
+            before = await store.find_agency(db, code=agency.code)
+            after, created = await service.put_agency(db, data=agency)
         if created:
             counts["agencies created"] += 1
-        elif before and after and before["version"] != after["version"]:
+        elif before is not None and before["version"] != after.version:
             counts["agencies updated"] += 1
-    for data in load_services():
-        document = await store.find_service(db, id_or_slug=data.slug)
-        if (
-            document
-            and document.get("current") == service.to_stored(data)
-            and document["status"] == "published"
-        ):
-            counts["services unchanged"] += 1
-            continue
-        if document is None:
-            await service.create_service(
-                db, data=data, scope="seed", idempotency_key=f"seed-{data.slug}"
-            )
-        else:
-            await service.update_draft(db, id_or_slug=data.slug, data=data, if_match=None)
-        await service.publish(db, id_or_slug=data.slug, if_match=None)
-        counts["services published"] += 1
+
+    async def put_service(data: ServiceInput) -> None:
+        async with gate:
+            document = await store.find_service(db, id_or_slug=data.slug)
+            stored = service.to_stored(data)
+            if document and document.get("current") == stored and document["status"] == "published":
+                counts["services unchanged"] += 1
+                return
+            if document is None:
+                created, _, _ = await service.create_service(
+                    db, data=data, scope="seed", idempotency_key=f"seed-{data.slug}"
+                )
+                service_id = created.id
+            else:
+                service_id = document["_id"]
+                await service.update_draft(db, id_or_slug=service_id, data=data, if_match=None)
+            await service.publish(db, id_or_slug=service_id, if_match=None)
+            counts["services published"] += 1
+
+    await asyncio.gather(*(put_agency(a) for a in load_agencies()))
+    await asyncio.gather(*(put_service(s) for s in load_services()))
     return counts
 
 

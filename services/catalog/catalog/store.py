@@ -20,13 +20,11 @@ Document = dict[str, Any]
 AGENCIES = "agencies"
 SERVICES = "services"
 VERSIONS = "service_versions"
+SLUGS = "service_slugs"
 OUTBOX_COLLECTIONS = [AGENCIES, SERVICES]
 INDEXES = {
     AGENCIES: [IndexModel([("code", ASCENDING)], unique=True)],
-    SERVICES: [
-        IndexModel([("slug", ASCENDING)], unique=True),
-        IndexModel([("status", ASCENDING), ("agency", ASCENDING)]),
-    ],
+    SERVICES: [IndexModel([("status", ASCENDING), ("agency", ASCENDING)])],
     VERSIONS: [IndexModel([("service_id", ASCENDING), ("version", ASCENDING)], unique=True)],
 }
 
@@ -70,16 +68,39 @@ async def update_agency(
 
 
 async def find_service(db: Db, *, id_or_slug: str) -> Document | None:
-    """A service by id or slug, with its draft and current published version."""
-    return await db[SERVICES].find_one(
-        {"$or": [{"_id": id_or_slug}, {"slug": id_or_slug}]}, {"outbox": 0}
+    """A service by id or slug, with its draft and current published version.
+
+    Looked up by `_id` only, through the small slug collection: FerretDB 1 answers `_id`
+    look-ups from its index but scans and decodes every (large) service document otherwise.
+    """
+    found = await db[SERVICES].find_one({"_id": id_or_slug}, {"outbox": 0})
+    if found is None:
+        slug = await db[SLUGS].find_one({"_id": id_or_slug})
+        if slug is not None:
+            found = await db[SERVICES].find_one({"_id": slug["service_id"]}, {"outbox": 0})
+    return found
+
+
+async def claim_slug(db: Db, *, slug: str, service_id: str) -> bool:
+    """Reserve a slug for a service; False when another existing service holds it."""
+    if await idempotency.insert_once(db[SLUGS], {"_id": slug, "service_id": service_id}):
+        return True
+    holder = await db[SLUGS].find_one({"_id": slug})
+    if holder is None or holder["service_id"] == service_id:
+        return holder is not None
+    if await db[SERVICES].find_one({"_id": holder["service_id"]}, {"_id": 1}) is not None:
+        return False
+    # A slug left by a creation that never finished: take it over, unless someone else just did.
+    taken = await db[SLUGS].update_one(
+        {"_id": slug, "service_id": holder["service_id"]}, {"$set": {"service_id": service_id}}
     )
+    return taken.modified_count == 1
 
 
 async def list_services(
     db: Db, *, filters: dict[str, Any], after: dict[str, Any], limit: int
 ) -> list[Document]:
-    """Services matching the filters, in id order, `limit + 1` of them."""
+    """Services matching the filters, in id order, `limit + 1` of them (a full scan)."""
     cursor = (
         db[SERVICES].find(filters | after, {"outbox": 0}).sort("_id", ASCENDING).limit(limit + 1)
     )
@@ -87,21 +108,14 @@ async def list_services(
 
 
 async def published_services(db: Db) -> list[Document]:
-    """Every published service, for the search index."""
-    return [d async for d in db[SERVICES].find({"status": "published"}, {"outbox": 0, "draft": 0})]
+    """Every published service, for the search index and lists."""
+    projection = {"outbox": 0, "draft": 0}
+    return [d async for d in db[SERVICES].find({"status": "published"}, projection)]
 
 
 async def insert_service(db: Db, document: Document) -> bool:
     """Insert a new service; False when its id exists already (a retried command)."""
     return await idempotency.insert_once(db[SERVICES], outbox.new_document(document, []))
-
-
-async def slug_taken(db: Db, *, slug: str, except_id: str | None = None) -> bool:
-    """True when another service has this slug."""
-    query: dict[str, Any] = {"slug": slug}
-    if except_id:
-        query["_id"] = {"$ne": except_id}
-    return await db[SERVICES].count_documents(query, limit=1) > 0
 
 
 async def update_service(
