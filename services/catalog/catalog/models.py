@@ -201,16 +201,21 @@ class Requirement(Model):
 
 
 class Fee(Model):
-    """What the service costs, in whole rupiah; free services say why (their legal basis)."""
+    """What the service costs, in whole rupiah; free services say why (their legal basis).
+
+    A variable fee (a tax on the bill, a levy by size) gives its fixed part or minimum as
+    `amount` and explains the rest in `note`.
+    """
 
     amount: Annotated[int, Field(ge=0)]
+    variable: bool = False
     legal_basis: LocalizedText
     note: LocalizedText | None = None
 
     @property
     def free(self) -> bool:
-        """True for free services."""
-        return self.amount == 0
+        """True for services that cost nothing."""
+        return self.amount == 0 and not self.variable
 
 
 class Product(Model):
@@ -348,6 +353,7 @@ class ServiceSummary(BaseModel):
     category: Category
     channels: list[Channel]
     fee_amount: int
+    fee_variable: bool
     sla_days: int | None
     electronic_output: bool
     version: int

@@ -24,6 +24,7 @@ def summary(found: Service, match: SearchMatch | None = None) -> ServiceSummary:
         category=found.category,
         channels=found.channels,
         fee_amount=found.standard.fee.amount,
+        fee_variable=found.standard.fee.variable,
         sla_days=found.workflow.sla_days if found.workflow else None,
         electronic_output=found.standard.product.electronic,
         version=found.version,

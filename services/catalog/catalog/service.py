@@ -356,6 +356,7 @@ async def publish(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Ser
         form_schema=data.form_schema,
         workflow=data.workflow.model_dump(mode="json") if data.workflow else None,  # type: ignore[arg-type]
         fee_amount=data.standard.fee.amount,
+        fee_variable=data.standard.fee.variable,
         electronic_output=data.standard.product.electronic,
         published_at=now,
     )

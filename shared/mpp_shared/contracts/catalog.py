@@ -97,6 +97,7 @@ class ServicePublished(Contract):
     form_schema: dict[str, Any] | None
     workflow: Workflow | None
     fee_amount: int
+    fee_variable: bool = False
     electronic_output: bool
     published_at: datetime
 

@@ -39,6 +39,8 @@ def test_seed_covers_the_regency_mall() -> None:
     assert len(applicable) >= 97
     assert len({s.agency for s in applicable}) >= 20
     by_slug = {s.slug: s for s in services}
-    assert by_slug["akta-kelahiran"].standard.fee.amount == 0
+    assert by_slug["akta-kelahiran"].standard.fee.free
+    assert not by_slug["pembayaran-pbb"].standard.fee.free, "a tax on the bill is not free"
+    assert by_slug["sim-c-perpanjangan"].standard.fee.amount == 75_000
     sip = [s for s in services if s.workflow and s.workflow.auto_issue_on_expiry]
     assert sip and all(s.workflow and s.workflow.sla_days == 5 for s in sip)
