@@ -10,6 +10,7 @@ Prints p50 and p99 in milliseconds and the ratio to the baseline. Run with `make
 from __future__ import annotations
 
 import asyncio
+import logging
 import secrets
 import statistics
 import time
@@ -23,6 +24,7 @@ from catalog import seed
 from catalog.app import create_app
 from catalog.search import SearchIndex, normalize
 from catalog.settings import Settings
+from mpp_shared import telemetry
 
 QUERIES = [
     "bikin akte lahir anak",
@@ -152,6 +154,8 @@ async def over_http() -> None:
 
 
 def main() -> None:
+    telemetry.setup("bench", log_level="WARNING")
+    logging.getLogger("httpx").setLevel(logging.WARNING)
     in_memory()
     asyncio.run(over_http())
 

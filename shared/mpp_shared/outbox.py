@@ -158,35 +158,39 @@ class OutboxRelay:
         published = 0
         for name in self.collections:
             collection = self.db[name]
-            pending = collection.find({PENDING: True}, {OUTBOX: 1}).limit(self.batch_size)
-            async for document in pending:
-                if self._stopping.is_set():
-                    return published
-                published += await self._publish_document(collection, document)
+            query = collection.find({PENDING: True}, {OUTBOX: 1, "version": 1})
+            documents = [d async for d in query.limit(self.batch_size)]
             metrics.record_outbox_depth(
-                service=self.settings.service_name,
-                collection=name,
-                depth=await collection.count_documents({PENDING: True}),
+                service=self.settings.service_name, collection=name, depth=len(documents)
             )
+            if not documents or self._stopping.is_set():
+                continue
+            producer = await self._ensure_producer()
+            # Sent together, delivered in order: the idempotent producer keeps one key's order.
+            sent = [await self._send(producer, e) for d in documents for e in d.get(OUTBOX) or []]
+            await asyncio.gather(*sent)
+            for document in documents:
+                await self._clear(collection, document)
+            published += len(sent)
         if published:
             metrics.record_published(service=self.settings.service_name, count=published)
         return published
 
-    async def _publish_document(
-        self, collection: AsyncCollection[Document], document: Document
-    ) -> int:
-        outbox: list[Document] = document.get(OUTBOX) or []
-        if outbox:
-            producer = await self._ensure_producer()
-            # Sent together, delivered in order: the idempotent producer keeps one key's order.
-            sent = [await self._send(producer, entry) for entry in outbox]
-            await asyncio.gather(*sent)
-            await collection.update_one({"_id": document["_id"]}, {"$pullAll": {OUTBOX: outbox}})
-        # Clear the flag only if no event was recorded meanwhile.
+    async def _clear(self, collection: AsyncCollection[Document], document: Document) -> None:
+        """Remove the published events from the document, keeping any recorded meanwhile."""
+        untouched = await collection.update_one(
+            {"_id": document["_id"], "version": document.get("version")},
+            {"$set": {OUTBOX: []}, "$unset": {PENDING: ""}},
+        )
+        if untouched.matched_count:
+            return
+        # The aggregate changed since it was read (and may hold new events): remove just ours.
+        await collection.update_one(
+            {"_id": document["_id"]}, {"$pullAll": {OUTBOX: document[OUTBOX]}}
+        )
         await collection.update_one(
             {"_id": document["_id"], OUTBOX: {"$size": 0}}, {"$unset": {PENDING: ""}}
         )
-        return len(outbox)
 
     async def _send(self, producer: AIOKafkaProducer, entry: Document) -> asyncio.Future[Any]:
         event = events.from_json(entry["event"])

@@ -237,3 +237,30 @@ async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_
     finally:
         await stop_consumer(runner, task)
     assert await replay(settings) == 1  # only the junk record came back to the DLQ
+
+
+async def test_relay_keeps_an_event_recorded_while_it_was_publishing(
+    make_settings: Callable[..., ServiceSettings],
+    mongo: AsyncMongoClient[dict[str, Any]],
+    kafka: str,
+) -> None:
+    settings = make_settings("probe10")
+    await ensure_topics(kafka, [settings.topic("probe10.events")], partitions=1)
+    db = mongo[settings.database_name]
+    first, second = counted(settings, "c10"), counted(settings, "c10", amount=2)
+    await db.counters.insert_one(outbox.new_document({"_id": "c10"}, [first]))
+    relay = outbox.OutboxRelay(settings=settings, db=db, collections=["counters"])
+    read = await db.counters.find_one({"_id": "c10"}, {outbox.OUTBOX: 1, "version": 1})
+    assert read is not None
+    # Another writer records an event after the relay read the document, before it clears it.
+    await outbox.apply_change(
+        db.counters, id="c10", expected_version=1, set_fields={"n": 2}, new_events=[second]
+    )
+    await relay._clear(db.counters, read)
+    kept = await db.counters.find_one({"_id": "c10"})
+    assert kept is not None
+    assert [e["id"] for e in kept["outbox"]] == [second.id]
+    assert kept[outbox.PENDING] is True
+    assert await relay.publish_pending() == 1
+    assert (await db.counters.find_one({"_id": "c10"}) or {}).get(outbox.OUTBOX) == []
+    await relay._close_producer()
