@@ -88,21 +88,7 @@ def report(
 
 
 def in_memory() -> None:
-    services = seed.load_services()
-    from catalog.models import Service
-
-    views = [
-        Service.model_validate(
-            s.model_dump()
-            | {
-                "id": s.slug,
-                "version": 1,
-                "status": "published",
-                "updated_at": "2026-01-01T00:00:00Z",
-            }
-        )
-        for s in services
-    ]
+    views = seed.published_views()
     started = time.perf_counter()
     index = SearchIndex(views, {})
     built = time.perf_counter() - started

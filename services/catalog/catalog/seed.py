@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Literal
 
@@ -25,6 +26,7 @@ from catalog.models import (
     Model,
     Product,
     Requirement,
+    Service,
     ServiceInput,
     Standard,
 )
@@ -198,6 +200,17 @@ def load_services() -> list[ServiceInput]:
                     f"{path.name} entry {number + 1} ({raw.get('slug')}): {exc}"
                 ) from exc
     return services
+
+
+def published_views() -> list[Service]:
+    """The seed's services as if published (version 1, id = slug), for search without a store."""
+    now = datetime.now(UTC)
+    return [
+        Service.model_validate(
+            s.model_dump() | {"id": s.slug, "version": 1, "status": "published", "updated_at": now}
+        )
+        for s in load_services()
+    ]
 
 
 async def check(db: store.Db | None = None) -> list[str]:

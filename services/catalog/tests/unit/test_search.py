@@ -7,24 +7,12 @@ from functools import cache
 import pytest
 
 from catalog import seed
-from catalog.models import Service
 from catalog.search import SearchIndex, normalize, terms
 
 
 @cache
 def index() -> SearchIndex:
-    views = [
-        Service.model_validate(
-            s.model_dump()
-            | {
-                "id": s.slug,
-                "version": 1,
-                "status": "published",
-                "updated_at": "2026-01-08T00:00:00Z",
-            }
-        )
-        for s in seed.load_services()
-    ]
+    views = seed.published_views()
     agencies = {a.code: [a.name.id, a.name.en, a.short_name] for a in seed.load_agencies()}
     return SearchIndex(views, agencies)
 
