@@ -22,6 +22,7 @@ async def main() -> None:
         partitions=settings.kafka_partitions,
         replication_factor=settings.kafka_replication_factor,
         compacted=compacted,
+        retention_ms={settings.topic(k): v for k, v in topics.SHORT_LIVED.items()},
     )
     s3 = blobs.create_s3(S3Settings())
     for bucket in BUCKETS:

@@ -1,22 +1,41 @@
-"""The gateway: the single entry point. It routes and reports health; it holds no business rules."""
+"""The gateway: the single entry point. It knows who is calling, limits, routes and audits; it
+holds no business rules of the services behind it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
-from gateway import health, routing
+from gateway import guard, health, routing
+from gateway.guard import Guard
+from gateway.identity import service, store
+from gateway.identity.api import router as identity_router
+from gateway.identity.service import Identity
+from gateway.openapi import MergedOpenApi
+from gateway.otp import OtpSender
 from gateway.settings import Settings
-from mpp_shared import blobs, runtime, web
+from mpp_shared import blobs, runtime, topics, web
 from mpp_shared.problems import Problem
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "X-Frame-Options": "DENY",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+    "Cross-Origin-Opener-Policy": "same-origin",
+}
+API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The gateway app; the lifespan opens the upstream HTTP client and its own store."""
+    """The gateway app; the lifespan opens its store, the upstream client and the OTP producer."""
     settings = settings or Settings()
 
     @asynccontextmanager
@@ -25,22 +44,76 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
         )
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        sender = OtpSender(settings)
         async with (
-            runtime.run(settings) as running,
+            runtime.run(
+                settings,
+                outbox_collections=store.OUTBOX_COLLECTIONS,
+                produces=[topics.IDENTITY_OTP],
+            ) as running,
             httpx.AsyncClient(timeout=timeout, limits=limits) as client,
         ):
+            identity = Identity.create(db=running.db, settings=settings, send_otp=sender.send)
+            await service.ensure_bootstrap_admin(identity)
             app.state.runtime = running
             app.state.upstream = client
             app.state.s3 = blobs.create_s3(settings)
-            yield
+            app.state.identity = identity
+            app.state.guard = Guard(identity)
+            app.state.openapi = MergedOpenApi(settings.upstreams())
+            try:
+                yield
+            finally:
+                await sender.close()
 
     app = web.create_app(
         settings,
         title="MPP Elektronik",
-        description="The electronic public service mall: one door to every agency's services.",
+        description="The electronic public service mall: one door to every agency's services. "
+        "Errors are RFC 9457 problem+json in Indonesian, or English with `Accept-Language: en`.",
         lifespan=lifespan,
         health_route=False,
+        openapi_route=False,
     )
+    app.include_router(identity_router)
+
+    @app.middleware("http")
+    async def edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
+        """Request id, the per-client rate limit and security headers on every answer."""
+        request.state.request_id = guard.request_id(request)
+        try:
+            if request.url.path.startswith("/api/") and hasattr(request.app.state, "guard"):
+                await request.app.state.guard.limit_client(request)
+            response = await call_next(request)
+        except Problem as problem:
+            response = problem.response(request)
+        response.headers["X-Request-Id"] = request.state.request_id
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        if request.url.path.startswith("/api/"):
+            response.headers.setdefault("Content-Security-Policy", API_CSP)
+        if request.url.scheme == "https":
+            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+        return response
+
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
+            allow_headers=[
+                "Authorization",
+                "Content-Type",
+                "Accept-Language",
+                "Idempotency-Key",
+                "If-Match",
+                "If-None-Match",
+                "X-API-Key",
+                "X-Request-Id",
+            ],
+            expose_headers=["ETag", "Location", "Retry-After", "X-Request-Id", "traceresponse"],
+            max_age=600,
+        )
 
     @app.get("/health", tags=["ops"], include_in_schema=False)
     async def platform_health(request: Request) -> JSONResponse:
@@ -55,17 +128,39 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         body = {"status": "ok" if ok else "degraded", "components": states}
         return JSONResponse(body, status_code=200 if ok else 503)
 
+    @app.get(web.OPENAPI_URL, include_in_schema=False)
+    async def openapi(request: Request) -> JSONResponse:
+        """The whole mall's API: the gateway's routes and every service's."""
+        own = get_openapi(
+            title=app.title, version=app.version, description=app.description, routes=app.routes
+        )
+        merged = await request.app.state.openapi.document(own, request.app.state.upstream)
+        return JSONResponse(merged, headers={"Cache-Control": "public, max-age=30"})
+
     @app.api_route(
         "/api/v1/{path:path}",
         methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"],
         include_in_schema=False,
     )
     async def proxy(request: Request, path: str) -> Response:
-        """Forward a public API call to the service that owns it."""
-        service = routing.service_for(request.url.path)
-        if service is None:
+        """Forward a public API call to the service that owns it, once the caller is admitted."""
+        segment = routing.segment_of(request.url.path)
+        service_name = routing.ROUTES.get(segment)
+        if service_name is None:
             raise Problem(404, "not-found")
-        base_url = settings.upstreams()[service]
-        return await routing.forward(request, request.app.state.upstream, base_url, service)
+        gate: Guard = request.app.state.guard
+        caller, token = await gate.authenticate(request)
+        gate.authorize(request, caller, segment)
+        response = await routing.forward(
+            request,
+            request.app.state.upstream,
+            settings.upstreams()[service_name],
+            service_name,
+            authorization=f"Bearer {token}" if token else None,
+        )
+        audited = caller is not None and gate.audited(request, caller, segment)
+        if audited and caller is not None and response.status_code < 400:
+            await gate.record(request, caller, response.status_code)
+        return response
 
     return app

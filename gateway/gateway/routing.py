@@ -40,21 +40,45 @@ HOP_BY_HOP = {
     "traceparent",
     "tracestate",
 }
+# Replaced by what the gateway verified.
+CREDENTIALS = {"authorization", "x-api-key", "x-request-id", "cookie"}
 # Set again by the gateway's own server on the way out.
 OWN_RESPONSE_HEADERS = {"date", "server", "traceresponse", "access-control-expose-headers"}
 
 
+def segment_of(path: str) -> str:
+    """The first segment after /api/v1/."""
+    return path.removeprefix("/api/v1/").split("/", 1)[0]
+
+
 def service_for(path: str) -> str | None:
     """The service owning `/api/v1/<segment>/...`, if any."""
-    segment = path.removeprefix("/api/v1/").split("/", 1)[0]
-    return ROUTES.get(segment)
+    return ROUTES.get(segment_of(path))
 
 
 async def forward(
-    request: Request, client: httpx.AsyncClient, base_url: str, service: str
+    request: Request,
+    client: httpx.AsyncClient,
+    base_url: str,
+    service: str,
+    *,
+    authorization: str | None = None,
 ) -> StreamingResponse:
-    """Stream the request to the service and its answer back; a service away is a quick 503."""
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP]
+    """Stream the request to the service and its answer back; a service away is a quick 503.
+
+    The caller's credentials go upstream only as the verified bearer token (`authorization`):
+    a partner's API key never leaves the gateway.
+    """
+    headers = [
+        (k, v)
+        for k, v in request.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in CREDENTIALS
+    ]
+    if authorization:
+        headers.append(("authorization", authorization))
+    request_id = getattr(request.state, "request_id", None)
+    if request_id:
+        headers.append(("x-request-id", request_id))
     client_host = request.client.host if request.client else ""
     forwarded_for = ", ".join(filter(None, [request.headers.get("x-forwarded-for"), client_host]))
     headers += [("x-forwarded-for", forwarded_for), ("x-forwarded-proto", request.url.scheme)]

@@ -1,10 +1,14 @@
 """The gateway's settings, from `MPP_`-prefixed environment variables."""
 
-from mpp_shared.settings import S3Settings, ServiceSettings
+from __future__ import annotations
+
+from pydantic import SecretStr, model_validator
+
+from mpp_shared.settings import DEVELOPMENT_SECRET, S3Settings, ServiceSettings
 
 
 class Settings(ServiceSettings, S3Settings):
-    """Settings of the gateway: where each service and each server is."""
+    """Settings of the gateway: where each service and server is, and how identities are kept."""
 
     service_name: str = "gateway"
     http_port: int = 8080
@@ -17,6 +21,43 @@ class Settings(ServiceSettings, S3Settings):
 
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 30.0
+
+    # Encrypts NIKs at rest and keys their look-up hash (two keys derived from it).
+    pii_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    # Ed25519 private keys in PEM, newest first: the first signs, all are published in the JWKS
+    # (so tokens signed before a rotation stay valid). In development, derived from secret_key.
+    token_signing_keys: SecretStr = SecretStr("")
+    access_token_minutes: int = 10
+    refresh_token_days: int = 30
+
+    # The administrator created on first start, who then creates every other staff account.
+    bootstrap_admin_username: str = "admin"
+    bootstrap_admin_password: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+
+    cors_origins: list[str] = []
+    # Behind a load balancer that sets X-Forwarded-For, the client is its first address.
+    trust_forwarded_for: bool = False
+    # Rate limits, per gateway replica (https://limits.readthedocs.io notation).
+    rate_limit_per_client: str = "600/minute"
+    rate_limit_per_account: str = "600/minute"
+    rate_limit_auth_per_client: str = "30/minute"
+
+    otp_minutes: int = 5
+    otp_resend_seconds: int = 60
+    otp_per_hour: int = 5
+    otp_attempts: int = 5
+    # Failed sign-ins per account within the window: slowed after `slow_after`, locked after
+    # `lock_after` for `lock_minutes`.
+    login_window_minutes: int = 15
+    login_slow_after: int = 3
+    login_lock_after: int = 10
+    login_lock_minutes: int = 15
+
+    @model_validator(mode="after")
+    def _signing_keys_in_production(self) -> Settings:
+        if self.environment == "production" and not self.token_signing_keys.get_secret_value():
+            raise ValueError("MPP_TOKEN_SIGNING_KEYS must be set outside development")
+        return self
 
     def upstreams(self) -> dict[str, str]:
         """Each service's base URL, by name."""

@@ -7,6 +7,8 @@ and then applies its own fine-grained rules from the claims.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 from functools import cached_property
 from typing import Annotated, Any, Literal
@@ -41,6 +43,8 @@ class Principal(BaseModel):
     subject: str
     role: Role
     agency: str | None = None  # the agency code of officers and agency administrators
+    session: str | None = None  # the sign-in session, for people (not for partners' keys)
+    scopes: tuple[str, ...] = ()  # what a partner's key may do
 
     def is_staff_of(self, agency: str) -> bool:
         """True for the agency's officers and administrators, and for MPP administrators."""
@@ -83,7 +87,11 @@ class TokenVerifier:
                 options={"require": ["exp", "iat", "sub", "iss", "aud"]},
             )
             return Principal(
-                subject=claims["sub"], role=claims["role"], agency=claims.get("agency")
+                subject=claims["sub"],
+                role=claims["role"],
+                agency=claims.get("agency"),
+                session=claims.get("sid"),
+                scopes=tuple(str(claims.get("scope", "")).split()),
             )
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise _unauthorized("invalid_token") from exc
@@ -153,10 +161,15 @@ OptionalPrincipal = Annotated[Principal | None, Depends(optional_principal)]
 
 def jwks_of(private_keys: list[Any]) -> str:
     """A JWKS document for Ed25519 private keys' public halves (used by the gateway and tests)."""
+    return json.dumps({"keys": [public_jwk(key) for key in private_keys]})
+
+
+def public_jwk(private_key: Any) -> dict[str, str]:
+    """The public JWK of an Ed25519 key, its `kid` the RFC 7638 thumbprint (stable across
+    rotations)."""
     from jwt.algorithms import OKPAlgorithm
 
-    keys = []
-    for index, key in enumerate(private_keys):
-        jwk = json.loads(OKPAlgorithm.to_jwk(key.public_key()))
-        keys.append(jwk | {"kid": f"k{index + 1}", "use": "sig", "alg": "EdDSA"})
-    return json.dumps({"keys": keys})
+    jwk: dict[str, str] = json.loads(OKPAlgorithm.to_jwk(private_key.public_key()))
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x")}, separators=(",", ":"))
+    thumbprint = base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest())
+    return jwk | {"kid": thumbprint.decode().rstrip("="), "use": "sig", "alg": "EdDSA"}

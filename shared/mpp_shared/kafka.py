@@ -57,8 +57,10 @@ async def ensure_topics(
     partitions: int = 3,
     replication_factor: int = 1,
     compacted: Iterable[str] = (),
+    retention_ms: Mapping[str, int] | None = None,
 ) -> None:
-    """Create the topics that do not exist yet, and compact those that must be compacted.
+    """Create the topics that do not exist yet, compact those that must be compacted, and cap the
+    retention of those whose records must not outlive their use.
 
     Partitions and replication of existing topics are left as they are (operators own them).
     """
@@ -67,18 +69,24 @@ async def ensure_topics(
     try:
         existing = set(await admin.list_topics())
         compacted = set(compacted)
-        to_compact = [
-            ConfigResource(ConfigResourceType.TOPIC, name, {"cleanup.policy": "compact"})
-            for name in compacted & existing
+        configs: dict[str, dict[str, str]] = {
+            name: {"cleanup.policy": "compact"} for name in compacted
+        }
+        for name, milliseconds in (retention_ms or {}).items():
+            configs.setdefault(name, {})["retention.ms"] = str(milliseconds)
+        to_alter = [
+            ConfigResource(ConfigResourceType.TOPIC, name, config)
+            for name, config in configs.items()
+            if name in existing
         ]
-        if to_compact:
-            await admin.alter_configs(to_compact)
+        if to_alter:
+            await admin.alter_configs(to_alter)
         missing = [
             NewTopic(
                 name,
                 num_partitions=partitions,
                 replication_factor=replication_factor,
-                topic_configs={"cleanup.policy": "compact"} if name in compacted else {},
+                topic_configs=configs.get(name, {}),
             )
             for name in dict.fromkeys(names)
             if name not in existing

@@ -20,6 +20,7 @@ from mpp_shared.kafka import ConsumerRunner, Handler, ensure_topics
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
+Database = AsyncDatabase[store.Document]
 
 
 @dataclass
@@ -80,7 +81,8 @@ async def run(
     indexes: Mapping[str, Sequence[IndexModel]] = {},
     outbox_collections: Sequence[str] = (),
     consumes: Iterable[str] = (),
-    handlers: Mapping[str, Handler] = {},
+    produces: Iterable[str] = (),
+    handlers: Mapping[str, Handler] | Callable[[Database], Mapping[str, Handler]] = {},  # noqa: B006
     checks: Mapping[str, Callable[[], Awaitable[None]]] = {},
 ) -> AsyncIterator[Runtime]:
     """Open the store, start the relay and the consumer; close everything on exit.
@@ -98,12 +100,14 @@ async def run(
     runtime = Runtime(settings=settings, client=client, db=db, extra_checks=checks)
     consumed = list(consumes)
     own = [topics.PRODUCERS.get(settings.service_name, f"{settings.service_name}.events")]
+    own += list(produces)
     runtime.tasks.append(asyncio.create_task(_create_topics(settings, own + consumed)))
     if outbox_collections:
         runtime.relay = outbox.OutboxRelay(settings=settings, db=db, collections=outbox_collections)
         runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
     if consumed:
-        runtime.consumer = ConsumerRunner(settings=settings, topics=consumed, handlers=handlers)
+        by_type = handlers(db) if callable(handlers) else handlers
+        runtime.consumer = ConsumerRunner(settings=settings, topics=consumed, handlers=by_type)
         runtime.tasks.append(asyncio.create_task(runtime.consumer.run()))
     try:
         yield runtime
@@ -130,6 +134,7 @@ async def _create_topics(settings: ServiceSettings, names: list[str]) -> None:
                 partitions=settings.kafka_partitions,
                 replication_factor=settings.kafka_replication_factor,
                 compacted=[settings.topic(name) for name in topics.COMPACTED],
+                retention_ms={settings.topic(k): v for k, v in topics.SHORT_LIVED.items()},
             )
             return
         except (KafkaError, OSError) as exc:

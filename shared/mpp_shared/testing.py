@@ -143,7 +143,7 @@ class Tokens:
         """A signed access token."""
         import jwt
 
-        from mpp_shared.auth import AUDIENCE, ISSUER
+        from mpp_shared.auth import AUDIENCE, ISSUER, public_jwk
 
         now = int(time.time())
         claims: dict[str, Any] = {
@@ -156,7 +156,8 @@ class Tokens:
         }
         if agency:
             claims["agency"] = agency
-        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": "k1"})
+        kid = public_jwk(self.key)["kid"]
+        return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": kid})
 
     def headers(self, role: str, **claims: Any) -> dict[str, str]:
         """An Authorization header for a new token."""

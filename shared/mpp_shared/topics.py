@@ -1,15 +1,20 @@
 """Topic names: one per producing service, never versioned in the name."""
 
 IDENTITY = "identity.events"
+# One-time codes for the notifications service alone; kept one hour, then gone.
+IDENTITY_OTP = "identity.otp"
 CATALOG = "catalog.events"
 APPLICATIONS = "applications.events"
 DOCUMENTS = "documents.events"
 NOTIFICATIONS = "notifications.events"
 
-ALL = (IDENTITY, CATALOG, APPLICATIONS, DOCUMENTS, NOTIFICATIONS)
+ALL = (IDENTITY, IDENTITY_OTP, CATALOG, APPLICATIONS, DOCUMENTS, NOTIFICATIONS)
 
 # Topics whose latest event per key is the entity's state: compacted, so they can be replayed.
 COMPACTED = frozenset({CATALOG})
+
+# Topics whose records must not outlive their use: retention in milliseconds.
+SHORT_LIVED = {IDENTITY_OTP: 3_600_000}
 
 # Which service produces to which topic, and which source it names in its envelopes.
 PRODUCERS = {

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
+from pathlib import Path
 from typing import Annotated
 
+import fastapi_offline
 from fastapi import Depends, FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
 from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 from opentelemetry.instrumentation.propagators import (
     TraceResponsePropagator,
@@ -19,6 +22,7 @@ from mpp_shared import problems, telemetry
 from mpp_shared.runtime import Runtime
 from mpp_shared.settings import ServiceSettings
 
+OPENAPI_URL = "/api/v1/openapi.json"
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
 
@@ -29,8 +33,10 @@ def create_app(
     description: str,
     lifespan: Lifespan,
     health_route: bool = True,
+    openapi_route: bool = True,
 ) -> FastAPI:
-    """An app with problem+json errors, `/health`, `/ready`, `/metrics` and OpenTelemetry."""
+    """An app with problem+json errors, `/health`, `/ready`, `/metrics`, OpenTelemetry and its
+    API documented at `/api/v1/openapi.json` and `/docs` (unless it serves its own)."""
     telemetry.setup(settings.service_name, log_level=settings.log_level)
     set_global_response_propagator(TraceResponsePropagator())  # type: ignore[no-untyped-call]
     app = FastAPI(
@@ -38,10 +44,11 @@ def create_app(
         description=description,
         version="1.0.0",
         lifespan=lifespan,
-        openapi_url="/api/v1/openapi.json",
-        docs_url="/docs",
+        openapi_url=OPENAPI_URL if openapi_route else None,
+        docs_url=None,
         redoc_url=None,
     )
+    install_docs(app)
     app.state.settings = settings
     problems.install(app)
 
@@ -74,6 +81,50 @@ def create_app(
 
     FastAPIInstrumentor.instrument_app(app, excluded_urls="health,ready,metrics")
     return app
+
+
+def install_docs(app: FastAPI) -> None:
+    """Swagger UI at `/docs` for the app's OpenAPI document, every asset served from here."""
+    app.mount("/docs/assets", StaticFiles(directory=SWAGGER_ASSETS), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return HTMLResponse(DOCS_PAGE.format(title=app.title), headers=DOCS_HEADERS)
+
+    @app.get("/docs/start.js", include_in_schema=False)
+    async def docs_start() -> Response:
+        return Response(DOCS_START, media_type="text/javascript", headers=DOCS_HEADERS)
+
+
+SWAGGER_ASSETS = Path(fastapi_offline.__file__).parent / "static"
+DOCS_HEADERS = {
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+    "Cache-Control": "public, max-age=300",
+}
+DOCS_PAGE = """<!doctype html>
+<html lang="id">
+<head>
+<meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title} — API</title>
+<link rel="stylesheet" href="/docs/assets/swagger-ui.css">
+<link rel="icon" href="/docs/assets/favicon.png">
+</head>
+<body><div id="swagger-ui"></div>
+<script src="/docs/assets/swagger-ui-bundle.js"></script>
+<script src="/docs/start.js"></script>
+</body>
+</html>
+"""
+DOCS_START = f"""window.ui = SwaggerUIBundle({{
+  url: "{OPENAPI_URL}",
+  dom_id: "#swagger-ui",
+  deepLinking: true,
+  persistAuthorization: true,
+  presets: [SwaggerUIBundle.presets.apis, SwaggerUIBundle.SwaggerUIStandalonePreset],
+  layout: "BaseLayout",
+}});
+"""
 
 
 def get_runtime(request: Request) -> Runtime:

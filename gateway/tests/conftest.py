@@ -1,0 +1,175 @@
+"""The gateway in-process on the real store and bus; citizens and staff to play with.
+
+No service runs behind it here: a proxied call that the gateway admits answers 503, one it
+refuses answers 401 or 403, which is what these tests look at.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from gateway.app import create_app
+from gateway.settings import Settings
+from mpp_shared.settings import DEVELOPMENT_SECRET
+from mpp_shared.testing import KAFKA, MONGO_URL, read_topic
+
+CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
+
+
+def make_gateway_settings(namespace: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "namespace": namespace,
+        "environment": "test",
+        "mongo_url": MONGO_URL,
+        "kafka_bootstrap": KAFKA,
+        "kafka_partitions": 1,
+        "catalog_url": CLOSED,
+        "applications_url": CLOSED,
+        "documents_url": CLOSED,
+        "notifications_url": CLOSED,
+        "rate_limit_per_client": "10000/minute",
+        "rate_limit_auth_per_client": "10000/minute",
+        "otp_resend_seconds": 0,
+        "login_slow_after": 3,
+        "login_lock_after": 5,
+    }
+    return Settings(**(values | overrides))
+
+
+@pytest.fixture(scope="session")
+def gateway_settings(namespace: str) -> Settings:
+    return make_gateway_settings(namespace)
+
+
+async def started(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture(scope="session")
+async def gateway(
+    gateway_settings: Settings, mongo: Any, kafka: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The gateway API."""
+    async for client in started(gateway_settings):
+        yield client
+
+
+def new_nik(*, female: bool = False) -> str:
+    """A structurally valid NIK from Sinjai (73.07), random birth date and serial."""
+    day = secrets.randbelow(28) + 1 + (40 if female else 0)
+    month = secrets.randbelow(12) + 1
+    year = secrets.randbelow(40) + 60
+    return f"730701{day:02d}{month:02d}{year:02d}{secrets.randbelow(9000) + 1000:04d}"
+
+
+def new_phone() -> str:
+    """A random Telkomsel number as people type it."""
+    return f"0812{secrets.randbelow(10**8):08d}"
+
+
+def e164(phone: str) -> str:
+    return "+62" + phone[1:]
+
+
+PASSWORD = "kuda lari di pantai"
+
+
+async def otp_code(settings: Settings, phone: str, *, purpose: str = "verify_phone") -> str:
+    """The latest code sent to a phone, read from the OTP topic as the notifications service would."""
+
+    def codes(records: list[Any]) -> list[str]:
+        found = []
+        for record in records:
+            data = json.loads(record.value)["data"]
+            if data["phone"] == e164(phone) and data["purpose"] == purpose:
+                found.append(data["code"])
+        return found
+
+    seen = await read_topic(
+        KAFKA, settings.topic("identity.otp"), until=lambda r: bool(codes(r)), timeout=20
+    )
+    # Read on briefly so a code sent just now is not missed behind an older one.
+    return codes(seen)[-1]
+
+
+@pytest.fixture
+def register(gateway: httpx.AsyncClient, gateway_settings: Settings) -> Callable[..., Any]:
+    """Register a citizen; `verified=True` also verifies the phone. Returns details and tokens."""
+
+    async def make(*, verified: bool = True, **fields: Any) -> dict[str, Any]:
+        body = {
+            "nik": new_nik(),
+            "name": "Andi Baso",
+            "phone": new_phone(),
+            "password": PASSWORD,
+        } | fields
+        response = await gateway.post("/api/v1/auth/register", json=body)
+        assert response.status_code == 201, response.text
+        result = body | {"id": response.json()["id"]}
+        if verified:
+            code = await otp_code(gateway_settings, body["phone"])
+            verified_response = await gateway.post(
+                "/api/v1/auth/verify-phone", json={"phone": body["phone"], "code": code}
+            )
+            assert verified_response.status_code == 200, verified_response.text
+            result["tokens"] = verified_response.json()
+        return result
+
+    return make
+
+
+def bearer(tokens: dict[str, Any]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {tokens['access_token']}"}
+
+
+async def sign_in(client: httpx.AsyncClient, username: str, password: str) -> httpx.Response:
+    return await client.post(
+        "/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+    )
+
+
+@pytest.fixture
+async def admin(gateway: httpx.AsyncClient) -> dict[str, str]:
+    """The bootstrap administrator's Authorization header."""
+    response = await sign_in(gateway, "admin", DEVELOPMENT_SECRET)
+    assert response.status_code == 200, response.text
+    return bearer(response.json())
+
+
+@pytest.fixture
+def staff(gateway: httpx.AsyncClient, admin: dict[str, str]) -> Callable[..., Any]:
+    """Create a staff account and sign it in; returns (account, Authorization header)."""
+
+    async def make(
+        role: str, agency: str | None = None, *, by: dict[str, str] | None = None
+    ) -> tuple[dict[str, Any], dict[str, str]]:
+        username = f"{role.replace('_', '')}.{secrets.token_hex(3)}"
+        created = await gateway.post(
+            "/api/v1/auth/staff",
+            json={
+                "username": username,
+                "name": f"Petugas {username}",
+                "role": role,
+                "agency": agency,
+                "password": PASSWORD,
+            },
+            headers=by or admin,
+        )
+        assert created.status_code == 201, created.text
+        signed = await sign_in(gateway, username, PASSWORD)
+        assert signed.status_code == 200, signed.text
+        return created.json(), bearer(signed.json())
+
+    return make
