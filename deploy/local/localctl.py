@@ -470,6 +470,21 @@ def load_catalog() -> str:
     return log.read_text().strip().splitlines()[-1]
 
 
+def create_demo_accounts() -> str:
+    """Development-only staff per agency and a demo citizen, through the gateway's API."""
+    log = LOGS / "demo-accounts.log"
+    run_logged(
+        [uv_path(), "run", "--frozen", "--no-sync", "python", "-m", "gateway.demo"], log, cwd=REPO
+    )
+    return log.read_text().strip().splitlines()[0]
+
+
+def demo_credentials() -> list[str]:
+    """The sign-in lines `gateway.demo` printed after its summary."""
+    log = LOGS / "demo-accounts.log"
+    return log.read_text().rstrip().splitlines()[1:] if log.exists() else []
+
+
 def create_topics_and_buckets() -> str:
     run_logged(
         [uv_path(), "run", "--frozen", "--no-sync", "python", str(LOCAL / "bootstrap.py")],
@@ -503,6 +518,7 @@ def cmd_up() -> None:
     for component in SERVICES:
         step(f"start {component.name}", partial(start, component))
     step("load the catalog of Kabupaten Sinjai (73.07)", load_catalog)
+    step("create the demo accounts", create_demo_accounts)
     say(f"\nMPP Elektronik is up ({time.monotonic() - started:.0f}s). Development only:\n")
     say(f"  Gateway (single entry point)  http://{HOST}:8080")
     say(f"  API docs (OpenAPI)            http://{HOST}:8080/docs")
@@ -515,6 +531,8 @@ def cmd_up() -> None:
     say(
         f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}"
     )
+    for line in demo_credentials():
+        say(line)
     say(f"\n  Logs: make logs SERVICE=<name>   ({LOGS})\n  Stop: make down   Wipe data: make reset")
 
 

@@ -18,7 +18,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from pymongo import AsyncMongoClient
 
+from mpp_shared.mailpit import mailbox, sms_address
 from mpp_shared.settings import ServiceSettings
+
+__all__ = ["mailbox", "sms_address"]  # re-exported for tests
 
 MONGO_URL = os.environ.get("MPP_MONGO_URL", "mongodb://127.0.0.1:27017/")
 KAFKA = os.environ.get("MPP_KAFKA_BOOTSTRAP", "127.0.0.1:9092")

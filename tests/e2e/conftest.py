@@ -84,7 +84,9 @@ def platform(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "MPP_ENVIRONMENT": "test",
         "MPP_KAFKA_PARTITIONS": "1",
         **{f"MPP_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
+        "MPP_JWKS_URL": f"http://127.0.0.1:{ports['gateway']}/api/v1/.well-known/jwks.json",
     }
+    env.pop("MPP_JWKS", None)
     running = Platform(folder=folder, env=env, ports=ports)
     seeded = subprocess.run(
         [sys.executable, "-m", "catalog.seed", "load"],

@@ -1,0 +1,106 @@
+"""Identity through the real deployables: a citizen registers and verifies the phone with the
+code delivered by the notifications service (read from Mailpit), signs in; services enforce their
+own rules with the gateway's tokens; one OpenAPI for the whole mall."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import secrets
+
+import httpx
+
+from mpp_shared.settings import DEVELOPMENT_SECRET
+from mpp_shared.testing import eventually, mailbox, sms_address
+
+from .conftest import Platform
+
+PASSWORD = "kuda lari di pantai"
+
+
+def sign_in(platform: Platform, username: str, password: str) -> httpx.Response:
+    return httpx.post(
+        f"{platform.gateway}/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        timeout=10,
+    )
+
+
+def bearer(response: httpx.Response) -> dict[str, str]:
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def test_a_citizen_registers_with_the_code_sent_by_sms_and_signs_in(platform: Platform) -> None:
+    phone = f"0813{secrets.randbelow(10**8):08d}"
+    day, month = secrets.randbelow(28) + 41, secrets.randbelow(12) + 1  # a woman: day + 40
+    nik = f"730701{day}{month:02d}85{secrets.randbelow(9000) + 1000}"
+    registered = httpx.post(
+        f"{platform.gateway}/api/v1/auth/register",
+        json={"nik": nik, "name": "Siti Aminah", "phone": phone, "password": PASSWORD},
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+
+    async def delivered() -> list[dict[str, object]]:
+        return await mailbox(sms_address("+62" + phone[1:]))
+
+    [sms] = asyncio.run(eventually(delivered, timeout=30))
+    text = str(sms["Text"])
+    assert "Kode verifikasi MPP Elektronik" in text, "Indonesian by default"
+    code = re.search(r"\b(\d{6})\b", text)
+    assert code is not None
+    verified = httpx.post(
+        f"{platform.gateway}/api/v1/auth/verify-phone",
+        json={"phone": phone, "code": code.group(1)},
+        timeout=10,
+    )
+    assert verified.status_code == 200, verified.text
+    me = httpx.get(f"{platform.gateway}/api/v1/auth/me", headers=bearer(verified), timeout=10)
+    assert me.json()["name"] == "Siti Aminah"
+    assert sign_in(platform, nik, PASSWORD).status_code == 200
+
+
+def test_services_enforce_their_own_rules_with_the_gateways_tokens(platform: Platform) -> None:
+    admin = bearer(sign_in(platform, "admin", DEVELOPMENT_SECRET))
+    suffix = secrets.token_hex(3)
+    created = httpx.post(
+        f"{platform.gateway}/api/v1/auth/staff",
+        json={
+            "username": f"admin.samsat.{suffix}",
+            "name": "Admin Samsat",
+            "role": "agency_admin",
+            "agency": "SAMSAT",
+            "password": PASSWORD,
+        },
+        headers=admin,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    samsat_admin = bearer(sign_in(platform, f"admin.samsat.{suffix}", PASSWORD))
+    own = httpx.get(
+        f"{platform.gateway}/api/v1/catalog/services/pajak-kendaraan-tahunan/draft",
+        headers=samsat_admin,
+        timeout=10,
+    )
+    assert own.status_code == 200, own.text
+    other = httpx.get(
+        f"{platform.gateway}/api/v1/catalog/services/ktp-el-baru/draft",
+        headers=samsat_admin,
+        timeout=10,
+    )
+    assert other.status_code == 403, "the catalog itself refuses another agency's service"
+    assert other.headers["content-type"] == "application/problem+json"
+
+
+def test_one_openapi_document_and_its_docs_page_for_the_whole_mall(platform: Platform) -> None:
+    document = httpx.get(f"{platform.gateway}/api/v1/openapi.json", timeout=10).json()
+    paths = set(document["paths"])
+    assert {"/api/v1/auth/token", "/api/v1/auth/register", "/api/v1/catalog/services"} <= paths
+    assert "/api/v1/catalog/services/{id_or_slug}" in paths
+    assert "unavailable" not in document["info"]["description"]
+    page = httpx.get(f"{platform.gateway}/docs", timeout=10)
+    assert page.status_code == 200
+    for asset in re.findall(r'(?:src|href)="(/docs/[^"]+)"', page.text):
+        assert httpx.get(f"{platform.gateway}{asset}", timeout=10).status_code == 200, asset
+    assert "cdn" not in page.text.lower(), "every asset is served by the mall itself"
