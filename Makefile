@@ -56,6 +56,7 @@ test-e2e: servers ## End-to-end tests: the services as processes behind the gate
 bench: servers ## Benchmarks: ratios against baselines measured in the same run
 	$(UV) python benchmarks/bench_event_pipeline.py
 	$(UV) python benchmarks/bench_catalog_search.py
+	$(UV) python benchmarks/bench_gateway.py
 
 contracts: ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
 	$(UV) mpp-contracts build/contracts
