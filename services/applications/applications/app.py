@@ -1,29 +1,92 @@
-"""The applications service: its running skeleton (store, health, metrics)."""
+"""The applications service: applications and their workflow under SLA clocks, counter bookings,
+satisfaction surveys and complaints. It reads the catalog and documents only from their events."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from pymongo.errors import PyMongoError
 
+from applications import api, catalog_view, documents_view, service, store
+from applications.bookings import api as bookings_api
+from applications.bookings import store as bookings_store
+from applications.complaints import api as complaints_api
+from applications.complaints import service as complaints_service
+from applications.complaints import store as complaints_store
 from applications.settings import Settings
-from mpp_shared import runtime, web
+from applications.surveys import api as surveys_api
+from applications.surveys import store as surveys_store
+from applications.workdays import WorkingCalendar
+from mpp_shared import runtime, topics, web
+from mpp_shared.kafka import Handler
+from mpp_shared.runtime import Database, Runtime
+
+log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The applications API; the lifespan opens its store."""
+    """The applications API; the lifespan opens its store, follows the catalog's and documents'
+    events and runs the SLA and complaint clocks."""
     settings = settings or Settings()
+    calendar = WorkingCalendar(settings.timezone)
+
+    def handlers(db: Database) -> dict[str, Handler]:
+        return catalog_view.handlers(db) | documents_view.handlers(db)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.run(settings) as running:
+        async with runtime.run(
+            settings,
+            indexes=store.INDEXES
+            | bookings_store.INDEXES
+            | surveys_store.INDEXES
+            | complaints_store.INDEXES,
+            outbox_collections=[
+                store.APPLICATIONS,
+                *bookings_store.OUTBOX_COLLECTIONS,
+                *surveys_store.OUTBOX_COLLECTIONS,
+                *complaints_store.OUTBOX_COLLECTIONS,
+            ],
+            consumes=[topics.CATALOG, topics.DOCUMENTS],
+            handlers=handlers,
+        ) as running:
             app.state.runtime = running
-            yield
+            app.state.calendar = calendar
+            clocks = asyncio.create_task(run_clocks(running, settings, calendar))
+            try:
+                yield
+            finally:
+                clocks.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await clocks
 
-    return web.create_app(
+    app = web.create_app(
         settings,
         title="MPP Elektronik — applications",
-        description="The applications service of MPP Elektronik.",
+        description="Applications, their workflow and SLA clocks, counter bookings, satisfaction "
+        "surveys and complaints.",
         lifespan=lifespan,
     )
+    for router in (api.router, bookings_api.router, surveys_api.router, complaints_api.router):
+        app.include_router(router)
+    return app
+
+
+async def run_clocks(running: Runtime, settings: Settings, calendar: WorkingCalendar) -> None:
+    """Check the SLA and complaint clocks every `clock_check_seconds`, for as long as we run."""
+    while True:
+        now = datetime.now(UTC)
+        try:
+            changed = await service.check_clocks(running.db, calendar=calendar, now=now)
+            changed += await complaints_service.check_clocks(running.db, calendar=calendar, now=now)
+            if changed:
+                running.wake_relay()
+        except PyMongoError as exc:
+            log.warning("clock check: %s", exc)
+        await asyncio.sleep(settings.clock_check_seconds)

@@ -8,3 +8,10 @@ class Settings(ServiceSettings):
 
     service_name: str = "applications"
     http_port: int = 8102
+
+    # Prefix of tracking numbers (SNJ-DUKCAPIL-20260108-000123): the regency's short code.
+    regency_code: str = "SNJ"
+    # The mall's local time: working days, opening hours and dates on tracking numbers.
+    timezone: str = "Asia/Makassar"
+    # How often the SLA and complaint clocks are checked.
+    clock_check_seconds: float = 60.0

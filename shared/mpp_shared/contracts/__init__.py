@@ -38,6 +38,6 @@ def contract(event_type: str, *, topic: str) -> Callable[[Model], Model]:
 
 def load_all() -> dict[str, tuple[str, type[BaseModel]]]:
     """Import every producer's module so the registry is complete."""
-    from mpp_shared.contracts import catalog, identity  # noqa: F401
+    from mpp_shared.contracts import applications, catalog, documents, identity  # noqa: F401
 
     return REGISTRY

@@ -1,0 +1,1 @@
+"""Bookings: their own aggregate in the applications service (api -> service -> store)."""

@@ -1,0 +1,1 @@
+"""Complaints: their own aggregate in the applications service (api -> service -> store)."""

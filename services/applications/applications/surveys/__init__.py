@@ -1,0 +1,1 @@
+"""Surveys: their own aggregate in the applications service (api -> service -> store)."""

@@ -1,0 +1,8 @@
+"""Every query of surveys."""
+
+from __future__ import annotations
+
+from pymongo import IndexModel
+
+INDEXES: dict[str, list[IndexModel]] = {}
+OUTBOX_COLLECTIONS: list[str] = []

@@ -1,0 +1,220 @@
+"""The applications app in-process on the real store and bus, its catalog read model fed with
+catalog events as the catalog would publish them, and citizens' documents as the documents
+service would announce them."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from applications.app import create_app
+from applications.settings import Settings
+from mpp_shared import events, topics
+from mpp_shared.auth import AuthSettings, TokenVerifier
+from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
+from mpp_shared.contracts.documents import DocumentUploaded
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+
+AGENCY = "UJI"
+
+
+def review_workflow(sla_days: int = 3, *, auto_issue: bool = False) -> dict[str, Any]:
+    """The catalog's `review` template as it is published (see catalog/workflows.py)."""
+    staff = ["officer", "agency_admin"]
+
+    def state(code: str, **flags: Any) -> dict[str, Any]:
+        return {"code": code, "label": {"id": code, "en": code}, **flags}
+
+    def action(
+        code: str, sources: list[str], target: str, roles: list[str], **flags: Any
+    ) -> dict[str, Any]:
+        return {
+            "code": code,
+            "label": {"id": code, "en": code},
+            "from_states": sources,
+            "to_state": target,
+            "roles": roles,
+            **flags,
+        }
+
+    return {
+        "initial_state": "submitted",
+        "sla_days": sla_days,
+        "auto_issue_on_expiry": auto_issue,
+        "states": [
+            state("submitted", sla_days=1),
+            state("in_review", sla_days=sla_days - 1),
+            state("revision_requested", pauses_sla=True, documents_replaceable=True),
+            state("approved", sla_days=0),
+            state("completed", terminal=True),
+            state("rejected", terminal=True),
+            state("cancelled", terminal=True),
+        ],
+        "actions": [
+            action("start_review", ["submitted"], "in_review", staff),
+            action(
+                "request_revision",
+                ["submitted", "in_review"],
+                "revision_requested",
+                staff,
+                requires_note=True,
+            ),
+            action("resubmit", ["revision_requested"], "submitted", ["citizen"]),
+            action("approve", ["in_review"], "approved", staff),
+            action("complete", ["approved"], "completed", [*staff, "system"]),
+            action("reject", ["submitted", "in_review"], "rejected", staff, requires_note=True),
+            action("cancel", ["submitted", "revision_requested"], "cancelled", ["citizen"]),
+        ],
+    }
+
+
+FORM_SCHEMA = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "child_name": {"type": "string", "minLength": 2, "title": "Nama anak"},
+        "birth_date": {"type": "string", "format": "date", "title": "Tanggal lahir"},
+        "weight_grams": {"type": "integer", "minimum": 300, "maximum": 8000},
+    },
+    "required": ["child_name", "birth_date"],
+    "additionalProperties": False,
+}
+
+
+def published_service(**changes: Any) -> ServicePublished:
+    """A published online service of the test agency (a birth certificate), version 1."""
+    slug = changes.pop("slug", f"akta-uji-{secrets.token_hex(3)}")
+    values: dict[str, Any] = {
+        "service_id": f"svc-{slug}",
+        "slug": slug,
+        "version": 1,
+        "agency": AGENCY,
+        "category": "civil_status",
+        "name": {"id": "Akta Kelahiran Uji", "en": "Test Birth Certificate"},
+        "channels": ["online"],
+        "requirements": [
+            {
+                "code": "surat_lahir",
+                "name": {"id": "Surat keterangan lahir", "en": "Birth letter"},
+                "document_kinds": ["letter"],
+            },
+            {
+                "code": "buku_nikah",
+                "name": {"id": "Buku nikah", "en": "Marriage book"},
+                "document_kinds": ["certificate"],
+                "mandatory": False,
+            },
+        ],
+        "form_schema": FORM_SCHEMA,
+        "workflow": review_workflow(),
+        "fee_amount": 0,
+        "electronic_output": True,
+        "published_at": datetime.now(UTC),
+    }
+    return ServicePublished.model_validate(values | changes)
+
+
+def agency_facts(
+    code: str = AGENCY, *, counters: list[dict[str, Any]] | None = None, version: int = 1
+) -> AgencyUpserted:
+    return AgencyUpserted(
+        agency_id=f"agency-{code}",
+        code=code,
+        name={"id": f"Dinas {code}", "en": f"Office {code}"},  # type: ignore[arg-type]
+        kind="regional_office",
+        version=version,
+        counters=counters or [],
+    )
+
+
+@pytest.fixture(scope="session")
+def applications_settings(namespace: str) -> Settings:
+    return Settings(
+        namespace=namespace,
+        environment="test",
+        mongo_url=MONGO_URL,
+        kafka_bootstrap=KAFKA,
+        kafka_partitions=1,
+        clock_check_seconds=3600,  # tests run the clocks themselves
+    )
+
+
+@pytest.fixture(scope="session")
+async def applications(
+    applications_settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The applications API in-process; `applications.app` is the FastAPI app."""
+    app = create_app(applications_settings)
+    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://applications") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+def catalog_event(data: ServicePublished | AgencyUpserted) -> events.Event:
+    kind = (
+        "catalog.service.published.v1"
+        if isinstance(data, ServicePublished)
+        else "catalog.agency.upserted.v1"
+    )
+    subject = data.service_id if isinstance(data, ServicePublished) else data.agency_id
+    return events.new_event(
+        type=kind, source=topics.source_of("catalog"), subject=subject, data=data
+    )
+
+
+@pytest.fixture
+def feed(applications: httpx.AsyncClient) -> Callable[..., Any]:
+    """Hand events to the service's consumer handlers, as if they came from Kafka."""
+
+    async def give(*sent: events.Event) -> None:
+        runner = applications.app.state.runtime.consumer  # type: ignore[attr-defined]
+        for event in sent:
+            await runner.handlers[event.type](event)
+
+    return give
+
+
+@pytest.fixture
+def publish_service(feed: Callable[..., Any]) -> Callable[..., Any]:
+    """Publish a service (and its agency) into the read model; returns the ServicePublished."""
+
+    async def publish(**changes: Any) -> ServicePublished:
+        service = published_service(**changes)
+        await feed(catalog_event(agency_facts(service.agency)), catalog_event(service))
+        return service
+
+    return publish
+
+
+@pytest.fixture
+def upload(feed: Callable[..., Any]) -> Callable[..., Any]:
+    """A document of a citizen that passed the documents service's checks; returns its id."""
+
+    async def make(owner: str, requirement: str | None = None) -> str:
+        document_id = f"doc-{secrets.token_hex(6)}"
+        await feed(
+            events.new_event(
+                type="documents.document.uploaded.v1",
+                source=topics.source_of("documents"),
+                subject=document_id,
+                data=DocumentUploaded(
+                    document_id=document_id,
+                    owner=owner,
+                    content_type="application/pdf",
+                    size=1234,
+                    sha256="0" * 64,
+                    requirement=requirement,
+                ),
+            )
+        )
+        return document_id
+
+    return make

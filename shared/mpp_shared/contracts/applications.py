@@ -1,0 +1,165 @@
+"""Events the applications service publishes on `applications.events`: applications and their
+workflow, SLA breaches, counter bookings, satisfaction surveys and complaints.
+
+They carry ids, states and dates, never personal data: a consumer that needs the citizen's
+contact looks it up by `citizen_id` in its own read model of identity events. Notes written by
+officers travel only where the citizen must read them (revision requested, rejected).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from mpp_shared import topics
+from mpp_shared.contracts import Contract, contract
+
+
+class ApplicationFacts(Contract):
+    """What every application event says about the application."""
+
+    application_id: str
+    tracking_number: str
+    service_id: str
+    service_version: int
+    agency: str
+    citizen_id: str
+    state: str
+    due_at: datetime | None = None
+
+
+@contract("applications.application.submitted.v1", topic=topics.APPLICATIONS)
+class ApplicationSubmitted(ApplicationFacts):
+    """A citizen submitted an application; its documents are now the agency's to read."""
+
+    document_ids: list[str]
+
+
+@contract("applications.application.status_changed.v1", topic=topics.APPLICATIONS)
+class ApplicationStatusChanged(ApplicationFacts):
+    """Any workflow step: from one state to another, by whom (role) and which action."""
+
+    from_state: str
+    action: str
+    actor_role: str
+    document_ids: list[str] = []
+
+
+@contract("applications.application.revision_requested.v1", topic=topics.APPLICATIONS)
+class RevisionRequested(ApplicationFacts):
+    """The officer sent the application back: the citizen must replace documents (SLA paused)."""
+
+    note: str
+
+
+@contract("applications.application.approved.v1", topic=topics.APPLICATIONS)
+class ApplicationApproved(ApplicationFacts):
+    """The agency approved the application; an electronic output may now be issued."""
+
+    electronic_output: bool
+
+
+@contract("applications.application.rejected.v1", topic=topics.APPLICATIONS)
+class ApplicationRejected(ApplicationFacts):
+    """The agency refused the application, with its reason."""
+
+    reason: str
+
+
+@contract("applications.application.completed.v1", topic=topics.APPLICATIONS)
+class ApplicationCompleted(ApplicationFacts):
+    """The service was delivered; the citizen may now rate it."""
+
+    electronic_output: bool
+    automatic: bool = False  # completed by the system when its SLA expired
+
+
+@contract("applications.application.cancelled.v1", topic=topics.APPLICATIONS)
+class ApplicationCancelled(ApplicationFacts):
+    """The citizen withdrew the application before processing started."""
+
+
+@contract("applications.application.sla_breached.v1", topic=topics.APPLICATIONS)
+class SlaBreached(ApplicationFacts):
+    """A deadline passed: the state's or the whole application's; escalated to the agency admin."""
+
+    clock: str  # "state" or "overall"
+    breached_due_at: datetime
+    escalated_to: str = "agency_admin"
+
+
+@contract("applications.booking.created.v1", topic=topics.APPLICATIONS)
+class BookingCreated(Contract):
+    """A citizen booked a counter visit."""
+
+    booking_id: str
+    ticket_code: str
+    citizen_id: str
+    service_id: str
+    agency: str
+    counter: str
+    date: date
+    starts_at: datetime
+    application_id: str | None = None
+
+
+@contract("applications.booking.cancelled.v1", topic=topics.APPLICATIONS)
+class BookingCancelled(Contract):
+    """A booking was cancelled; its slot is free again."""
+
+    booking_id: str
+    citizen_id: str
+    service_id: str
+    agency: str
+    counter: str
+    date: date
+    starts_at: datetime
+
+
+@contract("applications.survey.submitted.v1", topic=topics.APPLICATIONS)
+class SurveySubmitted(Contract):
+    """A citizen rated a completed service (SKM: nine elements scored 1-4)."""
+
+    survey_id: str
+    application_id: str
+    service_id: str
+    agency: str
+    scores: dict[str, int]
+
+
+class ComplaintFacts(Contract):
+    """What every complaint event says about the complaint."""
+
+    complaint_id: str
+    tracking_id: str
+    state: str
+    agency: str | None = None
+    application_id: str | None = None
+    citizen_id: str | None = None
+    due_at: datetime | None = None
+
+
+@contract("applications.complaint.filed.v1", topic=topics.APPLICATIONS)
+class ComplaintFiled(ComplaintFacts):
+    """A complaint was filed; it must be forwarded within 3 working days."""
+
+
+@contract("applications.complaint.forwarded.v1", topic=topics.APPLICATIONS)
+class ComplaintForwarded(ComplaintFacts):
+    """The complaint was verified and forwarded to the agency; it must answer in 5 working days."""
+
+
+@contract("applications.complaint.responded.v1", topic=topics.APPLICATIONS)
+class ComplaintResponded(ComplaintFacts):
+    """The agency answered; without a reply the complaint closes in 10 working days."""
+
+
+@contract("applications.complaint.replied.v1", topic=topics.APPLICATIONS)
+class ComplaintReplied(ComplaintFacts):
+    """The citizen replied to the agency's answer; the agency answers again."""
+
+
+@contract("applications.complaint.closed.v1", topic=topics.APPLICATIONS)
+class ComplaintClosed(ComplaintFacts):
+    """The complaint is closed (by the citizen, by staff, or automatically)."""
+
+    automatic: bool = False
