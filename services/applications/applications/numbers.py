@@ -1,5 +1,6 @@
 """Human-friendly numbers: `SNJ-DUKCAPIL-20260108-000123` for applications,
-`ADU-SNJ-20260108-000007` for complaints. Unique, and sortable by date and agency, from one counter per prefix and day."""
+`ADU-SNJ-20260108-000007` for complaints. Unique, and sortable by date and agency, from one
+counter per prefix and day."""
 
 from __future__ import annotations
 
