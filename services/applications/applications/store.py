@@ -56,11 +56,12 @@ async def update(
     updated = await db[APPLICATIONS].find_one_and_update(
         {"_id": application_id, "version": expected_version},
         outbox.change(fields, new_events, extra=extra),
-        projection=HIDDEN,
         return_document=ReturnDocument.AFTER,
-    )
+    )  # FerretDB 1's findAndModify takes no projection
     if updated is None:
         raise VersionConflict(application_id)
+    for hidden in HIDDEN:
+        updated.pop(hidden, None)
     return updated
 
 

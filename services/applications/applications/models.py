@@ -1,0 +1,160 @@
+"""What the application routes take and give."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from mpp_shared.contracts.catalog import LocalizedText
+
+DocumentIds = Annotated[
+    list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=10)
+]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+
+
+class Input(BaseModel):
+    """Strict input: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Submission(Input):
+    """A citizen's application: the service, the form and a document per requirement."""
+
+    service: Annotated[str, Field(description="The service's slug or id", min_length=1)]
+    form: dict[str, Any] = {}
+    documents: Annotated[
+        dict[str, DocumentIds],
+        Field(description="Document ids (from the documents service) by requirement code"),
+    ] = {}
+
+
+class ActionInput(Input):
+    """A workflow step: a note (required by some actions) and, on resubmission, new documents."""
+
+    note: Note | None = None
+    documents: dict[str, DocumentIds] | None = None
+
+
+class State(BaseModel):
+    """A workflow state, labelled in both languages."""
+
+    code: str
+    label: LocalizedText
+    terminal: bool = False
+
+
+class Action(BaseModel):
+    """An action the caller may take now."""
+
+    code: str
+    label: LocalizedText
+    requires_note: bool = False
+
+
+class HistoryLine(BaseModel):
+    """One step of an application's audit history."""
+
+    at: datetime
+    action: str
+    actor_role: str
+    actor: str | None = None  # shown to staff only
+    from_state: str | None
+    to_state: str
+    note: str | None = None
+
+
+class Application(BaseModel):
+    """An application as its citizen or the agency's staff see it."""
+
+    id: str
+    tracking_number: str
+    service_id: str
+    service_slug: str
+    service_version: int
+    service_name: LocalizedText
+    agency: str
+    citizen_id: str
+    state: State
+    form: dict[str, Any]
+    documents: dict[str, list[str]]
+    submitted_at: datetime
+    updated_at: datetime
+    due_at: datetime | None = Field(description="The whole application's deadline")
+    state_due_at: datetime | None = None
+    sla_paused: bool
+    overdue: bool
+    actions: list[Action] = Field(description="What the caller may do now")
+    history: list[HistoryLine]
+
+
+class ApplicationSummary(BaseModel):
+    """An application in a list."""
+
+    id: str
+    tracking_number: str
+    service_slug: str
+    service_name: LocalizedText
+    agency: str
+    state: State
+    submitted_at: datetime
+    due_at: datetime | None
+    overdue: bool
+    nearing_due: bool
+
+
+class Inbox(BaseModel):
+    """An agency's open applications, soonest deadline first, with the counts that matter."""
+
+    open: int
+    nearing_due: int
+    overdue: int
+    by_state: dict[str, int]
+    items: list[ApplicationSummary]
+    next_cursor: str | None = None
+
+
+class TrackStep(BaseModel):
+    """A public step of the timeline: when, which state (no notes, no names)."""
+
+    at: datetime
+    state: State
+
+
+class Tracking(BaseModel):
+    """What anyone with the tracking number may know: no personal data."""
+
+    tracking_number: str
+    service_name: LocalizedText
+    agency: str
+    state: State
+    submitted_at: datetime
+    updated_at: datetime
+    due_at: datetime | None
+    timeline: list[TrackStep]
+
+
+class AgencyFigures(BaseModel):
+    """One agency's figures on the command center."""
+
+    agency: str
+    submitted_today: int
+    open: int
+    overdue: int
+    completed_30d: int
+    completed_on_time_30d: int
+
+
+class Summary(BaseModel):
+    """The whole mall's figures for the command center."""
+
+    at: datetime
+    submitted_today: int
+    open: int
+    overdue: int
+    by_state: dict[str, int]
+    sla_compliance_30d: float | None = Field(description="Share completed on time, last 30 days")
+    agencies: list[AgencyFigures]
