@@ -37,10 +37,11 @@ _TYPES = {
 def problems(schema: dict[str, Any], form: dict[str, Any]) -> list[dict[str, Any]]:
     """Every failing field of `form`, as `{field, in, message: {id, en}}`; empty when valid."""
     validator = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
-    found = []
+    found: dict[str, dict[str, Any]] = {}
     for error in sorted(validator.iter_errors(form), key=lambda e: list(e.absolute_path)):
-        found.extend(_explain(error, form))
-    return found
+        for item in _explain(error, form):
+            found.setdefault(item["field"], item)  # one message per field is enough
+    return list(found.values())
 
 
 def _explain(error: ValidationError, form: dict[str, Any]) -> list[dict[str, Any]]:
