@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -103,3 +104,126 @@ def platform(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
     finally:
         for name in list(running.processes):
             running.stop(name)
+
+
+# --- people of the mall, made through the gateway as anyone would ---------------------------------
+
+PASSWORD = "kuda lari di pantai"
+
+
+def sign_in(platform: Platform, username: str, password: str) -> dict[str, str]:
+    """Sign in; the Authorization header of the new access token."""
+    response = httpx.post(
+        f"{platform.gateway}/api/v1/auth/token",
+        data={"grant_type": "password", "username": username, "password": password},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def register_citizen(platform: Platform, name: str = "Siti Aminah") -> dict[str, Any]:
+    """Register a citizen and verify the phone with the SMS the notifications service sent."""
+    import asyncio
+    import re
+    import secrets
+
+    from mpp_shared.testing import eventually, mailbox, sms_address
+
+    phone = f"0813{secrets.randbelow(10**8):08d}"
+    day, month = secrets.randbelow(28) + 41, secrets.randbelow(12) + 1  # a woman: day + 40
+    nik = f"730701{day}{month:02d}85{secrets.randbelow(9000) + 1000}"
+    registered = httpx.post(
+        f"{platform.gateway}/api/v1/auth/register",
+        json={"nik": nik, "name": name, "phone": phone, "password": PASSWORD},
+        timeout=10,
+    )
+    assert registered.status_code == 201, registered.text
+
+    async def delivered() -> list[dict[str, Any]]:
+        return await mailbox(sms_address("+62" + phone[1:]))
+
+    [sms] = asyncio.run(eventually(delivered, timeout=30))
+    code = re.search(r"\b(\d{6})\b", str(sms["Text"]))
+    assert code is not None
+    verified = httpx.post(
+        f"{platform.gateway}/api/v1/auth/verify-phone",
+        json={"phone": phone, "code": code.group(1)},
+        timeout=10,
+    )
+    assert verified.status_code == 200, verified.text
+    return {
+        "id": registered.json()["id"],
+        "nik": nik,
+        "phone": phone,
+        "sms": sms,
+        "headers": {"Authorization": f"Bearer {verified.json()['access_token']}"},
+    }
+
+
+def staff_member(platform: Platform, role: str, agency: str | None = None) -> dict[str, str]:
+    """Create a staff account as the bootstrap administrator; its Authorization header."""
+    import secrets
+
+    from mpp_shared.settings import DEVELOPMENT_SECRET
+
+    admin = sign_in(platform, "admin", DEVELOPMENT_SECRET)
+    username = f"{role.replace('_', '')}.{secrets.token_hex(3)}"
+    created = httpx.post(
+        f"{platform.gateway}/api/v1/auth/staff",
+        json={
+            "username": username,
+            "name": f"Staf {username}",
+            "role": role,
+            "agency": agency,
+            "password": PASSWORD,
+        },
+        headers=admin,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return sign_in(platform, username, PASSWORD)
+
+
+def announce_document(platform: Platform, owner: str, requirement: str) -> str:
+    """Stand in for the documents service: announce a checked document of `owner` on Kafka."""
+    import asyncio
+    import secrets
+
+    from mpp_shared import events, topics
+    from mpp_shared.contracts.documents import DocumentUploaded
+    from mpp_shared.kafka import create_producer
+    from mpp_shared.settings import ServiceSettings
+
+    document_id = f"doc-{secrets.token_hex(8)}"
+    event = events.new_event(
+        type="documents.document.uploaded.v1",
+        source=topics.source_of("documents"),
+        subject=document_id,
+        data=DocumentUploaded(
+            document_id=document_id,
+            owner=owner,
+            content_type="application/pdf",
+            size=2048,
+            sha256="ab" * 32,
+            requirement=requirement,
+        ),
+    )
+    settings = ServiceSettings(service_name="e2e", namespace=platform.env["MPP_NAMESPACE"])
+
+    async def send() -> None:
+        producer = create_producer(settings)
+        await producer.start()
+        try:
+            record = events.to_kafka(event)
+            await producer.send_and_wait(
+                settings.topic(topics.DOCUMENTS),
+                value=record.value,
+                key=str(record.key).encode(),
+                headers=list(record.headers.items()),
+            )
+        finally:
+            await producer.stop()
+
+    asyncio.run(send())
+    return document_id

@@ -4,16 +4,14 @@ own rules with the gateway's tokens; one OpenAPI for the whole mall."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 import secrets
 
 import httpx
 
 from mpp_shared.settings import DEVELOPMENT_SECRET
-from mpp_shared.testing import eventually, mailbox, sms_address
 
-from .conftest import Platform
+from .conftest import Platform, register_citizen
 
 PASSWORD = "kuda lari di pantai"
 
@@ -32,33 +30,11 @@ def bearer(response: httpx.Response) -> dict[str, str]:
 
 
 def test_a_citizen_registers_with_the_code_sent_by_sms_and_signs_in(platform: Platform) -> None:
-    phone = f"0813{secrets.randbelow(10**8):08d}"
-    day, month = secrets.randbelow(28) + 41, secrets.randbelow(12) + 1  # a woman: day + 40
-    nik = f"730701{day}{month:02d}85{secrets.randbelow(9000) + 1000}"
-    registered = httpx.post(
-        f"{platform.gateway}/api/v1/auth/register",
-        json={"nik": nik, "name": "Siti Aminah", "phone": phone, "password": PASSWORD},
-        timeout=10,
-    )
-    assert registered.status_code == 201, registered.text
-
-    async def delivered() -> list[dict[str, object]]:
-        return await mailbox(sms_address("+62" + phone[1:]))
-
-    [sms] = asyncio.run(eventually(delivered, timeout=30))
-    text = str(sms["Text"])
-    assert "Kode verifikasi MPP Elektronik" in text, "Indonesian by default"
-    code = re.search(r"\b(\d{6})\b", text)
-    assert code is not None
-    verified = httpx.post(
-        f"{platform.gateway}/api/v1/auth/verify-phone",
-        json={"phone": phone, "code": code.group(1)},
-        timeout=10,
-    )
-    assert verified.status_code == 200, verified.text
-    me = httpx.get(f"{platform.gateway}/api/v1/auth/me", headers=bearer(verified), timeout=10)
+    citizen = register_citizen(platform, "Siti Aminah")
+    assert "Kode verifikasi MPP Elektronik" in str(citizen["sms"]["Text"]), "Indonesian by default"
+    me = httpx.get(f"{platform.gateway}/api/v1/auth/me", headers=citizen["headers"], timeout=10)
     assert me.json()["name"] == "Siti Aminah"
-    assert sign_in(platform, nik, PASSWORD).status_code == 200
+    assert sign_in(platform, citizen["nik"], PASSWORD).status_code == 200
 
 
 def test_services_enforce_their_own_rules_with_the_gateways_tokens(platform: Platform) -> None:

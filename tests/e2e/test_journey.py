@@ -1,0 +1,148 @@
+"""The heart of the mall through the gateway on the real deployables: a citizen applies with
+documents, the officer sends it back, the citizen fixes it, the officer approves and completes;
+every step is an event on Kafka. And who may see and do what."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import Any
+
+import httpx
+
+from mpp_shared.testing import KAFKA, read_topic
+
+from .conftest import Platform, announce_document, register_citizen, staff_member
+
+SERVICE = "akta-kelahiran"  # Disdukcapil's birth certificate: online, review workflow
+FORM = {
+    "child_name": "Nur Aisyah",
+    "birth_date": "2026-11-20",
+    "birth_place": "Sinjai",
+    "sex": "p",
+    "mother_nik": "7307015506900001",
+}
+
+
+def apply(platform: Platform, citizen: dict[str, Any], **changes: Any) -> httpx.Response:
+    """Submit a birth-certificate application, waiting for the read models to catch up."""
+    documents = {
+        code: [announce_document(platform, citizen["id"], code)]
+        for code in ("surat_keterangan_lahir", "kk")
+    }
+    body = {"service": SERVICE, "form": FORM, "documents": documents} | changes
+    deadline = time.monotonic() + 60
+    while True:
+        response = httpx.post(
+            f"{platform.gateway}/api/v1/applications",
+            json=body,
+            headers=citizen["headers"] | {"Idempotency-Key": f"e2e-{citizen['id']}"},
+            timeout=10,
+        )
+        # The catalog's and documents' events may still be on their way to the read models.
+        if response.status_code not in (404, 422) or time.monotonic() > deadline:
+            return response
+        time.sleep(0.5)
+
+
+def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platform) -> None:
+    citizen = register_citizen(platform, "Rahmawati")
+    officer = staff_member(platform, "officer", "DISDUKCAPIL")
+    submitted = apply(platform, citizen)
+    assert submitted.status_code == 201, submitted.text
+    application = submitted.json()
+    assert application["tracking_number"].startswith("SNJ-DISDUKCAPIL-")
+    path = f"{platform.gateway}/api/v1/applications/{application['id']}"
+
+    def act(action: str, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+        response = httpx.post(
+            f"{path}/actions/{action}", json=body or None, headers=headers, timeout=10
+        )
+        assert response.status_code == 200, (action, response.text)
+        return dict(response.json())
+
+    act("start_review", officer)
+    act("request_revision", officer, note="KK tidak terbaca, unggah ulang.")
+    fixed = announce_document(platform, citizen["id"], "kk")
+    deadline = time.monotonic() + 30
+    while True:  # the new document's event must reach the applications service first
+        response = httpx.post(
+            f"{path}/actions/resubmit",
+            json={"documents": {"kk": [fixed]}},
+            headers=citizen["headers"],
+            timeout=10,
+        )
+        if response.status_code != 422 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert response.status_code == 200, response.text
+    act("start_review", officer)
+    act("approve", officer)
+    completed = act("complete", officer)
+    assert completed["state"]["code"] == "completed"
+
+    mine = httpx.get(f"{platform.gateway}/api/v1/applications", headers=citizen["headers"])
+    assert [a["state"]["code"] for a in mine.json()["items"]] == ["completed"]
+    tracked = httpx.get(f"{platform.gateway}/api/v1/track/{application['tracking_number']}")
+    assert tracked.json()["state"]["code"] == "completed"
+    assert "Nur Aisyah" not in tracked.text
+
+    def ours(records: list[Any]) -> list[str]:
+        found = (json.loads(r.value) for r in records)
+        return [e["type"] for e in found if e["subject"] == application["id"]]
+
+    seen = asyncio.run(
+        read_topic(
+            KAFKA,
+            f"{platform.env['MPP_NAMESPACE']}.applications.events",
+            until=lambda r: len(ours(r)) >= 10,
+        )
+    )
+    kinds = [t.split(".")[2] for t in ours(seen)]
+    assert kinds == [
+        "submitted",
+        "status_changed",
+        "status_changed",
+        "revision_requested",
+        "status_changed",
+        "status_changed",
+        "status_changed",
+        "approved",
+        "status_changed",
+        "completed",
+    ]
+    text = b"".join(r.value for r in seen)
+    assert citizen["nik"].encode() not in text and b"Nur Aisyah" not in text
+
+
+def test_who_may_see_and_do_what_with_applications(platform: Platform) -> None:
+    owner = register_citizen(platform, "Andi Baso")
+    other = register_citizen(platform, "Budi Santoso")
+    submitted = apply(platform, owner)
+    assert submitted.status_code == 201, submitted.text
+    path = f"{platform.gateway}/api/v1/applications/{submitted.json()['id']}"
+
+    seen_by_other = httpx.get(path, headers=other["headers"])
+    assert seen_by_other.status_code == 404, "another citizen's application is not even there"
+    others_list = httpx.get(f"{platform.gateway}/api/v1/applications", headers=other["headers"])
+    assert others_list.json()["items"] == []
+
+    samsat_officer = staff_member(platform, "officer", "SAMSAT")
+    assert httpx.get(path, headers=samsat_officer).status_code == 404
+    acted = httpx.post(f"{path}/actions/start_review", headers=samsat_officer)
+    assert acted.status_code == 404, "an officer acts only on their own agency's applications"
+
+    viewer = staff_member(platform, "ops_viewer")
+    assert httpx.get(path, headers=viewer).status_code == 200
+    refused = httpx.post(f"{path}/actions/start_review", headers=viewer)
+    assert refused.status_code == 403, "the operations viewer changes nothing"
+
+    own_officer = staff_member(platform, "officer", "DISDUKCAPIL")
+    assert httpx.post(f"{path}/actions/start_review", headers=own_officer).status_code == 200
+    admin = staff_member(platform, "mpp_admin")
+    audit = httpx.get(f"{platform.gateway}/api/v1/auth/audit", headers=admin, params={"limit": 100})
+    reads = [
+        e for e in audit.json()["items"] if e["resource"] == path.removeprefix(platform.gateway)
+    ]
+    assert {e["actor_role"] for e in reads} >= {"ops_viewer"}, "staff reads are audited"
