@@ -260,3 +260,53 @@ class ConsumerRunner:
                 partition=partition.partition,
                 lag=end - position,
             )
+
+
+class DirectPublisher:
+    """Publishes events now, bypassing the outbox: for secrets (one-time codes, PINs) that must
+    not be stored in clear and are worthless later. The producer starts on first use; a failure
+    raises `KafkaError`, `OSError` or `TimeoutError` and the caller decides what the user hears.
+    """
+
+    def __init__(self, settings: ServiceSettings, topic: str) -> None:
+        self.settings = settings
+        self.topic = settings.topic(topic)
+        self._producer: AIOKafkaProducer | None = None
+        self._lock = asyncio.Lock()
+
+    async def publish(self, event: Event, *, timeout: float = 5.0) -> None:
+        """Send one event and wait until Kafka has it."""
+        record = events.to_kafka(event)
+        key = record.key.encode() if isinstance(record.key, str) else record.key
+        headers = list(record.headers.items()) + telemetry.kafka_headers(
+            telemetry.current_trace_headers()
+        )
+        try:
+            producer = await self._ensure()
+            await asyncio.wait_for(
+                producer.send_and_wait(self.topic, value=record.value, key=key, headers=headers),
+                timeout=timeout,
+            )
+        except (KafkaError, OSError, TimeoutError):
+            await self.close()
+            raise
+
+    async def _ensure(self) -> AIOKafkaProducer:
+        async with self._lock:
+            if self._producer is None:
+                producer = create_producer(self.settings)
+                try:
+                    await asyncio.wait_for(producer.start(), timeout=5)
+                except BaseException:
+                    await producer.stop()
+                    raise
+                self._producer = producer
+            return self._producer
+
+    async def close(self) -> None:
+        """Stop the producer (it starts again on the next event)."""
+        async with self._lock:
+            producer, self._producer = self._producer, None
+        if producer is not None:
+            with contextlib.suppress(KafkaError, OSError):
+                await producer.stop()

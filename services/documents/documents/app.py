@@ -1,38 +1,88 @@
-"""The documents service: its running skeleton (store, bucket, health, metrics)."""
+"""The documents service: citizens' uploads (checked, private), issued outputs and their public
+verification. It learns from the catalog's, identity's and applications' events."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import UTC, datetime
 
 from fastapi import FastAPI
+from minio import Minio
+from pymongo.errors import PyMongoError
 
+from documents import api, consumers, issuing, service, store
 from documents.settings import Settings
-from mpp_shared import blobs, runtime, web
+from mpp_shared import blobs, runtime, topics, web
+from mpp_shared.kafka import Handler
+from mpp_shared.runtime import Database, Runtime
 
 log = logging.getLogger(__name__)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The documents API; the lifespan opens its store and its bucket."""
+    """The documents API; the lifespan opens its store and bucket, follows other services'
+    events and cleans uploads never attached."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s3 = blobs.create_s3(settings)
-        async with runtime.run(settings, checks={"blobs": lambda: blobs.check(s3)}) as running:
+        started: list[Runtime] = []
+
+        def wake() -> None:
+            for running in started:
+                running.wake_relay()
+
+        def handlers(db: Database) -> dict[str, Handler]:
+            return consumers.handlers(db, s3, settings, wake)
+
+        async with runtime.run(
+            settings,
+            indexes=store.INDEXES,
+            outbox_collections=store.OUTBOX_COLLECTIONS,
+            consumes=[topics.CATALOG, topics.IDENTITY, topics.APPLICATIONS],
+            produces=[topics.DOCUMENTS_PINS],
+            handlers=handlers,
+            checks={"blobs": lambda: blobs.check(s3)},
+        ) as running:
+            started.append(running)
             app.state.runtime = running
             app.state.s3 = s3
             try:
                 await blobs.ensure_bucket(s3, settings.bucket_name)
             except Exception as exc:  # S3 away: /ready says so until it is back
                 log.warning("bucket %s not ensured: %s", settings.bucket_name, exc)
-            yield
+            cleaner = asyncio.create_task(clean_forever(running, s3, settings))
+            try:
+                yield
+            finally:
+                cleaner.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await cleaner
+                await issuing.pins_of(settings).close()
 
-    return web.create_app(
+    app = web.create_app(
         settings,
         title="MPP Elektronik — dokumen",
         description="Citizens' documents and the mall's issued outputs.",
         lifespan=lifespan,
     )
+    app.include_router(api.router)
+    return app
+
+
+async def clean_forever(running: Runtime, s3: Minio, settings: Settings) -> None:
+    """Remove uploads never attached, every `cleanup_interval_seconds`."""
+    while True:
+        try:
+            if await service.clean_unattached(
+                running.db, s3, settings=settings, now=datetime.now(UTC)
+            ):
+                running.wake_relay()
+        except PyMongoError as exc:
+            log.warning("clean-up: %s", exc)
+        await asyncio.sleep(settings.cleanup_interval_seconds)

@@ -1,5 +1,7 @@
 """The documents service's settings, from `MPP_`-prefixed environment variables."""
 
+from pydantic import SecretStr
+
 from mpp_shared.settings import S3Settings, ServiceSettings
 
 
@@ -8,6 +10,24 @@ class Settings(ServiceSettings, S3Settings):
 
     service_name: str = "documents"
     http_port: int = 8103
+
+    # Uploads: the limit when the catalog's requirement sets none, and the formats accepted.
+    default_max_upload_mb: int = 10
+    # Presigned URLs are signed for the S3 address phones and browsers reach (behind a proxy or a
+    # CDN it differs from the internal one); empty means the same as MPP_S3_ENDPOINT.
+    s3_public_endpoint: str = ""
+    upload_url_minutes: int = 15
+    download_url_seconds: int = 60
+    # Documents never attached to an application are removed after this long.
+    unattached_hours: int = 24
+    cleanup_interval_seconds: float = 600.0
+
+    # Issued outputs: who issues them, where they are verified, the key that signs them (Ed25519
+    # PEM; in development derived from the secret key).
+    regency_name: str = "Kabupaten Sinjai"
+    public_base_url: str = "http://127.0.0.1:8080"
+    output_signing_key: SecretStr = SecretStr("")
+    pin_attempts: int = 5
 
     @property
     def bucket_name(self) -> str:

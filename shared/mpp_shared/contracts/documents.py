@@ -62,3 +62,17 @@ class OutputRevoked(Contract):
     application_id: str
     verification_code: str
     reason: str
+
+
+@contract("documents.output.pin_issued.v1", topic=topics.DOCUMENTS_PINS)
+class OutputPinIssued(Contract):
+    """The PIN that unlocks an output's download, for the notifications service to send to its
+    holder with the verification link; on its own short-lived topic, never stored in clear."""
+
+    output_id: str
+    application_id: str
+    tracking_number: str
+    citizen_id: str
+    verification_code: str
+    verify_url: str
+    pin: str

@@ -1,0 +1,159 @@
+"""What an upload must pass before anyone may attach it: the real type sniffed from the content
+(never the name or the header), a size limit, a whole file (not truncated), and images re-encoded
+without their metadata (phones put the GPS position in JPEGs). HEIC photos become JPEG."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import puremagic
+from PIL import Image, ImageOps, UnidentifiedImageError
+from pillow_heif import register_heif_opener
+from pypdf import PdfReader
+from pypdf.errors import PdfReadError
+
+register_heif_opener()
+
+# The formats citizens may upload, by the catalog's names, with what they are stored as.
+FORMATS = {"pdf": "application/pdf", "jpeg": "image/jpeg", "png": "image/png", "heic": "image/heic"}
+STORED_AS = {
+    "application/pdf": "pdf",
+    "image/jpeg": "jpeg",
+    "image/png": "png",
+    "image/heic": "jpeg",
+}
+MAX_PIXELS = 50_000_000  # a 50-megapixel photo; beyond it is a decompression bomb, not a scan
+
+
+class Refused(Exception):
+    """The upload cannot be accepted; `messages` says why in Indonesian and English."""
+
+    def __init__(self, reason: str, indonesian: str, english: str) -> None:
+        super().__init__(english)
+        self.reason = reason
+        self.messages = {"id": indonesian, "en": english}
+
+
+@dataclass(frozen=True)
+class Checked:
+    """An upload that passed: what to store."""
+
+    content: bytes
+    content_type: str
+    size: int
+    sha256: str
+
+
+def sniff(head: bytes) -> str | None:
+    """The media type the content's first bytes say, among the accepted ones; None otherwise."""
+    try:
+        matches = puremagic.magic_string(head)
+    except puremagic.PureError:
+        return None
+    for match in matches:
+        mime = (match.mime_type or "").lower()
+        extension = (match.extension or "").lower()
+        if mime == "application/pdf" or extension == ".pdf":
+            return "application/pdf"
+        if mime in ("image/jpeg", "image/jpg") or extension in (".jpg", ".jpeg"):
+            return "image/jpeg"
+        if mime == "image/png" or extension == ".png":
+            return "image/png"
+        if mime in ("image/heic", "image/heif") or extension in (".heic", ".heif"):
+            return "image/heic"
+    return None
+
+
+def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> Checked:
+    """Accept `data` as one of `formats` within `max_bytes`, cleaned; Refused otherwise."""
+    if len(data) > max_bytes:
+        raise too_large(max_bytes)
+    if not data:
+        raise Refused("empty", "Berkas kosong.", "The file is empty.")
+    content_type = sniff(data[:4096])
+    allowed = {FORMATS[f] for f in formats if f in FORMATS}
+    if content_type is None or content_type not in allowed:
+        names = ", ".join(f.upper() for f in formats)
+        raise Refused(
+            "unsupported-type",
+            f"Isi berkas bukan {names}. Unggah dokumen dalam format {names}.",
+            f"The file's content is not {names}. Upload a {names} document.",
+        )
+    if content_type == "application/pdf":
+        content = _whole_pdf(data)
+    else:
+        content, content_type = _clean_image(data, content_type)
+    return Checked(
+        content=content,
+        content_type=content_type,
+        size=len(content),
+        sha256=hashlib.sha256(content).hexdigest(),
+    )
+
+
+def too_large(max_bytes: int) -> Refused:
+    """The refusal of a file over the limit."""
+    megabytes = max_bytes // (1024 * 1024)
+    return Refused(
+        "too-large",
+        f"Berkas lebih dari {megabytes} MB. Perkecil atau pindai dengan resolusi lebih rendah.",
+        f"The file is larger than {megabytes} MB. Shrink it or scan at a lower resolution.",
+    )
+
+
+def _truncated() -> Refused:
+    return Refused(
+        "truncated",
+        "Berkas tidak utuh (terpotong saat diunggah?). Silakan unggah ulang.",
+        "The file is incomplete (cut off during upload?). Please upload it again.",
+    )
+
+
+def _whole_pdf(data: bytes) -> bytes:
+    if b"%%EOF" not in data[-2048:]:
+        raise _truncated()
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+        if len(reader.pages) < 1:
+            raise _truncated()
+        if reader.is_encrypted:
+            raise Refused(
+                "encrypted",
+                "PDF terkunci kata sandi tidak dapat diperiksa petugas. Unggah PDF tanpa sandi.",
+                "A password-protected PDF cannot be read by officers. Upload it unprotected.",
+            )
+    except (PdfReadError, ValueError, KeyError, IndexError, TypeError) as exc:
+        raise _truncated() from exc
+    return data
+
+
+def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
+    """The image re-encoded: upright, without EXIF/GPS or other metadata; HEIC as JPEG."""
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.load()  # decodes every pixel: a truncated file fails here
+            upright = ImageOps.exif_transpose(image)
+            stored = STORED_AS[content_type]
+            if stored == "jpeg":
+                upright = upright.convert("RGB")
+            out = io.BytesIO()
+            # Saved without `exif=` or `pnginfo=`: no metadata survives.
+            upright.save(
+                out, format="JPEG" if stored == "jpeg" else "PNG", quality=90, optimize=True
+            )
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise _truncated() from exc
+    return out.getvalue(), f"image/{stored}"
+
+
+def safe_filename(name: str | None) -> str:
+    """A file name fit to show: no path, no control or markup characters, at most 100 characters."""
+    text = unicodedata.normalize("NFKC", name or "")
+    text = text.replace("\\", "/").rsplit("/", 1)[-1]
+    text = re.sub(r"[\x00-\x1f\x7f<>:\"|?*]", "", text).strip(" .")
+    return text[:100] or "dokumen"

@@ -1,0 +1,128 @@
+"""What the documents routes take and give."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Input(BaseModel):
+    """Strict input: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class UploadStart(Input):
+    """Announce an upload straight to S3: what and how big."""
+
+    filename: Annotated[str, Field(max_length=255)] | None = None
+    size: Annotated[int, Field(ge=1, le=50 * 1024 * 1024)]
+    service: str | None = Field(default=None, description="The service's slug, for its limits")
+    requirement: str | None = Field(default=None, description="The requirement's code")
+
+
+class DocumentView(BaseModel):
+    """A document's metadata."""
+
+    id: str
+    status: str = Field(description="pending, available, rejected or deleted")
+    filename: str
+    content_type: str | None = None
+    size: int | None = None
+    sha256: str | None = None
+    service: str | None = None
+    requirement: str | None = None
+    attached: bool
+    reason: dict[str, str] | None = Field(default=None, description="Why it was rejected")
+    created_at: datetime
+
+    @classmethod
+    def of(cls, document: dict[str, Any]) -> DocumentView:
+        """The view of a stored document."""
+        reason = (
+            {"id": document["reason_id"], "en": document["reason"]}
+            if document.get("reason")
+            else None
+        )
+        return cls.model_validate({**document, "id": document["_id"], "reason": reason})
+
+
+class UploadTicket(BaseModel):
+    """Where to PUT the content, until when; then call finalize."""
+
+    document: DocumentView
+    upload_url: str
+    method: str = "PUT"
+    expires_in: int
+    finalize_url: str
+
+
+class Link(BaseModel):
+    """A short-lived download link."""
+
+    url: str
+    expires_in: int
+
+
+class AccessLine(BaseModel):
+    """One access to a document."""
+
+    at: datetime
+    actor_role: str
+    actor_agency: str | None = None
+    action: str
+
+
+class PinInput(Input):
+    """The PIN the holder received."""
+
+    pin: Annotated[str, Field(pattern=r"^\s*\d{6}\s*$")]
+
+
+class RevokeInput(Input):
+    """Why an output is revoked."""
+
+    reason: Annotated[str, Field(min_length=3, max_length=500)]
+
+
+class OutputView(BaseModel):
+    """An issued output, for its holder or its agency."""
+
+    id: str
+    application_id: str
+    tracking_number: str
+    verification_code: str
+    verify_url: str
+    status: str
+    issued_at: datetime
+    valid_until: date | None = None
+    sha256: str
+
+
+class Verification(BaseModel):
+    """The public verification page's facts."""
+
+    verification_code: str
+    status: str = Field(description="valid, revoked or expired")
+    authentic_issuer: bool
+    service_name: dict[str, str]
+    agency: str
+    agency_name: dict[str, str] | None = None
+    tracking_number: str
+    holder: str = Field(description="The holder's name, masked")
+    issued_at: datetime
+    valid_until: date | None = None
+    revoked_at: datetime | None = None
+    revoked_reason: str | None = None
+    sha256: str
+    signature: dict[str, str]
+
+
+class FileCheck(BaseModel):
+    """Whether a PDF is exactly the one issued."""
+
+    authentic: bool
+    status: str
+    detail: dict[str, str]

@@ -1,0 +1,129 @@
+"""The documents app in-process on the real store, bus and S3 server; events from the other
+services handed to its consumers as if they came from Kafka; sample files."""
+
+from __future__ import annotations
+
+import io
+import secrets
+from collections.abc import AsyncIterator, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+from PIL import Image
+from reportlab.pdfgen import canvas
+
+from documents.app import create_app
+from documents.settings import Settings
+from mpp_shared import events, topics
+from mpp_shared.auth import AuthSettings, TokenVerifier
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+
+AGENCY = "DISDUKCAPIL"
+
+
+def pdf_bytes(text: str = "Surat keterangan lahir", pages: int = 1) -> bytes:
+    """A small real PDF."""
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    for number in range(pages):
+        page.drawString(72, 720, f"{text} {number + 1}")
+        page.showPage()
+    page.save()
+    return out.getvalue()
+
+
+def jpeg_with_gps() -> bytes:
+    """A phone photo: a JPEG whose EXIF holds a GPS position."""
+    image = Image.new("RGB", (320, 240), "navy")
+    exif = image.getexif()
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "S", (5.0, 7.0, 30.0), "E", (120.0, 15.0, 0.0)
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif)
+    return out.getvalue()
+
+
+def documents_settings(namespace: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "namespace": namespace,
+        "environment": "test",
+        "mongo_url": MONGO_URL,
+        "kafka_bootstrap": KAFKA,
+        "kafka_partitions": 1,
+        "cleanup_interval_seconds": 3600,
+    }
+    return Settings(**(values | overrides))
+
+
+async def started(settings: Settings, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://documents") as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture(scope="session")
+def settings(namespace: str) -> Settings:
+    return documents_settings(namespace)
+
+
+@pytest.fixture(scope="session")
+async def documents(
+    settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The documents API in-process; `documents.app` is the FastAPI app."""
+    async for client in started(settings, tokens):
+        yield client
+    s3 = blobs_client(settings)
+    for item in s3.list_objects(settings.bucket_name, recursive=True):
+        s3.remove_object(settings.bucket_name, item.object_name)
+    s3.remove_bucket(settings.bucket_name)
+
+
+def blobs_client(settings: Settings) -> Any:
+    from mpp_shared import blobs
+
+    return blobs.create_s3(settings)
+
+
+def objects(settings: Settings) -> list[str]:
+    """Every object key in the bucket now."""
+    s3 = blobs_client(settings)
+    return sorted(o.object_name for o in s3.list_objects(settings.bucket_name, recursive=True))
+
+
+def event(kind: str, subject: str, data: Any, source: str) -> events.Event:
+    return events.new_event(type=kind, source=topics.source_of(source), subject=subject, data=data)
+
+
+@pytest.fixture
+def feed(documents: httpx.AsyncClient) -> Callable[..., Any]:
+    """Hand events to the service's consumer handlers, as if they came from Kafka."""
+
+    async def give(*sent: events.Event) -> None:
+        runner = documents.app.state.runtime.consumer  # type: ignore[attr-defined]
+        for item in sent:
+            await runner.handlers[item.type](item)
+
+    return give
+
+
+def citizen_id() -> str:
+    return f"citizen-{secrets.token_hex(4)}"
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@pytest.fixture
+async def direct() -> AsyncIterator[httpx.AsyncClient]:
+    """A plain HTTP client, for presigned S3 URLs."""
+    async with httpx.AsyncClient(timeout=30) as client:
+        yield client
