@@ -17,6 +17,7 @@ ROUTES = {
     "track": "applications",
     "bookings": "applications",
     "complaints": "applications",
+    "surveys": "applications",
     "ops": "applications",
     "documents": "documents",
     "verify": "documents",

@@ -227,3 +227,24 @@ def announce_document(platform: Platform, owner: str, requirement: str) -> str:
 
     asyncio.run(send())
     return document_id
+
+
+def upload_document(platform: Platform, citizen: dict[str, Any], requirement: str) -> str:
+    """Upload a small PDF through the gateway as the citizen's phone would; its id."""
+    import io
+
+    from reportlab.pdfgen import canvas
+
+    out = io.BytesIO()
+    page = canvas.Canvas(out)
+    page.drawString(72, 720, f"{requirement} of {citizen['id']}")
+    page.save()
+    response = httpx.post(
+        f"{platform.gateway}/api/v1/documents",
+        files={"file": (f"{requirement}.pdf", out.getvalue(), "application/pdf")},
+        data={"service": "akta-kelahiran", "requirement": requirement},
+        headers=citizen["headers"],
+        timeout=30,
+    )
+    assert response.status_code == 201, response.text
+    return str(response.json()["id"])

@@ -13,7 +13,7 @@ import httpx
 
 from mpp_shared.testing import KAFKA, read_topic
 
-from .conftest import Platform, announce_document, register_citizen, staff_member
+from .conftest import Platform, register_citizen, staff_member, upload_document
 
 SERVICE = "akta-kelahiran"  # Disdukcapil's birth certificate: online, review workflow
 FORM = {
@@ -28,7 +28,7 @@ FORM = {
 def apply(platform: Platform, citizen: dict[str, Any], **changes: Any) -> httpx.Response:
     """Submit a birth-certificate application, waiting for the read models to catch up."""
     documents = {
-        code: [announce_document(platform, citizen["id"], code)]
+        code: [upload_document(platform, citizen, code)]
         for code in ("surat_keterangan_lahir", "kk")
     }
     body = {"service": SERVICE, "form": FORM, "documents": documents} | changes
@@ -64,7 +64,7 @@ def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platfor
 
     act("start_review", officer)
     act("request_revision", officer, note="KK tidak terbaca, unggah ulang.")
-    fixed = announce_document(platform, citizen["id"], "kk")
+    fixed = upload_document(platform, citizen, "kk")
     deadline = time.monotonic() + 30
     while True:  # the new document's event must reach the applications service first
         response = httpx.post(
@@ -82,6 +82,35 @@ def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platfor
     completed = act("complete", officer)
     assert completed["state"]["code"] == "completed"
 
+    deadline = time.monotonic() + 30
+    while True:  # the documents service issues the output when it reads the approval
+        output = httpx.get(
+            f"{platform.gateway}/api/v1/documents/outputs",
+            params={"application_id": application["id"]},
+            headers=citizen["headers"],
+        )
+        if output.status_code == 200 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    assert output.status_code == 200, output.text
+    verified = httpx.get(
+        f"{platform.gateway}/api/v1/verify/{output.json()['verification_code']}"
+    ).json()
+    assert (verified["status"], verified["holder"]) == ("valid", "R********")
+    assert verified["tracking_number"] == application["tracking_number"]
+
+    scores = {f"u{n}": 4 if n % 3 else 3 for n in range(1, 10)}  # six 4s and three 3s
+    survey = httpx.post(
+        f"{path}/survey",
+        json={"scores": scores, "comment": "Cepat, tidak perlu antre."},
+        headers=citizen["headers"],
+    )
+    assert survey.status_code == 201, survey.text
+    again = httpx.post(f"{path}/survey", json={"scores": scores}, headers=citizen["headers"])
+    assert again.status_code == 409, "one survey per application"
+    ikm = httpx.get(f"{platform.gateway}/api/v1/surveys/ikm", params={"service": SERVICE}).json()
+    assert ikm["respondents"] >= 1
+
     mine = httpx.get(f"{platform.gateway}/api/v1/applications", headers=citizen["headers"])
     assert [a["state"]["code"] for a in mine.json()["items"]] == ["completed"]
     tracked = httpx.get(f"{platform.gateway}/api/v1/track/{application['tracking_number']}")
@@ -90,7 +119,12 @@ def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platfor
 
     def ours(records: list[Any]) -> list[str]:
         found = (json.loads(r.value) for r in records)
-        return [e["type"] for e in found if e["subject"] == application["id"]]
+        return [
+            e["type"]
+            for e in found
+            if e["subject"] == application["id"]
+            and e["type"].startswith("applications.application.")
+        ]
 
     seen = asyncio.run(
         read_topic(
@@ -112,6 +146,22 @@ def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platfor
         "status_changed",
         "completed",
     ]
+    survey_events = [
+        json.loads(r.value)
+        for r in asyncio.run(
+            read_topic(
+                KAFKA,
+                f"{platform.env['MPP_NAMESPACE']}.applications.events",
+                until=lambda r: any(
+                    json.loads(x.value)["type"] == "applications.survey.submitted.v1"
+                    and json.loads(x.value)["data"]["application_id"] == application["id"]
+                    for x in r
+                ),
+            )
+        )
+        if json.loads(r.value)["type"] == "applications.survey.submitted.v1"
+    ]
+    assert any(e["data"]["application_id"] == application["id"] for e in survey_events)
     text = b"".join(r.value for r in seen)
     assert citizen["nik"].encode() not in text and b"Nur Aisyah" not in text
 
@@ -123,6 +173,10 @@ def test_who_may_see_and_do_what_with_applications(platform: Platform) -> None:
     assert submitted.status_code == 201, submitted.text
     path = f"{platform.gateway}/api/v1/applications/{submitted.json()['id']}"
 
+    document_id = submitted.json()["documents"]["kk"][0]
+    document = f"{platform.gateway}/api/v1/documents/{document_id}"
+    assert httpx.get(document, headers=other["headers"]).status_code == 404
+    assert httpx.get(document, headers=owner["headers"]).status_code == 200
     seen_by_other = httpx.get(path, headers=other["headers"])
     assert seen_by_other.status_code == 404, "another citizen's application is not even there"
     others_list = httpx.get(f"{platform.gateway}/api/v1/applications", headers=other["headers"])
@@ -138,8 +192,12 @@ def test_who_may_see_and_do_what_with_applications(platform: Platform) -> None:
     refused = httpx.post(f"{path}/actions/start_review", headers=viewer)
     assert refused.status_code == 403, "the operations viewer changes nothing"
 
+    assert httpx.get(document, headers=samsat_officer).status_code == 404
     own_officer = staff_member(platform, "officer", "DISDUKCAPIL")
     assert httpx.post(f"{path}/actions/start_review", headers=own_officer).status_code == 200
+    assert httpx.get(document, headers=own_officer).status_code == 200, (
+        "the handling agency reads it"
+    )
     admin = staff_member(platform, "mpp_admin")
     audit = httpx.get(f"{platform.gateway}/api/v1/auth/audit", headers=admin, params={"limit": 100})
     reads = [

@@ -24,7 +24,7 @@ class Settings(ServiceSettings, S3Settings):
 
     # Issued outputs: who issues them, where they are verified, the key that signs them (Ed25519
     # PEM; in development derived from the secret key).
-    regency_name: str = "Kabupaten Sinjai"
+    regency_name: str = "Sinjai"  # printed as "Pemerintah Kabupaten Sinjai"
     public_base_url: str = "http://127.0.0.1:8080"
     output_signing_key: SecretStr = SecretStr("")
     pin_attempts: int = 5

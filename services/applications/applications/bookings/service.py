@@ -1,0 +1,552 @@
+"""The booking rules: slots from the counters' opening hours, seats that cannot be overbooked, one
+active booking per citizen, service and day, and cancellation that frees the seat.
+
+Capacity: a counter-service's `daily_capacity` is spread over the day's slots once and for all,
+each slot holding the floor or the ceiling of capacity / slots, so the day adds up to exactly the
+capacity (fewer visits than slots: every few slots holds one). A slot's seat number k is the
+lock document `<agency>:<counter>:<service>:<date>:<HHMM>:<k>`; booking inserts the first free
+one and a duplicate `_id` tells it is taken, so concurrent citizens can never share a seat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError
+
+from applications import catalog_view
+from applications import store as applications_store
+from applications.bookings import store
+from applications.bookings.models import (
+    BookingInput,
+    Counter,
+    CounterInfo,
+    CounterService,
+    Day,
+    Slot,
+    Slots,
+)
+from applications.workdays import WorkingCalendar
+from mpp_shared import idempotency, topics
+from mpp_shared.auth import Principal
+from mpp_shared.contracts.applications import BookingCancelled, BookingCreated
+from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
+from mpp_shared.events import new_event
+from mpp_shared.outbox import VersionConflict
+from mpp_shared.problems import Problem
+
+log = logging.getLogger(__name__)
+
+Db = store.Db
+Document = store.Document
+SOURCE = topics.source_of("applications")
+WINDOW_DAYS = 30  # bookable from today up to this many days ahead
+# A lock whose booking was never written (the request died half-way) is taken back after this.
+ABANDONED_AFTER = dt.timedelta(minutes=2)
+# Ticket codes: no 0/O or 1/I to misread at the counter.
+TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+Offer = tuple[Counter, CounterService]
+
+
+# Why a booking is refused: status, Indonesian and English (`{first}`, `{last}`, `{day}` filled in).
+REFUSALS: dict[str, tuple[int, str, str]] = {
+    "service-not-found": (404, "Layanan tidak ditemukan.", "No such service."),
+    "service-withdrawn": (
+        409,
+        "Layanan ini tidak lagi dilayani.",
+        "This service is no longer offered.",
+    ),
+    "booking-not-offered": (
+        409,
+        "Layanan ini tidak menerima pemesanan jadwal kunjungan ke loket.",
+        "This service does not take counter bookings.",
+    ),
+    "slot-in-past": (
+        422,
+        "Waktu ini sudah lewat. Pilih slot yang akan datang.",
+        "This time has passed. Pick an upcoming slot.",
+    ),
+    "outside-booking-window": (
+        422,
+        "Jadwal hanya dapat dipesan dari {first:%d-%m-%Y} sampai {last:%d-%m-%Y}.",
+        "Bookings are open from {first:%Y-%m-%d} to {last:%Y-%m-%d}.",
+    ),
+    "not-working-day": (
+        422,
+        "{day:%d-%m-%Y} bukan hari kerja (akhir pekan atau hari libur nasional).",
+        "{day:%Y-%m-%d} is not a working day (a weekend or a national holiday).",
+    ),
+    "no-such-slot": (
+        422,
+        "Tidak ada slot layanan ini pada waktu tersebut. Pilih dari daftar slot yang tersedia.",
+        "This service has no slot at that time. Pick one from the available slots.",
+    ),
+    "already-booked": (
+        409,
+        "Anda sudah memiliki jadwal untuk layanan ini pada hari itu. Batalkan dulu bila ingin "
+        "mengganti waktunya.",
+        "You already have a booking for this service that day. Cancel it to change the time.",
+    ),
+    "slot-full": (
+        409,
+        "Slot ini sudah penuh. Silakan pilih waktu lain.",
+        "This slot is full. Please pick another time.",
+    ),
+    "booking-past": (
+        409,
+        "Jadwal ini sudah lewat dan tidak dapat dibatalkan.",
+        "This booking has passed and cannot be cancelled.",
+    ),
+}
+
+
+def refused(reason: str, **values: Any) -> Problem:
+    """The problem+json answer for a refused booking, its `reason` machine-readable."""
+    status, indonesian, english = REFUSALS[reason]
+    code = {404: "not-found", 409: "conflict"}.get(status, "validation")
+    detail = {"id": indonesian.format(**values), "en": english.format(**values)}
+    return Problem(status, code, detail=detail, reason=reason)
+
+
+def _field_error(field: str, indonesian: str, english: str) -> Problem:
+    message = {"id": indonesian, "en": english}
+    return Problem(422, "validation", errors=[{"field": field, "in": "body", "message": message}])
+
+
+def _now() -> dt.datetime:
+    # Stored dates keep milliseconds: a replayed answer must equal the first one.
+    now = dt.datetime.now(dt.UTC)
+    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+
+
+# --- slots: pure functions of the counters' hours and the calendar --------------------------------
+
+
+@dataclass(frozen=True)
+class PlannedSlot:
+    """A slot of one counter's service on one day, with its share of the day's capacity."""
+
+    counter: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    seats: int
+
+    @property
+    def label(self) -> str:
+        """The local start as HHMM, as seat ids and ticket codes show it."""
+        return self.starts_at.strftime("%H%M")
+
+
+def seat_allocation(capacity: int, slots: int) -> list[int]:
+    """Seats of each of `slots` slots: ceil or floor of capacity / slots, summing to capacity.
+
+    Slot i holds ceil((i+1)·c/n) - ceil(i·c/n): spread evenly, the first slot never empty.
+    """
+    return [
+        _ceil_div((i + 1) * capacity, slots) - _ceil_div(i * capacity, slots) for i in range(slots)
+    ]
+
+
+def _ceil_div(dividend: int, divisor: int) -> int:
+    return -(-dividend // divisor)
+
+
+def day_slots(
+    counter: Counter, offer: CounterService, day: dt.date, *, calendar: WorkingCalendar
+) -> list[PlannedSlot]:
+    """Every slot of a counter's service on a day (none on a closed day), past ones included."""
+    if not calendar.is_working_day(day):
+        return []
+    step = dt.timedelta(minutes=offer.slot_minutes)
+    starts: set[dt.datetime] = set()
+    for hours in counter.opening_hours:
+        if hours.weekday != day.isoweekday():
+            continue
+        start, closes = _at(day, hours.opens, calendar), _at(day, hours.closes, calendar)
+        pause = None
+        if hours.break_start and hours.break_end and hours.break_start < hours.break_end:
+            pause = (_at(day, hours.break_start, calendar), _at(day, hours.break_end, calendar))
+        while start + step <= closes:
+            if pause and start < pause[1] and start + step > pause[0]:
+                start = pause[1]  # resume right after the break, not on the old grid
+                continue
+            starts.add(start)
+            start += step
+    ordered = sorted(starts)
+    seats = seat_allocation(offer.daily_capacity, len(ordered)) if ordered else []
+    return [
+        PlannedSlot(counter=counter.code, starts_at=s, ends_at=s + step, seats=n)
+        for s, n in zip(ordered, seats, strict=True)
+    ]
+
+
+def _at(day: dt.date, time: dt.time, calendar: WorkingCalendar) -> dt.datetime:
+    return dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=calendar.zone)
+
+
+def window(calendar: WorkingCalendar, now: dt.datetime) -> tuple[dt.date, dt.date]:
+    """The first and last day that may be booked."""
+    today = calendar.local_date(now)
+    return today, today + dt.timedelta(days=WINDOW_DAYS)
+
+
+def offers(agency: AgencyUpserted | None, service: ServicePublished) -> list[Offer]:
+    """The agency's counters that handle the service, by counter code."""
+    found: list[Offer] = []
+    for raw in agency.counters if agency else []:
+        try:
+            counter = Counter.model_validate(raw)
+        except ValidationError as exc:
+            log.warning("agency %s: a counter is unreadable: %s", agency and agency.code, exc)
+            continue
+        for offer in counter.services:
+            if offer.service in (service.slug, service.service_id):
+                found.append((counter, offer))
+    return sorted(found, key=lambda o: o[0].code)
+
+
+def day_key(service: ServicePublished, counter: str, day: dt.date) -> str:
+    """What one counter's seats for one service on one day are filed under."""
+    return f"{service.agency}:{counter}:{service.service_id}:{day.isoformat()}"
+
+
+# --- availability --------------------------------------------------------------------------------
+
+
+async def bookable_service(db: Db, ref: str) -> ServicePublished:
+    """The service by slug or id, if it takes bookings; else why not."""
+    found = await catalog_view.service(db, ref)
+    if found is None:
+        raise refused("service-not-found")
+    service, open_for_applications = found
+    if not open_for_applications:
+        raise refused("service-withdrawn")
+    if "booking" not in service.channels:
+        raise refused("booking-not-offered")
+    return service
+
+
+async def slots(
+    db: Db, *, calendar: WorkingCalendar, ref: str, day: dt.date | None, now: dt.datetime
+) -> Slots:
+    """One day's future slots with the seats left, or (no day) the window's seats left per day."""
+    service = await bookable_service(db, ref)
+    counters = offers(await catalog_view.agency(db, service.agency), service)
+    first, last = window(calendar, now)
+    if day is not None and not first <= day <= last:
+        raise refused("outside-booking-window", first=first, last=last)
+    days = [day] if day else [first + dt.timedelta(days=n) for n in range(WINDOW_DAYS + 1)]
+    planned = {d: _plans(service, counters, d, calendar) for d in days}
+    keys = [day_key(service, c.code, d) for d in days for c, _ in counters]
+    taken = await store.taken_seats(db, keys)
+    answer = []
+    for each in days:
+        working = calendar.is_working_day(each)
+        if day is None and not working:
+            continue
+        free = [
+            Slot(
+                counter=p.counter,
+                starts_at=p.starts_at,
+                ends_at=p.ends_at,
+                seats_left=max(0, p.seats - taken[(day_key(service, p.counter, each), p.label)]),
+            )
+            for p in planned[each]
+            if p.starts_at > now
+        ]
+        answer.append(
+            Day(
+                date=each,
+                working_day=working,
+                seats_left=sum(s.seats_left for s in free),
+                slots=free if day else None,
+            )
+        )
+    return Slots(
+        service_id=service.service_id,
+        service_slug=service.slug,
+        service_name=service.name,
+        agency=service.agency,
+        counters=[
+            CounterInfo(
+                code=c.code,
+                name=c.name,
+                slot_minutes=o.slot_minutes,
+                daily_capacity=o.daily_capacity,
+            )
+            for c, o in counters
+        ],
+        days=answer,
+    )
+
+
+def _plans(
+    service: ServicePublished, counters: Iterable[Offer], day: dt.date, calendar: WorkingCalendar
+) -> list[PlannedSlot]:
+    """The day's slots at every counter that has seats, by time then counter."""
+    found = [p for c, o in counters for p in day_slots(c, o, day, calendar=calendar) if p.seats]
+    return sorted(found, key=lambda p: (p.starts_at, p.counter))
+
+
+# --- booking -------------------------------------------------------------------------------------
+
+
+async def book(
+    db: Db,
+    *,
+    calendar: WorkingCalendar,
+    caller: Principal,
+    data: BookingInput,
+    idempotency_key: str | None,
+) -> tuple[Document, bool]:
+    """Book a seat in a slot for a citizen; a retry with the same key returns the first booking."""
+    fingerprint = idempotency.fingerprint(data)
+    booking_id = idempotency.command_id(
+        scope=f"citizen:{caller.subject}:bookings", key=idempotency_key
+    )
+    existing = await store.find(db, booking_id)
+    if existing is not None:
+        idempotency.check_replay(existing, fingerprint)
+        return existing, False
+
+    now = _now()
+    service = await bookable_service(db, data.service)
+    starts_at = requested_start(data, calendar)
+    day = bookable_day(starts_at, calendar=calendar, now=now)
+    if data.application_id:
+        await _check_application(db, caller, service, data.application_id)
+    agency = await catalog_view.agency(db, service.agency)
+    candidates = [
+        (counter, plan)
+        for counter, offer in offers(agency, service)
+        if data.counter in (None, counter.code)
+        for plan in day_slots(counter, offer, day, calendar=calendar)
+        if plan.starts_at == starts_at and plan.seats
+    ]
+    if not candidates:
+        raise refused("no-such-slot")
+
+    citizen_day = f"{caller.subject}:{service.service_id}:{day.isoformat()}"
+    if not await _hold(db, store.CITIZEN_DAYS, citizen_day, booking_id, now):
+        raise refused("already-booked")
+    seat = await _take_seat(db, service, day, candidates, booking_id, now)
+    if seat is None:
+        await store.release(db, store.CITIZEN_DAYS, citizen_day, booking_id)
+        raise refused("slot-full")
+    counter, plan, seat_id = seat
+    booking: Document = {
+        "_id": booking_id,
+        "ticket_code": await _new_ticket(db, plan, booking_id),
+        "state": "booked",
+        "citizen_id": caller.subject,
+        "service_id": service.service_id,
+        "service_slug": service.slug,
+        "service_name": service.name.model_dump(),
+        "agency": service.agency,
+        "counter": counter.code,
+        "counter_name": counter.name.model_dump(),
+        "date": day.isoformat(),
+        "starts_at": plan.starts_at.astimezone(dt.UTC),
+        "ends_at": plan.ends_at.astimezone(dt.UTC),
+        "application_id": data.application_id,
+        "seat_id": seat_id,
+        "citizen_day_id": citizen_day,
+        "created_at": now,
+        "updated_at": now,
+        "cancelled_at": None,
+        idempotency.FINGERPRINT: fingerprint,
+    }
+    created = BookingCreated(
+        booking_id=booking_id,
+        ticket_code=booking["ticket_code"],
+        citizen_id=caller.subject,
+        service_id=service.service_id,
+        agency=service.agency,
+        counter=counter.code,
+        date=day,
+        starts_at=plan.starts_at,
+        application_id=data.application_id,
+    )
+    event = new_event(
+        type="applications.booking.created.v1", source=SOURCE, subject=booking_id, data=created
+    )
+    if not await store.insert(db, booking, [event]):
+        # The same key raced this request and won: answer as it did, keeping only its locks.
+        first = await store.find(db, booking_id)
+        assert first is not None
+        if first["seat_id"] != seat_id:
+            await store.release(db, store.SEATS, seat_id, booking_id)
+        if first["citizen_day_id"] != citizen_day:
+            await store.release(db, store.CITIZEN_DAYS, citizen_day, booking_id)
+        idempotency.check_replay(first, fingerprint)
+        return first, False
+    return booking, True
+
+
+def requested_start(data: BookingInput, calendar: WorkingCalendar) -> dt.datetime:
+    """The slot start asked for, in local time: `starts_at`, or `date` with `time`."""
+    if data.starts_at is not None and data.date is None and data.time is None:
+        start = data.starts_at
+        return start.replace(tzinfo=calendar.zone) if start.tzinfo is None else start
+    if data.starts_at is None and data.date is not None and data.time is not None:
+        return _at(data.date, data.time, calendar)
+    raise _field_error(
+        "starts_at",
+        "Isi starts_at, atau date bersama time.",
+        "Give starts_at, or date together with time.",
+    )
+
+
+def bookable_day(starts_at: dt.datetime, *, calendar: WorkingCalendar, now: dt.datetime) -> dt.date:
+    """The local day of a requested slot; refused in the past, beyond the window or when closed."""
+    if starts_at <= now:
+        raise refused("slot-in-past")
+    try:
+        day = calendar.local_date(starts_at)
+    except OverflowError:  # the year 9999 with an offset
+        day = dt.date.max
+    first, last = window(calendar, now)
+    if not first <= day <= last:
+        raise refused("outside-booking-window", first=first, last=last)
+    if not calendar.is_working_day(day):
+        raise refused("not-working-day", day=day)
+    return day
+
+
+async def _check_application(
+    db: Db, caller: Principal, service: ServicePublished, application_id: str
+) -> None:
+    application = await applications_store.find(db, application_id)
+    if (
+        application is None
+        or application.get("citizen_id") != caller.subject
+        or application.get("service_id") != service.service_id
+    ):
+        raise _field_error(
+            "application_id",
+            "Permohonan ini tidak ditemukan untuk Anda dan layanan ini.",
+            "You have no such application for this service.",
+        )
+
+
+async def _take_seat(
+    db: Db,
+    service: ServicePublished,
+    day: dt.date,
+    candidates: list[tuple[Counter, PlannedSlot]],
+    booking_id: str,
+    now: dt.datetime,
+) -> tuple[Counter, PlannedSlot, str] | None:
+    """The first free seat of the slot at any of the counters, now held for the booking."""
+    for counter, plan in candidates:
+        key = day_key(service, counter.code, day)
+        for number in range(1, plan.seats + 1):
+            seat_id = f"{key}:{plan.label}:{number}"
+            fields = {"day": key, "slot": plan.label}
+            if await _hold(db, store.SEATS, seat_id, booking_id, now, **fields):
+                return counter, plan, seat_id
+    return None
+
+
+async def _hold(
+    db: Db, collection: str, lock_id: str, booking_id: str, now: dt.datetime, **fields: Any
+) -> bool:
+    """Hold a lock for the booking: True when it is now the booking's (or already was)."""
+    document = {"_id": lock_id, "booking_id": booking_id, "at": now, **fields}
+    if await store.lock(db, collection, document):
+        return True
+    held = await store.holder(db, collection, lock_id)
+    if held is None:  # freed meanwhile
+        return await store.lock(db, collection, document)
+    if held["booking_id"] == booking_id:  # a retry of this very booking
+        return True
+    if await _abandoned(db, held, now):
+        await store.release(db, collection, lock_id, held["booking_id"])
+        return await store.lock(db, collection, document)
+    return False
+
+
+async def _abandoned(db: Db, lock: Document, now: dt.datetime) -> bool:
+    """A lock no active booking stands behind: its request died, or its cancel did half-way."""
+    booking = await store.find(db, lock["booking_id"])
+    if booking is None:
+        return bool(lock["at"] < now - ABANDONED_AFTER)
+    return booking["state"] != "booked" or lock["_id"] not in (
+        booking["seat_id"],
+        booking["citizen_day_id"],
+    )
+
+
+async def _new_ticket(db: Db, plan: PlannedSlot, booking_id: str) -> str:
+    """A short code never handed out before: counter, time and four random characters."""
+    while True:
+        suffix = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(4))
+        code = f"{plan.counter}-{plan.label}-{suffix}"
+        if await store.lock(db, store.TICKETS, {"_id": code, "booking_id": booking_id}):
+            return code
+
+
+# --- reading and cancelling ----------------------------------------------------------------------
+
+
+def may_read(caller: Principal, booking: Document) -> bool:
+    """The citizen who booked, the agency's staff and the mall-wide roles."""
+    if caller.role == "citizen":
+        return bool(booking["citizen_id"] == caller.subject)
+    return caller.is_staff_of(booking["agency"]) or caller.role == "ops_viewer"
+
+
+async def load_visible(db: Db, *, caller: Principal, booking_id: str) -> Document:
+    """A booking the caller may read, or a 404 (never a 403 telling it exists)."""
+    booking = await store.find(db, booking_id)
+    if booking is None or not may_read(caller, booking):
+        raise Problem(404, "not-found")
+    return booking
+
+
+async def cancel(db: Db, *, calendar: WorkingCalendar, caller: Principal, booking_id: str) -> bool:
+    """Cancel a citizen's own upcoming booking and free its seat; True when this call did it."""
+    booking = await store.find(db, booking_id)
+    if booking is None or booking["citizen_id"] != caller.subject:
+        raise Problem(404, "not-found")
+    now = _now()
+    changed = False
+    if booking["state"] == "booked":
+        if booking["starts_at"] <= now:
+            raise refused("booking-past")
+        cancelled = BookingCancelled(
+            booking_id=booking_id,
+            citizen_id=booking["citizen_id"],
+            service_id=booking["service_id"],
+            agency=booking["agency"],
+            counter=booking["counter"],
+            date=dt.date.fromisoformat(booking["date"]),
+            starts_at=booking["starts_at"].astimezone(calendar.zone),
+        )
+        event = new_event(
+            type="applications.booking.cancelled.v1",
+            source=SOURCE,
+            subject=booking_id,
+            data=cancelled,
+        )
+        try:
+            booking = await store.update(
+                db,
+                booking_id=booking_id,
+                expected_version=booking["version"],
+                fields={"state": "cancelled", "cancelled_at": now, "updated_at": now},
+                new_events=[event],
+            )
+            changed = True
+        except VersionConflict:
+            booking = await store.find(db, booking_id) or booking  # a concurrent cancel won
+    if booking["state"] == "cancelled":
+        # Also on a repeated cancel: frees what a cancel that died half-way still held.
+        await store.release(db, store.SEATS, booking["seat_id"], booking_id)
+        await store.release(db, store.CITIZEN_DAYS, booking["citizen_day_id"], booking_id)
+    return changed
