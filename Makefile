@@ -57,6 +57,7 @@ bench: servers ## Benchmarks: ratios against baselines measured in the same run
 	$(UV) python benchmarks/bench_event_pipeline.py
 	$(UV) python benchmarks/bench_catalog_search.py
 	$(UV) python benchmarks/bench_gateway.py
+	$(UV) python benchmarks/bench_documents.py
 
 contracts: ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
 	$(UV) mpp-contracts build/contracts
