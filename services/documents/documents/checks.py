@@ -76,6 +76,8 @@ def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> Checked:
         raise Refused("empty", "Berkas kosong.", "The file is empty.")
     content_type = sniff(data[:4096])
     allowed = {FORMATS[f] for f in formats if f in FORMATS}
+    if "image/jpeg" in allowed:
+        allowed.add("image/heic")  # iPhones' photos: stored as JPEG, so wherever JPEG is
     if content_type is None or content_type not in allowed:
         names = ", ".join(f.upper() for f in formats)
         raise Refused(
@@ -118,14 +120,14 @@ def _whole_pdf(data: bytes) -> bytes:
         raise _truncated()
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
-        if len(reader.pages) < 1:
-            raise _truncated()
         if reader.is_encrypted:
             raise Refused(
                 "encrypted",
                 "PDF terkunci kata sandi tidak dapat diperiksa petugas. Unggah PDF tanpa sandi.",
                 "A password-protected PDF cannot be read by officers. Upload it unprotected.",
             )
+        if len(reader.pages) < 1:
+            raise _truncated()
     except (PdfReadError, ValueError, KeyError, IndexError, TypeError) as exc:
         raise _truncated() from exc
     return data
@@ -133,6 +135,12 @@ def _whole_pdf(data: bytes) -> bytes:
 
 def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
     """The image re-encoded: upright, without EXIF/GPS or other metadata; HEIC as JPEG."""
+    # Decoders forgive a missing end; an upload cut short must not pass for a whole one.
+    trailer = data.rstrip(b"\x00")[-12:]
+    if (content_type == "image/png" and not trailer.endswith(b"IEND\xaeB`\x82")) or (
+        content_type == "image/jpeg" and not trailer.endswith(b"\xff\xd9")
+    ):
+        raise _truncated()
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
     try:
         with Image.open(io.BytesIO(data)) as image:
@@ -143,9 +151,7 @@ def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
                 upright = upright.convert("RGB")
             out = io.BytesIO()
             # Saved without `exif=` or `pnginfo=`: no metadata survives.
-            upright.save(
-                out, format="JPEG" if stored == "jpeg" else "PNG", quality=90, optimize=True
-            )
+            upright.save(out, format="JPEG" if stored == "jpeg" else "PNG", quality=90)
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise _truncated() from exc
     return out.getvalue(), f"image/{stored}"

@@ -106,6 +106,11 @@ async def remove(s3: Minio, bucket: str, key: str) -> None:
         log.warning("could not remove %s: %s", key, exc)
 
 
+async def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> checks.Checked:
+    """The checks, off the event loop: decoding and re-encoding images is CPU work."""
+    return await asyncio.to_thread(checks.inspect, data, formats=formats, max_bytes=max_bytes)
+
+
 # --- uploads ------------------------------------------------------------------------------------
 
 
@@ -130,7 +135,7 @@ async def upload(
         return existing, False
     max_bytes, formats = await limits_for(db, settings, service=service, requirement=requirement)
     try:
-        checked = checks.inspect(data, formats=formats, max_bytes=max_bytes)
+        checked = await inspect(data, formats=formats, max_bytes=max_bytes)
     except checks.Refused as exc:
         raise refused(exc) from None
     key = f"documents/{caller.subject}/{document_id}"
@@ -255,7 +260,7 @@ async def finish_upload(
                 "Ukuran berkas tidak sesuai dengan yang diumumkan (terpotong?). Unggah ulang.",
                 "The file's size differs from the size announced (cut off?). Upload again.",
             )
-        checked = checks.inspect(data, formats=formats, max_bytes=max_bytes)
+        checked = await inspect(data, formats=formats, max_bytes=max_bytes)
     except checks.Refused as exc:
         await remove(s3, settings.bucket_name, document["upload_key"])
         rejected = await _settle(

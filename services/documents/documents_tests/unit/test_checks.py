@@ -1,0 +1,111 @@
+"""What an upload must pass: its real type, whole, within the limit, photos without metadata."""
+
+from __future__ import annotations
+
+import io
+
+import pillow_heif
+import pytest
+from PIL import Image
+from pypdf import PdfWriter
+
+from documents.checks import Refused, inspect, safe_filename, sniff
+
+from ..conftest import jpeg_with_gps, pdf_bytes
+
+ALL = ["pdf", "jpeg", "png"]
+LIMIT = 10 * 1024 * 1024
+
+
+def png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), "white").save(out, format="PNG")
+    return out.getvalue()
+
+
+def heic() -> bytes:
+    out = io.BytesIO()
+    pillow_heif.from_pillow(Image.new("RGB", (64, 48), "green")).save(out, format="HEIF")
+    return out.getvalue()
+
+
+def test_the_type_comes_from_the_content() -> None:
+    assert sniff(pdf_bytes()[:4096]) == "application/pdf"
+    assert sniff(jpeg_with_gps()[:4096]) == "image/jpeg"
+    assert sniff(png()[:4096]) == "image/png"
+    assert sniff(b"MZ\x90\x00" + b"\x00" * 200) is None
+    assert sniff(b"<html><script>alert(1)</script></html>") is None
+
+
+def test_an_iphone_photo_becomes_a_jpeg_wherever_jpegs_are_accepted() -> None:
+    checked = inspect(heic(), formats=ALL, max_bytes=LIMIT)
+    assert checked.content_type == "image/jpeg"
+    assert sniff(checked.content[:4096]) == "image/jpeg"
+    with pytest.raises(Refused) as refused:
+        inspect(heic(), formats=["pdf"], max_bytes=LIMIT)
+    assert refused.value.reason == "unsupported-type"
+
+
+def test_photos_are_reencoded_without_exif() -> None:
+    checked = inspect(jpeg_with_gps(), formats=ALL, max_bytes=LIMIT)
+    with Image.open(io.BytesIO(checked.content)) as image:
+        assert not image.getexif()
+
+
+def test_pdfs_are_kept_byte_for_byte() -> None:
+    content = pdf_bytes()
+    assert inspect(content, formats=ALL, max_bytes=LIMIT).content == content
+
+
+@pytest.mark.parametrize(
+    ("content", "formats", "limit", "reason"),
+    [
+        (pdf_bytes()[:-200], ALL, LIMIT, "truncated"),
+        (png()[:-20], ALL, LIMIT, "truncated"),
+        (b"%PDF-1.7\n" + b"0" * 100, ALL, LIMIT, "truncated"),
+        (pdf_bytes(), ["jpeg", "png"], LIMIT, "unsupported-type"),
+        (pdf_bytes(), ALL, 100, "too-large"),
+        (b"", ALL, LIMIT, "empty"),
+    ],
+)
+def test_bad_uploads_are_refused_with_their_reason(
+    content: bytes, formats: list[str], limit: int, reason: str
+) -> None:
+    with pytest.raises(Refused) as refused:
+        inspect(content, formats=formats, max_bytes=limit)
+    assert refused.value.reason == reason
+    assert refused.value.messages["id"] and refused.value.messages["en"]
+
+
+def test_a_password_protected_pdf_is_refused() -> None:
+    writer = PdfWriter()
+    writer.add_blank_page(width=200, height=200)
+    writer.encrypt("rahasia")
+    out = io.BytesIO()
+    writer.write(out)
+    with pytest.raises(Refused) as refused:
+        inspect(out.getvalue(), formats=ALL, max_bytes=LIMIT)
+    assert refused.value.reason == "encrypted"
+
+
+def test_a_decompression_bomb_is_refused() -> None:
+    out = io.BytesIO()
+    Image.new("1", (12_000, 12_000)).save(out, format="PNG")  # tiny file, 144 megapixels
+    with pytest.raises(Refused):
+        inspect(out.getvalue(), formats=ALL, max_bytes=LIMIT)
+
+
+@pytest.mark.parametrize(
+    ("name", "shown"),
+    [
+        ("../../etc/passwd", "passwd"),
+        ("C:\\Users\\x\\KTP.pdf", "KTP.pdf"),
+        ("<script>x</script>.pdf", "scriptx script.pdf".replace(" ", "/").rsplit("/", 1)[-1]),
+        ("\x00\x1b[31m.pdf", "[31m.pdf"),
+        ("", "dokumen"),
+        (None, "dokumen"),
+        ("a" * 300 + ".pdf", "a" * 100),
+    ],
+)
+def test_hostile_file_names_are_made_harmless(name: str | None, shown: str) -> None:
+    assert safe_filename(name) == shown
