@@ -122,7 +122,9 @@ def sign_in(platform: Platform, username: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def register_citizen(platform: Platform, name: str = "Siti Aminah") -> dict[str, Any]:
+def register_citizen(
+    platform: Platform, name: str = "Siti Aminah", email: str | None = None
+) -> dict[str, Any]:
     """Register a citizen and verify the phone with the SMS the notifications service sent."""
     import asyncio
     import re
@@ -135,7 +137,8 @@ def register_citizen(platform: Platform, name: str = "Siti Aminah") -> dict[str,
     nik = f"730701{day}{month:02d}85{secrets.randbelow(9000) + 1000}"
     registered = httpx.post(
         f"{platform.gateway}/api/v1/auth/register",
-        json={"nik": nik, "name": name, "phone": phone, "password": PASSWORD},
+        json={"nik": nik, "name": name, "phone": phone, "password": PASSWORD}
+        | ({"email": email} if email else {}),
         timeout=10,
     )
     assert registered.status_code == 201, registered.text

@@ -1,69 +1,65 @@
-"""One handler per consumed event type."""
+"""What the notifications service does with each event it reads: keep contacts and names, plan
+the messages the event calls for, and record partners' webhook deliveries. Every step is
+idempotent, so an event delivered twice sends nothing twice."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from collections.abc import Callable
 from typing import Any
 
 from pymongo.asynchronous.database import AsyncDatabase
 
-from mpp_shared import idempotency
-from mpp_shared.contracts.identity import OtpRequested
+from mpp_shared import topics
+from mpp_shared.contracts import load_all
+from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.events import Event
 from mpp_shared.kafka import Handler
-from notifications import channels
+from notifications import contacts, messages
 from notifications.settings import Settings
+from notifications.webhooks import service as webhooks
 
-MESSAGES = "messages"
-
-OTP_TEXT = {
-    "verify_phone": {
-        "id": "Kode verifikasi MPP Elektronik: {code}. Berlaku {minutes} menit. JANGAN berikan "
-        "kode ini kepada siapa pun, termasuk petugas.",
-        "en": "MPP Elektronik verification code: {code}. Valid for {minutes} minutes. Do NOT "
-        "share this code with anyone, including staff.",
-    },
-    "reset_password": {
-        "id": "Kode atur ulang kata sandi MPP Elektronik: {code}. Berlaku {minutes} menit. "
-        "Abaikan bila Anda tidak memintanya.",
-        "en": "MPP Elektronik password reset code: {code}. Valid for {minutes} minutes. Ignore "
-        "this if you did not ask for it.",
-    },
-}
+Db = AsyncDatabase[dict[str, Any]]
+CONSUMED = [
+    topics.IDENTITY,
+    topics.IDENTITY_OTP,
+    topics.CATALOG,
+    topics.APPLICATIONS,
+    topics.DOCUMENTS,
+    topics.DOCUMENTS_PINS,
+]
 
 
-def otp_handler(settings: Settings, db: AsyncDatabase[dict[str, Any]]) -> Handler:
-    """Send each one-time code by SMS once, however often its event arrives; skip stale ones."""
+async def _names(db: Db, event: Event) -> None:
+    """Services' and agencies' names, for the text of messages."""
+    if event.type == "catalog.service.published.v1":
+        service = ServicePublished.model_validate(event.data)
+        key, name = f"service:{service.service_id}", service.name
+    else:
+        agency = AgencyUpserted.model_validate(event.data)
+        key, name = f"agency:{agency.code}", agency.name
+    await db[messages.NAMES].replace_one({"_id": key}, name.model_dump(), upsert=True)
 
-    async def handle(event: Event) -> None:
-        otp = OtpRequested.model_validate(event.data)
-        now = datetime.now(UTC)
-        message_id = idempotency.derived_id(event.id, "sms")
-        first = await idempotency.insert_once(
-            db[MESSAGES],
-            {
-                "_id": message_id,
-                "event_type": event.type,
-                "channel": "sms",
-                "to": otp.phone,
-                "status": "created",
-                "created_at": now,
-            },
-        )
-        if not first:
-            existing = await db[MESSAGES].find_one({"_id": message_id})
-            if existing and existing["status"] != "created":
-                return
-        if otp.expires_at <= now:
-            await db[MESSAGES].update_one({"_id": message_id}, {"$set": {"status": "expired"}})
-            return
-        minutes = max(1, round((otp.expires_at - now).total_seconds() / 60))
-        text = OTP_TEXT[otp.purpose][otp.language].format(code=otp.code, minutes=minutes)
-        reference = await channels.send_sms(settings, to=otp.phone, text=text)
-        await db[MESSAGES].update_one(
-            {"_id": message_id},
-            # The sandbox records the message itself: nothing further will report on it.
-            {"$set": {"status": "delivered", "sent_at": datetime.now(UTC), "reference": reference}},
-        )
 
-    return handle
+def handlers(db: Db, settings: Settings, wake: Callable[[], None]) -> dict[str, Handler]:
+    """A handler for every event type on the consumed topics."""
+    by_contact = contacts.handlers(db)
+    consumed = {settings.topic(t) for t in CONSUMED}
+
+    def handler_for(event_type: str) -> Handler:
+        async def handle(event: Event) -> None:
+            if event_type in by_contact:
+                await by_contact[event_type](event)
+            if event_type in ("catalog.service.published.v1", "catalog.agency.upserted.v1"):
+                await _names(db, event)
+            planned = await messages.plan(db, settings, event)
+            recorded = await webhooks.on_event(db, settings, event)
+            if planned or recorded:
+                wake()
+
+        return handle
+
+    return {
+        event_type: handler_for(event_type)
+        for event_type, (topic, _) in load_all().items()
+        if settings.topic(topic) in consumed
+    }

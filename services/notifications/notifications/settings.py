@@ -8,10 +8,14 @@ from mpp_shared.settings import ServiceSettings
 
 
 class Settings(ServiceSettings):
-    """Settings of the notifications service: where mail goes and which SMS provider sends."""
+    """Settings of the notifications service: channels, providers, partners' webhooks."""
 
     service_name: str = "notifications"
     http_port: int = 8104
+
+    # Links in messages point at the citizen app behind the gateway.
+    public_base_url: str = "http://127.0.0.1:8080"
+    mall_name: str = "MPP Elektronik Kabupaten Sinjai"
 
     smtp_host: str = "127.0.0.1"
     smtp_port: int = 1025
@@ -20,6 +24,35 @@ class Settings(ServiceSettings):
     smtp_starttls: bool = False
     mail_from: str = "MPP Elektronik <noreply@mpp.local>"
 
-    # `sandbox` records each SMS as an e-mail to <number>@sms.sandbox (read it in Mailpit).
-    sms_provider: Literal["sandbox"] = "sandbox"
+    # SMS and WhatsApp: `sandbox` records each message (as an e-mail to <number>@sms.sandbox or
+    # <number>@wa.sandbox in Mailpit, and in the service's store); `infobip` sends through
+    # Infobip's HTTP API (base URL and API key below).
+    sms_provider: Literal["sandbox", "infobip"] = "sandbox"
+    whatsapp_provider: Literal["sandbox", "infobip"] = "sandbox"
     sms_sandbox_domain: str = "sms.sandbox"
+    whatsapp_sandbox_domain: str = "wa.sandbox"
+    infobip_base_url: str = "https://api.infobip.com"
+    infobip_api_key: SecretStr = SecretStr("")
+    sms_sender: str = "MPP-SINJAI"
+    whatsapp_sender: str = ""
+    # Messages per second per provider (providers throttle; we stay under their limit).
+    provider_rate: str = "20/second"
+
+    # Web Push (VAPID): the key pair the citizen app's service worker subscribes with.
+    vapid_private_key: SecretStr = SecretStr("")
+    vapid_subject: str = "mailto:noreply@mpp.local"
+
+    # Retries of temporary failures: exponential backoff from `retry_initial_seconds`.
+    retry_initial_seconds: float = 5.0
+    retry_max_attempts: int = 6
+    delivery_poll_seconds: float = 1.0
+
+    # Partners' webhooks.
+    webhook_timeout_seconds: float = 10.0
+    webhook_max_attempts: int = 8
+    webhook_disable_after_failures: int = 20
+
+    @property
+    def webhooks_may_reach_private_addresses(self) -> bool:
+        """Private, loopback and link-local webhook URLs only outside production."""
+        return self.environment != "production"

@@ -38,6 +38,12 @@ def contract(event_type: str, *, topic: str) -> Callable[[Model], Model]:
 
 def load_all() -> dict[str, tuple[str, type[BaseModel]]]:
     """Import every producer's module so the registry is complete."""
-    from mpp_shared.contracts import applications, catalog, documents, identity  # noqa: F401
+    from mpp_shared.contracts import (  # noqa: F401
+        applications,
+        catalog,
+        documents,
+        identity,
+        notifications,
+    )
 
     return REGISTRY

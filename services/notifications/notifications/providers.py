@@ -1,0 +1,262 @@
+"""The ways a message leaves the mall, each answering what became of it.
+
+E-mail goes over SMTP (Mailpit locally, the regency's relay in production). SMS and WhatsApp go
+through a provider chosen by configuration: Infobip's HTTP API, or the sandbox, which records
+every message (in its store and as an e-mail in Mailpit) and can be told to fail, like GOV.UK
+Notify's test keys. Web Push uses VAPID. The in-app inbox needs no provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import make_msgid
+from typing import Any
+
+import aiosmtplib
+import httpx
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from pymongo.asynchronous.database import AsyncDatabase
+from pywebpush import WebPushException, webpush
+
+from notifications.settings import Settings
+
+Db = AsyncDatabase[dict[str, Any]]
+SANDBOX_MESSAGES = "sandbox_messages"
+SANDBOX_SCRIPTS = "sandbox_scripts"
+# Statuses, as GOV.UK Notify names them.
+DELIVERED = "delivered"
+SENDING = "sending"
+TEMPORARY = "temporary-failure"
+PERMANENT = "permanent-failure"
+TECHNICAL = "technical-failure"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a provider said about one message."""
+
+    status: str
+    reference: str | None = None
+    detail: str = ""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to send."""
+
+    id: str
+    channel: str
+    to: str  # an e-mail address, an E.164 number, or a push subscription as JSON
+    subject: str | None
+    text: str
+
+
+# --- e-mail -------------------------------------------------------------------------------------
+
+
+async def send_email(settings: Settings, message: Outgoing) -> Outcome:
+    """Hand a plain-text e-mail to the SMTP relay."""
+    mail = EmailMessage()
+    mail["From"] = settings.mail_from
+    mail["To"] = message.to
+    mail["Subject"] = message.subject or settings.mall_name
+    mail["Message-ID"] = make_msgid(domain="mpp.local")
+    mail.set_content(message.text)
+    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
+    try:
+        await aiosmtplib.send(
+            mail,
+            hostname=settings.smtp_host,
+            port=settings.smtp_port,
+            username=settings.smtp_username,
+            password=password,
+            start_tls=settings.smtp_starttls,
+            timeout=10,
+        )
+    except aiosmtplib.SMTPRecipientsRefused as exc:
+        return Outcome(PERMANENT, detail=f"recipient refused: {exc}")
+    except (aiosmtplib.SMTPException, OSError) as exc:
+        # The relay is away or busy: ours to retry, never lost.
+        return Outcome(TECHNICAL, detail=f"SMTP: {exc}")
+    return Outcome(DELIVERED, reference=str(mail["Message-ID"]))
+
+
+# --- the sandbox ----------------------------------------------------------------------------------
+
+
+async def script_sandbox(db: Db, to: str, outcomes: list[str]) -> None:
+    """Make the sandbox answer the next messages to `to` with these outcomes, in order."""
+    await db[SANDBOX_SCRIPTS].replace_one({"_id": to}, {"outcomes": outcomes}, upsert=True)
+
+
+async def _scripted(db: Db, to: str) -> str | None:
+    found = await db[SANDBOX_SCRIPTS].find_one({"_id": to})
+    if not found or not found.get("outcomes"):
+        return None
+    await db[SANDBOX_SCRIPTS].update_one({"_id": to}, {"$pop": {"outcomes": -1}})
+    return str(found["outcomes"][0])
+
+
+async def send_sandbox(db: Db, settings: Settings, message: Outgoing) -> Outcome:
+    """Record the message, or fail as scripted; also shown in Mailpit for developers."""
+    scripted = await _scripted(db, message.to)
+    if scripted is not None and scripted != DELIVERED:
+        return Outcome(scripted, detail="sandbox: scripted failure")
+    domain = (
+        settings.sms_sandbox_domain
+        if message.channel == "sms"
+        else settings.whatsapp_sandbox_domain
+    )
+    await db[SANDBOX_MESSAGES].insert_one(
+        {"_id": message.id, "channel": message.channel, "to": message.to, "text": message.text}
+    )
+    mirrored = await send_email(
+        settings,
+        Outgoing(
+            id=message.id,
+            channel="email",
+            to=f"{message.to.lstrip('+')}@{domain}",
+            subject=f"{message.channel.upper()} {message.to}",
+            text=message.text,
+        ),
+    )
+    if mirrored.status != DELIVERED:
+        return mirrored
+    return Outcome(DELIVERED, reference=f"sandbox-{message.id}")
+
+
+# --- Infobip --------------------------------------------------------------------------------------
+
+
+def receipt_token(settings: Settings, message_id: str) -> str:
+    """The token a delivery receipt for one message must carry (providers do not sign them)."""
+    key = settings.secret_key.get_secret_value().encode()
+    return hmac.new(key, f"receipt:{message_id}".encode(), hashlib.sha256).hexdigest()[:32]
+
+
+async def send_infobip(http: httpx.AsyncClient, settings: Settings, message: Outgoing) -> Outcome:
+    """Send an SMS or WhatsApp text through Infobip's API; its receipt comes later."""
+    notify_url = (
+        f"{settings.public_base_url.rstrip('/')}/api/v1/notifications/receipts/infobip"
+        f"?token={receipt_token(settings, message.id)}"
+    )
+    if message.channel == "sms":
+        path = "/sms/2/text/advanced"
+        body: dict[str, Any] = {
+            "messages": [
+                {
+                    "destinations": [{"to": message.to.lstrip("+")}],
+                    "from": settings.sms_sender,
+                    "text": message.text,
+                    "notifyUrl": notify_url,
+                    "callbackData": message.id,
+                }
+            ]
+        }
+    else:
+        path = "/whatsapp/1/message/text"
+        body = {
+            "from": settings.whatsapp_sender,
+            "to": message.to.lstrip("+"),
+            "content": {"text": message.text},
+            "notifyUrl": notify_url,
+            "callbackData": message.id,
+        }
+    try:
+        response = await http.post(
+            settings.infobip_base_url.rstrip("/") + path,
+            json=body,
+            headers={"Authorization": f"App {settings.infobip_api_key.get_secret_value()}"},
+            timeout=15,
+        )
+    except httpx.HTTPError as exc:
+        return Outcome(TEMPORARY, detail=f"Infobip: {type(exc).__name__}")
+    if response.status_code in (401, 403):
+        return Outcome(TECHNICAL, detail=f"Infobip refused our key ({response.status_code})")
+    if response.status_code == 429 or response.status_code >= 500:
+        return Outcome(TEMPORARY, detail=f"Infobip: {response.status_code}")
+    if response.status_code >= 400:
+        return Outcome(PERMANENT, detail=f"Infobip: {response.status_code} {response.text[:200]}")
+    answer = response.json()
+    first = (answer.get("messages") or [answer])[0]
+    group = str(first.get("status", {}).get("groupName", "PENDING")).upper()
+    if group in ("REJECTED", "UNDELIVERABLE"):
+        return Outcome(PERMANENT, detail=f"Infobip: {group}")
+    return Outcome(SENDING, reference=str(first.get("messageId", "")))
+
+
+# Infobip's report groups, as our statuses.
+RECEIPT_STATUSES = {
+    "DELIVERED": DELIVERED,
+    "UNDELIVERABLE": PERMANENT,
+    "REJECTED": PERMANENT,
+    "EXPIRED": TEMPORARY,
+}
+
+
+# --- Web Push ------------------------------------------------------------------------------------
+
+
+def vapid_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
+    """The VAPID key: configured (PEM), or derived from the secret key in development."""
+    configured = settings.vapid_private_key.get_secret_value().strip()
+    if configured:
+        key = serialization.load_pem_private_key(configured.encode(), password=None)
+        assert isinstance(key, ec.EllipticCurvePrivateKey)
+        return key
+    seed = hashlib.sha256(b"mpp:vapid:" + settings.secret_key.get_secret_value().encode()).digest()
+    return ec.derive_private_key(int.from_bytes(seed, "big") % (2**255), ec.SECP256R1())
+
+
+def vapid_public_key(settings: Settings) -> str:
+    """The application server key the browser subscribes with (base64url, uncompressed point)."""
+    raw = (
+        vapid_key(settings)
+        .public_key()
+        .public_bytes(serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint)
+    )
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+async def send_push(settings: Settings, message: Outgoing) -> Outcome:
+    """Send a Web Push message to one browser subscription."""
+    subscription = json.loads(message.to)
+    pem = vapid_key(settings).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    payload = json.dumps({"title": message.subject, "body": message.text, "id": message.id})
+
+    def push() -> Any:
+        return webpush(
+            subscription_info=subscription,
+            data=payload,
+            vapid_private_key=_vapid_from_pem(pem),
+            vapid_claims={"sub": settings.vapid_subject},
+            timeout=10,
+        )
+
+    try:
+        await asyncio.to_thread(push)
+    except WebPushException as exc:
+        status = exc.response.status_code if exc.response is not None else None
+        if status in (404, 410):
+            return Outcome(PERMANENT, detail="push subscription gone")
+        return Outcome(TEMPORARY, detail=f"push: {status or exc}")
+    except OSError as exc:
+        return Outcome(TEMPORARY, detail=f"push: {type(exc).__name__}")
+    return Outcome(DELIVERED)
+
+
+def _vapid_from_pem(pem: bytes) -> Any:
+    from py_vapid import Vapid
+
+    return Vapid.from_pem(pem)

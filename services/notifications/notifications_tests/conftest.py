@@ -1,0 +1,102 @@
+"""The notifications app in-process on the real store, bus and Mailpit; events handed to its
+consumer as if they came from Kafka."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+import httpx
+import pytest
+
+from mpp_shared import events, topics
+from mpp_shared.auth import AuthSettings, TokenVerifier
+from mpp_shared.contracts.applications import ApplicationSubmitted
+from mpp_shared.contracts.identity import CitizenRegistered
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+from notifications.app import create_app
+from notifications.settings import Settings
+
+
+def notifications_settings(namespace: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "namespace": namespace,
+        "environment": "test",
+        "mongo_url": MONGO_URL,
+        "kafka_bootstrap": KAFKA,
+        "kafka_partitions": 1,
+        "retry_initial_seconds": 0.2,
+        "delivery_poll_seconds": 0.1,
+    }
+    return Settings(**(values | overrides))
+
+
+async def started(settings: Settings, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+    app = create_app(settings)
+    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://notifications"
+        ) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+@pytest.fixture(scope="session")
+def settings(namespace: str) -> Settings:
+    return notifications_settings(namespace)
+
+
+@pytest.fixture(scope="session")
+async def notifications(
+    settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The notifications API in-process; `notifications.app` is the FastAPI app."""
+    async for client in started(settings, tokens):
+        yield client
+
+
+@pytest.fixture
+def feed(notifications: httpx.AsyncClient) -> Callable[..., Any]:
+    """Hand events to the service's consumer handlers, as if they came from Kafka."""
+
+    async def give(*sent: events.Event) -> None:
+        runner = notifications.app.state.runtime.consumer  # type: ignore[attr-defined]
+        for item in sent:
+            await runner.handlers[item.type](item)
+
+    return give
+
+
+def event(kind: str, subject: str, data: Any, source: str) -> events.Event:
+    return events.new_event(type=kind, source=topics.source_of(source), subject=subject, data=data)
+
+
+def citizen(**changes: Any) -> CitizenRegistered:
+    """A verified citizen with an e-mail address."""
+    token = secrets.token_hex(4)
+    values: dict[str, Any] = {
+        "citizen_id": f"citizen-{token}",
+        "name": "Andi Baso",
+        "phone": f"+62812{secrets.randbelow(10**8):08d}",
+        "phone_verified": True,
+        "email": f"andi.{token}@example.id",
+        "language": "id",
+    }
+    return CitizenRegistered(**(values | changes))
+
+
+def submitted(citizen_id: str, **changes: Any) -> ApplicationSubmitted:
+    values: dict[str, Any] = {
+        "application_id": f"app-{secrets.token_hex(4)}",
+        "tracking_number": f"SNJ-DISDUKCAPIL-20261127-{secrets.randbelow(999999):06d}",
+        "service_id": "svc-akta",
+        "service_version": 1,
+        "agency": "DISDUKCAPIL",
+        "citizen_id": citizen_id,
+        "state": "submitted",
+        "document_ids": ["doc-1"],
+    }
+    return ApplicationSubmitted(**(values | changes))

@@ -1,0 +1,725 @@
+"""Partners' webhooks on the real store, delivered over HTTP to a real receiver (uvicorn on a free
+local port) that answers as each test scripts it, signatures checked with standardwebhooks."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+import socket
+import time
+from collections import defaultdict
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from pydantic import SecretStr
+from standardwebhooks import Webhook
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from mpp_shared import events, problems, topics
+from mpp_shared.auth import AUDIENCE, ISSUER, AuthSettings, TokenVerifier, public_jwk
+from mpp_shared.contracts.applications import ApplicationApproved, ApplicationSubmitted
+from mpp_shared.contracts.documents import DocumentUploaded
+from mpp_shared.testing import MONGO_URL, Tokens, eventually
+from notifications.settings import Settings
+from notifications.webhooks import api as webhooks_api
+from notifications.webhooks import service
+
+AGENCY = "BPJSKES"
+SLOW = 0  # a scripted answer that comes after the sender's time-out
+WRITE = ("subscriptions:write",)
+
+
+# --- a receiver that answers as scripted ---------------------------------------------------------
+
+
+@dataclass
+class Received:
+    body: bytes
+    headers: dict[str, str]
+
+
+@dataclass
+class Receiver:
+    """Records every request per hook name; answers each hook's scripted statuses, then 200."""
+
+    port: int = 0
+    requests: dict[str, list[Received]] = field(default_factory=lambda: defaultdict(list))
+    scripts: dict[str, list[int]] = field(default_factory=dict)
+
+    def url(self, name: str, script: Iterable[int] = (), *, always: int | None = None) -> str:
+        self.scripts[name] = [always] * 1000 if always else list(script)
+        return f"http://127.0.0.1:{self.port}/hooks/{name}"
+
+    async def handle(self, request: Request) -> Response:
+        name = request.path_params["name"]
+        self.requests[name].append(Received(await request.body(), dict(request.headers)))
+        script = self.scripts.get(name)
+        status = script.pop(0) if script else 200
+        if status == SLOW:
+            await asyncio.sleep(3)
+            return Response(status_code=200)
+        if status in (301, 302, 307, 308):
+            return Response(status_code=status, headers={"location": self.url("redirected")})
+        return Response(status_code=status)
+
+
+@pytest.fixture(scope="module")
+async def receiver() -> AsyncIterator[Receiver]:
+    found = Receiver()
+    app = Starlette(routes=[Route("/hooks/{name}", found.handle, methods=["POST"])])
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.bind(("127.0.0.1", 0))
+    found.port = sock.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(app, lifespan="off", log_config=None, log_level="warning")
+    )
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    await eventually(lambda: server.started, timeout=10, interval=0.01)
+    yield found
+    server.should_exit = True
+    await task
+
+
+# --- the webhooks API in a minimal app, on a database of its own per test ------------------------
+
+
+def webhook_settings(namespace: str, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "namespace": namespace,
+        # A database per test: another test's subscriptions never match this test's events.
+        "service_name": f"notifications_wh{secrets.token_hex(3)}",
+        "environment": "test",
+        "mongo_url": MONGO_URL,
+        "webhook_timeout_seconds": 5.0,
+        "webhook_max_attempts": 3,
+        "webhook_disable_after_failures": 2,
+    }
+    return Settings(**(values | overrides))
+
+
+@dataclass
+class Hooks:
+    """One test's API client, database and settings."""
+
+    client: httpx.AsyncClient
+    db: Any
+    settings: Settings
+    http: httpx.AsyncClient
+
+    async def on_event(self, event: events.Event) -> int:
+        return await service.on_event(self.db, self.settings, event)
+
+    async def deliver_due(self, now: datetime | None = None) -> int:
+        return await service.deliver_due(
+            self.db, self.settings, self.http, now=now or datetime.now(UTC)
+        )
+
+
+@contextlib.asynccontextmanager
+async def started(settings: Settings, mongo: Any, tokens: Tokens) -> AsyncIterator[Hooks]:
+    app = FastAPI()
+    problems.install(app)
+    app.include_router(webhooks_api.router)
+    db = mongo[settings.database_name]
+    app.state.runtime = SimpleNamespace(db=db)
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
+    transport = httpx.ASGITransport(app=app)
+    async with (
+        httpx.AsyncClient(transport=transport, base_url="http://notifications") as client,
+        httpx.AsyncClient(follow_redirects=False) as http,
+    ):
+        yield Hooks(client=client, db=db, settings=settings, http=http)
+
+
+@pytest.fixture
+async def hooks(namespace: str, mongo: Any, tokens: Tokens) -> AsyncIterator[Hooks]:
+    async with started(webhook_settings(namespace), mongo, tokens) as found:
+        yield found
+
+
+def bearer(
+    tokens: Tokens,
+    *,
+    role: str = "partner",
+    subject: str | None = None,
+    agency: str | None = AGENCY,
+    scopes: Iterable[str] = WRITE,
+) -> dict[str, str]:
+    """A gateway token; partners' carry the `scope` claim, which Tokens.mint does not write."""
+    now = int(time.time())
+    claims: dict[str, Any] = {
+        "sub": subject or f"partner:{secrets.token_hex(4)}",
+        "role": role,
+        "iss": ISSUER,
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + 300,
+    }
+    if agency:
+        claims["agency"] = agency
+    if scopes:
+        claims["scope"] = " ".join(scopes)
+    kid = public_jwk(tokens.key)["kid"]
+    token = jwt.encode(claims, tokens.key, algorithm="EdDSA", headers={"kid": kid})
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def subscribe(hooks: Hooks, headers: dict[str, str], **body: Any) -> dict[str, Any]:
+    answer = await hooks.client.post("/api/v1/partners/subscriptions", json=body, headers=headers)
+    assert answer.status_code == 201, answer.text
+    created: dict[str, Any] = answer.json()
+    return created
+
+
+# --- events as their producers publish them -------------------------------------------------------
+
+
+def facts(agency: str) -> dict[str, Any]:
+    return {
+        "application_id": f"app-{secrets.token_hex(4)}",
+        "tracking_number": f"SNJ-{agency}-20260108-{secrets.randbelow(10**6):06d}",
+        "service_id": "svc-1",
+        "service_version": 1,
+        "agency": agency,
+        "citizen_id": f"cit-{secrets.token_hex(4)}",
+        "state": "submitted",
+    }
+
+
+def submitted(agency: str = AGENCY) -> events.Event:
+    data = ApplicationSubmitted(**facts(agency), document_ids=["doc-1"])
+    return events.new_event(
+        type="applications.application.submitted.v1",
+        source=topics.source_of("applications"),
+        subject=data.application_id,
+        data=data,
+    )
+
+
+def approved(agency: str = AGENCY) -> events.Event:
+    data = ApplicationApproved(**(facts(agency) | {"state": "approved"}), electronic_output=True)
+    return events.new_event(
+        type="applications.application.approved.v1",
+        source=topics.source_of("applications"),
+        subject=data.application_id,
+        data=data,
+    )
+
+
+def uploaded() -> events.Event:
+    data = DocumentUploaded(
+        document_id="doc-9", owner="cit-9", content_type="application/pdf", size=10, sha256="00"
+    )
+    return events.new_event(
+        type="documents.document.uploaded.v1",
+        source=topics.source_of("documents"),
+        subject="doc-9",
+        data=data,
+    )
+
+
+def verified(secret: str, request: Received) -> dict[str, Any]:
+    payload: dict[str, Any] = Webhook(secret).verify(request.body, request.headers)
+    return payload
+
+
+# --- delivering ----------------------------------------------------------------------------------
+
+
+async def test_a_matching_event_is_delivered_signed_with_the_partners_secret(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    partner = bearer(tokens)
+    created = await subscribe(
+        hooks,
+        partner,
+        url=receiver.url("signed"),
+        event_types=["applications.application.*"],
+        description="Pendaftaran BPJS",
+    )
+    assert created["secret"].startswith("whsec_")
+    assert created["agency"] == AGENCY, "a key bound to an agency gets that agency's events"
+    event = submitted()
+
+    assert await hooks.on_event(event) == 1
+    assert await hooks.deliver_due() == 1
+
+    [request] = receiver.requests["signed"]
+    payload = verified(created["secret"], request)
+    assert payload["type"] == "applications.application.submitted.v1"
+    assert payload["id"] == event.id
+    assert payload["subject"] == event.subject
+    assert payload["timestamp"].endswith("Z")
+    assert payload["data"] == event.data
+    with pytest.raises(Exception, match="signature"):
+        Webhook(service.new_secret()).verify(request.body, request.headers)
+
+    log = await hooks.client.get(
+        f"/api/v1/partners/subscriptions/{created['id']}/deliveries", headers=partner
+    )
+    [delivery] = log.json()["items"]
+    assert delivery["id"] == request.headers["webhook-id"]
+    assert delivery["event_id"] == event.id
+    assert delivery["status"] == "delivered"
+    assert delivery["attempts"] == 1
+    assert delivery["last_status_code"] == 200
+    assert delivery["finished_at"] is not None
+
+
+async def test_only_events_of_the_chosen_types_and_agency_are_recorded(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    partner = await subscribe(
+        hooks,
+        bearer(tokens),
+        url=receiver.url("filtered"),
+        event_types=["applications.application.submitted.v1"],
+    )
+    everything = await subscribe(
+        hooks,
+        bearer(tokens, role="mpp_admin", agency=None),
+        url=receiver.url("all"),
+        event_types=["*"],
+    )
+
+    assert await hooks.on_event(submitted("DUKCAPIL")) == 1, "only the unfiltered one"
+    assert await hooks.on_event(approved(AGENCY)) == 1, "not a type the partner chose"
+    assert await hooks.on_event(uploaded()) == 1, "no agency: not for an agency's filter"
+    mine = submitted(AGENCY)
+    assert await hooks.on_event(mine) == 2
+    assert await hooks.deliver_due() == 5
+
+    [request] = receiver.requests["filtered"]
+    assert verified(partner["secret"], request)["id"] == mine.id
+    assert len(receiver.requests["all"]) == 4
+    assert {verified(everything["secret"], r)["type"] for r in receiver.requests["all"]} == {
+        "applications.application.submitted.v1",
+        "applications.application.approved.v1",
+        "documents.document.uploaded.v1",
+    }
+
+
+async def test_only_the_chosen_fields_travel_beside_the_events_ids(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    some = await subscribe(
+        hooks,
+        headers,
+        url=receiver.url("fields"),
+        event_types=["applications.application.submitted.v1"],
+        fields=["tracking_number", "state"],
+    )
+    thin = await subscribe(
+        hooks, headers, url=receiver.url("thin"), event_types=["applications.*"], fields=[]
+    )
+    event = submitted()
+    await hooks.on_event(event)
+    await hooks.deliver_due()
+
+    payload = verified(some["secret"], receiver.requests["fields"][0])
+    assert payload["data"] == {
+        "tracking_number": event.data["tracking_number"],
+        "state": "submitted",
+    }
+    ids_only = verified(thin["secret"], receiver.requests["thin"][0])
+    assert ids_only["data"] == {}
+    assert (ids_only["id"], ids_only["subject"], ids_only["type"]) == (
+        event.id,
+        event.subject,
+        event.type,
+    )
+
+
+async def test_the_same_event_twice_is_delivered_once(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    await subscribe(hooks, bearer(tokens), url=receiver.url("twice"), event_types=["*"])
+    event = submitted()
+
+    assert await hooks.on_event(event) == 1
+    assert await hooks.on_event(event) == 0
+    # Two replicas polling at once: the claim lets one of them send.
+    attempted = await asyncio.gather(hooks.deliver_due(), hooks.deliver_due())
+    assert sum(attempted) == 1
+    assert await hooks.on_event(event) == 0, "nor after it was delivered"
+    assert await hooks.deliver_due() == 0
+    assert len(receiver.requests["twice"]) == 1
+
+
+async def test_a_receiver_failing_twice_gets_the_event_once_on_the_third_attempt(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(
+        hooks, headers, url=receiver.url("flaky", [500, 503]), event_types=["*"]
+    )
+    await hooks.on_event(submitted())
+    start = datetime.now(UTC)
+
+    assert await hooks.deliver_due(start) == 1
+    assert await hooks.deliver_due(start) == 0, "the retry waits its backoff"
+    assert await hooks.deliver_due(start + timedelta(minutes=1)) == 1
+    assert await hooks.deliver_due(start + timedelta(seconds=80)) == 0, "30 s ± 20% later"
+    assert await hooks.deliver_due(start + timedelta(hours=1)) == 1
+    assert await hooks.deliver_due(start + timedelta(hours=9)) == 0
+
+    tries = receiver.requests["flaky"]
+    assert len(tries) == 3
+    assert len({t.headers["webhook-id"] for t in tries}) == 1, "one id across retries"
+    assert all(t.body == tries[0].body for t in tries)
+    verified(created["secret"], tries[-1])
+    log = await hooks.client.get(
+        f"/api/v1/partners/subscriptions/{created['id']}/deliveries", headers=headers
+    )
+    [delivery] = log.json()["items"]
+    assert (delivery["status"], delivery["attempts"], delivery["last_status_code"]) == (
+        "delivered",
+        3,
+        200,
+    )
+
+
+async def test_a_receiver_that_keeps_failing_is_switched_off_with_a_notice(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(
+        hooks, headers, url=receiver.url("down", always=500), event_types=["*"]
+    )
+    path = f"/api/v1/partners/subscriptions/{created['id']}"
+    await hooks.on_event(submitted())
+    await hooks.on_event(approved())
+    start = datetime.now(UTC)
+    for hours in range(3):  # webhook_max_attempts = 3 for each of the two deliveries
+        assert await hooks.deliver_due(start + timedelta(hours=hours)) == 2
+
+    switched_off = (await hooks.client.get(path, headers=headers)).json()
+    assert switched_off["active"] is False
+    assert switched_off["disabled_reason"] == "consecutive_failures"
+    assert switched_off["consecutive_failures"] == 2
+    assert switched_off["notice"]["code"] == "disabled_consecutive_failures"
+    assert "PATCH" in switched_off["notice"]["message"]["en"]
+    assert await hooks.on_event(submitted()) == 0, "nothing recorded while switched off"
+    log = (await hooks.client.get(f"{path}/deliveries", headers=headers)).json()["items"]
+    assert [d["status"] for d in log] == ["failed", "failed"]
+    assert all(d["attempts"] == 3 and d["last_status_code"] == 500 for d in log)
+
+    receiver.scripts["down"] = []
+    again = await hooks.client.patch(path, json={"active": True}, headers=headers)
+    assert again.status_code == 200
+    assert again.json()["active"] is True
+    assert again.json()["consecutive_failures"] == 0
+    assert again.json()["notice"] is None
+    assert await hooks.on_event(submitted()) == 1
+
+
+async def test_a_redirect_is_a_failure_and_is_not_followed(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    await subscribe(hooks, bearer(tokens), url=receiver.url("moved", [307]), event_types=["*"])
+    await hooks.on_event(submitted())
+    assert await hooks.deliver_due() == 1
+    assert receiver.requests["redirected"] == []
+    [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
+    assert (delivery["status"], delivery["last_status_code"]) == ("pending", 307)
+
+
+async def test_a_receiver_slower_than_the_time_out_is_a_failure(
+    namespace: str, mongo: Any, tokens: Tokens, receiver: Receiver
+) -> None:
+    impatient = webhook_settings(namespace, webhook_timeout_seconds=0.5)
+    async with started(impatient, mongo, tokens) as hooks:
+        await subscribe(hooks, bearer(tokens), url=receiver.url("slow", [SLOW]), event_types=["*"])
+        await hooks.on_event(submitted())
+        began = time.monotonic()
+        assert await hooks.deliver_due() == 1
+        assert time.monotonic() - began < 2.5
+        [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
+        assert (delivery["status"], delivery["last_error"]) == ("pending", "timeout")
+
+
+async def test_a_receiver_answering_410_gone_is_switched_off_at_once(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(hooks, headers, url=receiver.url("gone", [410]), event_types=["*"])
+    await hooks.on_event(submitted())
+    assert await hooks.deliver_due() == 1
+    found = await hooks.client.get(
+        f"/api/v1/partners/subscriptions/{created['id']}", headers=headers
+    )
+    assert (found.json()["active"], found.json()["disabled_reason"]) == (False, "gone")
+
+
+async def test_after_a_rotation_both_secrets_verify_for_a_while(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(hooks, headers, url=receiver.url("rotated"), event_types=["*"])
+    rotated = await hooks.client.post(
+        f"/api/v1/partners/subscriptions/{created['id']}/secret", headers=headers
+    )
+    assert rotated.status_code == 200
+    new_secret = rotated.json()["secret"]
+    assert new_secret != created["secret"]
+    await hooks.on_event(submitted())
+    await hooks.deliver_due()
+
+    [request] = receiver.requests["rotated"]
+    assert len(request.headers["webhook-signature"].split(" ")) == 2
+    verified(new_secret, request)
+    verified(created["secret"], request)
+
+
+async def test_a_test_ping_is_sent_at_once_and_logged(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(hooks, headers, url=receiver.url("ping"), event_types=["*"])
+    answer = await hooks.client.post(
+        f"/api/v1/partners/subscriptions/{created['id']}/test", headers=headers
+    )
+    assert answer.status_code == 200, answer.text
+    assert (answer.json()["status"], answer.json()["last_status_code"]) == ("delivered", 200)
+    [request] = receiver.requests["ping"]
+    payload = verified(created["secret"], request)
+    assert payload["type"] == "partners.test"
+    assert payload["data"]["subscription_id"] == created["id"]
+
+
+# --- addresses -----------------------------------------------------------------------------------
+
+
+async def test_internal_urls_are_refused_when_private_addresses_are_not_allowed(
+    namespace: str, mongo: Any, tokens: Tokens, receiver: Receiver
+) -> None:
+    production = webhook_settings(
+        namespace, environment="production", secret_key=SecretStr(secrets.token_hex(32))
+    )
+    assert not production.webhooks_may_reach_private_addresses
+    async with started(production, mongo, tokens) as hooks:
+        for url in (
+            receiver.url("never"),
+            f"https://127.0.0.1:{receiver.port}/hooks/never",
+            f"https://localhost:{receiver.port}/hooks/never",
+            "https://169.254.169.254/latest/meta-data",
+        ):
+            refused = await hooks.client.post(
+                "/api/v1/partners/subscriptions",
+                json={"url": url, "event_types": ["*"]},
+                headers=bearer(tokens),
+            )
+            assert refused.status_code == 422, url
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert refused.json()["errors"][0]["field"] == "url"
+
+
+async def test_an_address_is_checked_again_before_each_attempt(
+    hooks: Hooks, namespace: str, tokens: Tokens
+) -> None:
+    # Accepted where private addresses are allowed; in production the host now resolves to an
+    # internal address (as after DNS rebinding), so the attempt is refused before it is sent.
+    await subscribe(hooks, bearer(tokens), url="https://localhost:9/hook", event_types=["*"])
+    await hooks.on_event(submitted())
+    production = webhook_settings(
+        namespace, environment="production", secret_key=SecretStr(secrets.token_hex(32))
+    )
+    assert await service.deliver_due(hooks.db, production, hooks.http) == 1
+    [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
+    assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
+    assert delivery["last_error"] == "address refused: loopback"
+
+
+# --- who may do what -----------------------------------------------------------------------------
+
+
+async def test_another_partners_subscription_is_a_404(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    owner = bearer(tokens)
+    created = await subscribe(hooks, owner, url=receiver.url("theirs"), event_types=["*"])
+    path = f"/api/v1/partners/subscriptions/{created['id']}"
+    other = bearer(tokens)
+    for method, url in (
+        ("GET", path),
+        ("PATCH", path),
+        ("DELETE", path),
+        ("POST", f"{path}/secret"),
+        ("POST", f"{path}/test"),
+        ("GET", f"{path}/deliveries"),
+    ):
+        body = {"active": False} if method == "PATCH" else None
+        answer = await hooks.client.request(method, url, json=body, headers=other)
+        assert answer.status_code == 404, (method, url)
+    assert (await hooks.client.get("/api/v1/partners/subscriptions", headers=other)).json() == {
+        "items": []
+    }
+    admin = bearer(tokens, role="mpp_admin", agency=None, scopes=())
+    assert (await hooks.client.get(path, headers=admin)).status_code == 200
+    listed = await hooks.client.get("/api/v1/partners/subscriptions", headers=admin)
+    assert created["id"] in [s["id"] for s in listed.json()["items"]]
+    assert receiver.requests["theirs"] == [], "the other partner's ping was not sent"
+
+
+@pytest.mark.parametrize(
+    ("role", "scopes", "status"),
+    [
+        ("citizen", (), 403),
+        ("officer", (), 403),
+        ("partner", ("applications:read",), 403),
+        (None, (), 401),
+    ],
+)
+async def test_only_partners_with_the_scope_and_administrators_manage_webhooks(
+    hooks: Hooks, tokens: Tokens, role: str | None, scopes: tuple[str, ...], status: int
+) -> None:
+    headers = bearer(tokens, role=role, scopes=scopes) if role else {}
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+    created = await hooks.client.post("/api/v1/partners/subscriptions", json=body, headers=headers)
+    listed = await hooks.client.get("/api/v1/partners/subscriptions", headers=headers)
+    assert (created.status_code, listed.status_code) == (status, status)
+
+
+async def test_a_key_bound_to_an_agency_cannot_subscribe_to_another_agencys_events(
+    hooks: Hooks, tokens: Tokens
+) -> None:
+    answer = await hooks.client.post(
+        "/api/v1/partners/subscriptions",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": ["*"], "agency": "DUKCAPIL"},
+        headers=bearer(tokens),
+    )
+    assert answer.status_code == 403
+
+
+# --- what may be subscribed to -------------------------------------------------------------------
+
+
+async def test_unknown_and_private_event_types_are_refused_by_name(
+    hooks: Hooks, tokens: Tokens
+) -> None:
+    wanted = [
+        "applications.application.*",
+        "identity.citizen.registered.v1",
+        "identity.*",
+        "documents.output.pin_issued.v1",
+        "notifications.*",
+        "nope",
+    ]
+    answer = await hooks.client.post(
+        "/api/v1/partners/subscriptions",
+        json={"url": "http://127.0.0.1:9/hook", "event_types": wanted},
+        headers=bearer(tokens),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["unknown_event_types"] == wanted[1:]
+    assert "identity.citizen.registered.v1" in answer.json()["errors"][0]["message"]
+
+
+async def test_fields_must_belong_to_the_chosen_types(hooks: Hooks, tokens: Tokens) -> None:
+    answer = await hooks.client.post(
+        "/api/v1/partners/subscriptions",
+        json={
+            "url": "http://127.0.0.1:9/hook",
+            "event_types": ["documents.document.uploaded.v1"],
+            "fields": ["sha256", "tracking_number", "nik"],
+        },
+        headers=bearer(tokens, agency=None),
+    )
+    assert answer.status_code == 422
+    assert answer.json()["unknown_fields"] == ["tracking_number", "nik"]
+
+
+async def test_changing_the_types_rechecks_the_fields(hooks: Hooks, tokens: Tokens) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(
+        hooks,
+        headers,
+        url="http://127.0.0.1:9/hook",
+        event_types=["applications.*"],
+        fields=["tracking_number"],
+    )
+    path = f"/api/v1/partners/subscriptions/{created['id']}"
+    refused = await hooks.client.patch(
+        path, json={"event_types": ["catalog.service.published.v1"]}, headers=headers
+    )
+    assert refused.status_code == 422
+    changed = await hooks.client.patch(
+        path,
+        json={"event_types": ["catalog.service.published.v1"], "fields": ["slug"]},
+        headers=headers,
+    )
+    assert changed.status_code == 200
+    assert (changed.json()["event_types"], changed.json()["fields"]) == (
+        ["catalog.service.published.v1"],
+        ["slug"],
+    )
+
+
+# --- twice equals once ---------------------------------------------------------------------------
+
+
+async def test_creating_twice_with_one_idempotency_key_makes_one_subscription(
+    hooks: Hooks, tokens: Tokens
+) -> None:
+    headers = bearer(tokens) | {"Idempotency-Key": f"create-{secrets.token_hex(4)}"}
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+    first = await hooks.client.post("/api/v1/partners/subscriptions", json=body, headers=headers)
+    again = await hooks.client.post("/api/v1/partners/subscriptions", json=body, headers=headers)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert first.json() == again.json(), "the retry gets the same subscription and secret"
+    other = await hooks.client.post(
+        "/api/v1/partners/subscriptions", json=body | {"description": "x"}, headers=headers
+    )
+    assert other.status_code == 422
+    listed = await hooks.client.get("/api/v1/partners/subscriptions", headers=headers)
+    assert len(listed.json()["items"]) == 1
+
+
+async def test_deleting_twice_is_a_404_the_second_time_and_stops_deliveries(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(hooks, headers, url=receiver.url("deleted"), event_types=["*"])
+    await hooks.on_event(submitted())
+    path = f"/api/v1/partners/subscriptions/{created['id']}"
+    assert (await hooks.client.delete(path, headers=headers)).status_code == 204
+    assert (await hooks.client.delete(path, headers=headers)).status_code == 404
+    assert await hooks.deliver_due() == 0
+    assert await hooks.on_event(submitted()) == 0
+    assert receiver.requests["deleted"] == []
+
+
+async def test_the_delivery_log_pages_newest_first(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens
+) -> None:
+    headers = bearer(tokens)
+    created = await subscribe(hooks, headers, url=receiver.url("paged"), event_types=["*"])
+    sent = [submitted() for _ in range(3)]
+    for event in sent:
+        await hooks.on_event(event)
+        await asyncio.sleep(0.005)
+    path = f"/api/v1/partners/subscriptions/{created['id']}/deliveries"
+    seen: list[str] = []
+    cursor = None
+    while True:
+        params = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = (await hooks.client.get(path, params=params, headers=headers)).json()
+        seen += [d["event_id"] for d in page["items"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == [e.id for e in reversed(sent)]
