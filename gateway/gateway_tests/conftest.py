@@ -17,7 +17,7 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from mpp_shared.settings import DEVELOPMENT_SECRET
-from mpp_shared.testing import KAFKA, MONGO_URL, read_topic
+from mpp_shared.testing import KAFKA, MONGO_URL, in_process, read_topic
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
@@ -48,12 +48,8 @@ def gateway_settings(namespace: str) -> Settings:
 
 
 async def started(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with in_process(create_app(settings), base_url="http://gateway") as client:
+        yield client
 
 
 @pytest.fixture(scope="session")

@@ -137,10 +137,12 @@ def principal(request: Request) -> Principal:
     return found
 
 
-def require(*roles: Role) -> Any:
-    """A dependency admitting only the given roles (403 otherwise)."""
+def require(*roles: Role, source: Any = principal) -> Any:
+    """A dependency admitting only the given roles (403 otherwise); `source` is the dependency
+    that finds the caller (the gateway's own also checks the session)."""
 
-    def check(caller: Annotated[Principal, Depends(principal)]) -> Principal:
+    # A default, not an annotation: annotations are strings here, and `source` is local.
+    def check(caller: Principal = Depends(source)) -> Principal:  # noqa: B008
         if caller.role not in roles:
             raise Problem(
                 403,

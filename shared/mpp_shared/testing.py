@@ -7,6 +7,7 @@ Enable with `pytest_plugins = ["mpp_shared.testing"]` in a conftest.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import time
@@ -171,3 +172,33 @@ class Tokens:
 def tokens() -> Tokens:
     """Access tokens signed with this run's key; give services `tokens.jwks` as `MPP_JWKS`."""
     return Tokens()
+
+
+@contextlib.asynccontextmanager
+async def in_process(
+    app: Any, *, base_url: str, tokens: Tokens | None = None
+) -> AsyncIterator[Any]:
+    """An HTTP client of a service's app run in this process with its lifespan; `client.app` is
+    the app. With `tokens`, the app verifies this run's test tokens."""
+    import httpx
+
+    from mpp_shared.auth import AuthSettings, TokenVerifier
+
+    if tokens is not None:
+        app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            client.app = app  # type: ignore[attr-defined]
+            yield client
+
+
+def feeder(client: Any) -> Callable[..., Any]:
+    """Hand events straight to an in-process app's consumer handlers, as if from Kafka."""
+
+    async def give(*sent: Any) -> None:
+        runner = client.app.state.runtime.consumer
+        for event in sent:
+            await runner.handlers[event.type](event)
+
+    return give

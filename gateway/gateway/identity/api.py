@@ -32,7 +32,7 @@ from gateway.identity.models import (
 from gateway.identity.phones import masked
 from gateway.identity.service import Identity
 from mpp_shared import pagination
-from mpp_shared.auth import Principal, Role
+from mpp_shared.auth import Principal, require
 from mpp_shared.problems import Problem
 
 router = APIRouter(prefix="/api/v1", tags=["identity"])
@@ -72,25 +72,9 @@ Caller = Annotated[Principal, Depends(_caller)]
 OptionalCaller = Annotated[Principal | None, Depends(_optional_caller)]
 
 
-def _roles(*roles: Role) -> Any:
-    async def check(caller: Caller) -> Principal:
-        if caller.role not in roles:
-            raise Problem(
-                403,
-                "forbidden",
-                detail={
-                    "id": "Peran Anda tidak diizinkan melakukan ini.",
-                    "en": "Your role may not do this.",
-                },
-            )
-        return caller
-
-    return Depends(check)
-
-
-Admin = Annotated[Principal, _roles("mpp_admin", "agency_admin")]
-MppAdmin = Annotated[Principal, _roles("mpp_admin")]
-Staff = Annotated[Principal, _roles("officer", "agency_admin", "mpp_admin")]
+Admin = Annotated[Principal, require("mpp_admin", "agency_admin", source=_caller)]
+MppAdmin = Annotated[Principal, require("mpp_admin", source=_caller)]
+Staff = Annotated[Principal, require("officer", "agency_admin", "mpp_admin", source=_caller)]
 
 
 @router.get("/.well-known/jwks.json", tags=["identity"])

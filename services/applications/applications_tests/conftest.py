@@ -15,10 +15,9 @@ import pytest
 from applications.app import create_app
 from applications.settings import Settings
 from mpp_shared import events, topics
-from mpp_shared.auth import AuthSettings, TokenVerifier
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.documents import DocumentUploaded
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, feeder, in_process
 
 AGENCY = "UJI"
 
@@ -149,13 +148,10 @@ async def applications(
     applications_settings: Settings, tokens: Tokens, mongo: Any, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The applications API in-process; `applications.app` is the FastAPI app."""
-    app = create_app(applications_settings)
-    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://applications") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with in_process(
+        create_app(applications_settings), base_url="http://applications", tokens=tokens
+    ) as client:
+        yield client
 
 
 def catalog_event(data: ServicePublished | AgencyUpserted) -> events.Event:
@@ -173,13 +169,7 @@ def catalog_event(data: ServicePublished | AgencyUpserted) -> events.Event:
 @pytest.fixture
 def feed(applications: httpx.AsyncClient) -> Callable[..., Any]:
     """Hand events to the service's consumer handlers, as if they came from Kafka."""
-
-    async def give(*sent: events.Event) -> None:
-        runner = applications.app.state.runtime.consumer  # type: ignore[attr-defined]
-        for event in sent:
-            await runner.handlers[event.type](event)
-
-    return give
+    return feeder(applications)
 
 
 @pytest.fixture

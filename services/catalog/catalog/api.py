@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from catalog import service, store
 from catalog.models import (
@@ -20,8 +20,9 @@ from catalog.models import (
     ServiceSummary,
 )
 from catalog.search_cache import SearchCache
-from mpp_shared import pagination
+from mpp_shared import etags, pagination
 from mpp_shared.auth import Principal, require
+from mpp_shared.etags import IfMatch, IfNoneMatch
 from mpp_shared.idempotency import IdempotencyKey
 from mpp_shared.problems import Problem
 from mpp_shared.web import RuntimeDep
@@ -29,26 +30,6 @@ from mpp_shared.web import RuntimeDep
 router = APIRouter(prefix="/api/v1/catalog", tags=["catalog"])
 
 Admin = Annotated[Principal, require("mpp_admin", "agency_admin")]
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="The ETag of the version you edited")
-]
-IfNoneMatch = Annotated[str | None, Header(alias="If-None-Match")]
-
-
-def _edit_version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise Problem(
-            400,
-            "bad-request",
-            detail={
-                "id": "Header If-Match tidak valid.",
-                "en": "The If-Match header is not valid.",
-            },
-        ) from None
 
 
 def _may_edit(caller: Principal, agency: str) -> None:
@@ -132,7 +113,9 @@ async def put_agency(
                 }
             ],
         )
-    agency, created = await service.put_agency(rt.db, data=data, if_match=_edit_version(if_match))
+    agency, created = await service.put_agency(
+        rt.db, data=data, if_match=etags.edit_version(if_match)
+    )
     rt.wake_relay()
     response.status_code = 201 if created else 200
     response.headers["ETag"] = f'"{agency.version}"'
@@ -223,7 +206,7 @@ async def update_draft(
     _may_edit(caller, current.agency)
     _may_edit(caller, data.agency)
     updated, edit_version = await service.update_draft(
-        rt.db, id_or_slug=id_or_slug, data=data, if_match=_edit_version(if_match)
+        rt.db, id_or_slug=id_or_slug, data=data, if_match=etags.edit_version(if_match)
     )
     response.headers["ETag"] = f'"{edit_version}"'
     return updated
@@ -237,7 +220,7 @@ async def publish(
     current, _ = await service.get_draft(rt.db, id_or_slug=id_or_slug)
     _may_edit(caller, current.agency)
     published = await service.publish(
-        rt.db, id_or_slug=id_or_slug, if_match=_edit_version(if_match)
+        rt.db, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
     rt.wake_relay()
     return published
@@ -251,7 +234,7 @@ async def withdraw(
     current, _ = await service.get_draft(rt.db, id_or_slug=id_or_slug)
     _may_edit(caller, current.agency)
     withdrawn = await service.withdraw(
-        rt.db, id_or_slug=id_or_slug, if_match=_edit_version(if_match)
+        rt.db, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
     rt.wake_relay()
     return withdrawn

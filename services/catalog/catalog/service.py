@@ -13,6 +13,7 @@ from catalog import store, workflows
 from catalog.models import Agency, AgencyInput, Channel, Service, ServiceInput, ServiceStatus
 from mpp_shared import events, idempotency, topics
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished, ServiceWithdrawn
+from mpp_shared.etags import stale
 from mpp_shared.ids import new_id
 from mpp_shared.outbox import VersionConflict
 from mpp_shared.problems import Problem
@@ -43,19 +44,6 @@ SERVICE = {"id": "Layanan", "en": "Service"}
 def conflict(detail_id: str, detail_en: str) -> Problem:
     """A 409 with its reason."""
     return Problem(409, "conflict", detail={"id": detail_id, "en": detail_en})
-
-
-def stale() -> Problem:
-    """The 412 answer to an `If-Match` that no longer matches."""
-    return Problem(
-        412,
-        "precondition-failed",
-        title={"id": "Data sudah diubah orang lain", "en": "Changed by someone else"},
-        detail={
-            "id": "Data ini sudah diubah sejak Anda membukanya. Muat ulang, lalu ulangi perubahan.",
-            "en": "This was changed since you opened it. Reload it, then make your change again.",
-        },
-    )
 
 
 # --- agencies ----------------------------------------------------------------------------------

@@ -13,8 +13,7 @@ from catalog.app import create_app
 from catalog.models import AgencyInput, ServiceInput
 from catalog.seed import FormField, SeedService, build
 from catalog.settings import Settings
-from mpp_shared.auth import AuthSettings, TokenVerifier
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, in_process
 
 AGENCY = "UJI-DUKCAPIL"
 
@@ -115,19 +114,16 @@ async def catalog(
     catalog_settings: Settings, tokens: Tokens, mongo: Any, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The catalog API, with the seeded test agency."""
-    app = create_app(catalog_settings)
-    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://catalog") as client:
-            client.app = app  # type: ignore[attr-defined]
-            response = await client.put(
-                f"/api/v1/catalog/agencies/{AGENCY}",
-                json=body(agency()),
-                headers=tokens.headers("mpp_admin"),
-            )
-            assert response.status_code in (200, 201), response.text
-            yield client
+    async with in_process(
+        create_app(catalog_settings), base_url="http://catalog", tokens=tokens
+    ) as client:
+        response = await client.put(
+            f"/api/v1/catalog/agencies/{AGENCY}",
+            json=body(agency()),
+            headers=tokens.headers("mpp_admin"),
+        )
+        assert response.status_code in (200, 201), response.text
+        yield client
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """The documents service's settings, from `MPP_`-prefixed environment variables."""
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from mpp_shared.settings import S3Settings, ServiceSettings
 
@@ -28,6 +28,12 @@ class Settings(ServiceSettings, S3Settings):
     public_base_url: str = "http://127.0.0.1:8080"
     output_signing_key: SecretStr = SecretStr("")
     pin_attempts: int = 5
+
+    @model_validator(mode="after")
+    def _signing_key_in_production(self) -> "Settings":
+        if self.environment == "production" and not self.output_signing_key.get_secret_value():
+            raise ValueError("MPP_OUTPUT_SIGNING_KEY must be set outside development")
+        return self
 
     @property
     def bucket_name(self) -> str:

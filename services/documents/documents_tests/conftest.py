@@ -17,8 +17,7 @@ from reportlab.pdfgen import canvas
 from documents.app import create_app
 from documents.settings import Settings
 from mpp_shared import events, topics
-from mpp_shared.auth import AuthSettings, TokenVerifier
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, feeder, in_process
 
 AGENCY = "DISDUKCAPIL"
 
@@ -59,13 +58,10 @@ def documents_settings(namespace: str, **overrides: Any) -> Settings:
 
 
 async def started(settings: Settings, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://documents") as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with in_process(
+        create_app(settings), base_url="http://documents", tokens=tokens
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -105,13 +101,7 @@ def event(kind: str, subject: str, data: Any, source: str) -> events.Event:
 @pytest.fixture
 def feed(documents: httpx.AsyncClient) -> Callable[..., Any]:
     """Hand events to the service's consumer handlers, as if they came from Kafka."""
-
-    async def give(*sent: events.Event) -> None:
-        runner = documents.app.state.runtime.consumer  # type: ignore[attr-defined]
-        for item in sent:
-            await runner.handlers[item.type](item)
-
-    return give
+    return feeder(documents)
 
 
 def citizen_id() -> str:

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import SecretStr
+from pydantic import SecretStr, model_validator
 
 from mpp_shared.settings import ServiceSettings
 
@@ -51,6 +51,17 @@ class Settings(ServiceSettings):
     webhook_timeout_seconds: float = 10.0
     webhook_max_attempts: int = 8
     webhook_disable_after_failures: int = 20
+
+    @model_validator(mode="after")
+    def _provider_keys_in_production(self) -> "Settings":
+        if self.environment != "production":
+            return self
+        if not self.vapid_private_key.get_secret_value():
+            raise ValueError("MPP_VAPID_PRIVATE_KEY must be set outside development")
+        uses_infobip = "infobip" in (self.sms_provider, self.whatsapp_provider)
+        if uses_infobip and not self.infobip_api_key.get_secret_value():
+            raise ValueError("MPP_INFOBIP_API_KEY must be set when a provider is infobip")
+        return self
 
     @property
     def webhooks_may_reach_private_addresses(self) -> bool:

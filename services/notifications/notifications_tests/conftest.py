@@ -11,10 +11,9 @@ import httpx
 import pytest
 
 from mpp_shared import events, topics
-from mpp_shared.auth import AuthSettings, TokenVerifier
 from mpp_shared.contracts.applications import ApplicationSubmitted
 from mpp_shared.contracts.identity import CitizenRegistered
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens
+from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, feeder, in_process
 from notifications.app import create_app
 from notifications.settings import Settings
 
@@ -33,15 +32,10 @@ def notifications_settings(namespace: str, **overrides: Any) -> Settings:
 
 
 async def started(settings: Settings, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings)
-    app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(
-            transport=transport, base_url="http://notifications"
-        ) as client:
-            client.app = app  # type: ignore[attr-defined]
-            yield client
+    async with in_process(
+        create_app(settings), base_url="http://notifications", tokens=tokens
+    ) as client:
+        yield client
 
 
 @pytest.fixture(scope="session")
@@ -61,13 +55,7 @@ async def notifications(
 @pytest.fixture
 def feed(notifications: httpx.AsyncClient) -> Callable[..., Any]:
     """Hand events to the service's consumer handlers, as if they came from Kafka."""
-
-    async def give(*sent: events.Event) -> None:
-        runner = notifications.app.state.runtime.consumer  # type: ignore[attr-defined]
-        for item in sent:
-            await runner.handlers[item.type](item)
-
-    return give
+    return feeder(notifications)
 
 
 def event(kind: str, subject: str, data: Any, source: str) -> events.Event:

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Query, Response
 
+from mpp_shared import etags
 from mpp_shared.auth import Principal, require
-from mpp_shared.problems import Problem
+from mpp_shared.etags import IfMatch
 from mpp_shared.web import RuntimeDep
 from notifications.templates import service
 from notifications.templates.models import (
@@ -27,25 +28,6 @@ from notifications.templates.models import (
 router = APIRouter(prefix="/api/v1/notifications/templates", tags=["templates"])
 
 Admin = Annotated[Principal, require("mpp_admin")]
-IfMatch = Annotated[
-    str | None, Header(alias="If-Match", description="The ETag of the version you edited")
-]
-
-
-def _edit_version(if_match: str | None) -> int | None:
-    if if_match is None:
-        return None
-    try:
-        return int(if_match.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise Problem(
-            400,
-            "bad-request",
-            detail={
-                "id": "Header If-Match tidak valid.",
-                "en": "The If-Match header is not valid.",
-            },
-        ) from None
 
 
 @router.get("")
@@ -98,7 +80,7 @@ async def put_template(
         channel=channel,
         language=language,
         data=data,
-        if_match=_edit_version(if_match),
+        if_match=etags.edit_version(if_match),
         author=caller.subject,
     )
     response.status_code = 201 if created else 200

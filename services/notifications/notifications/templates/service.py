@@ -12,6 +12,7 @@ from typing import Any
 
 import jinja2
 
+from mpp_shared.etags import precondition_required, stale
 from mpp_shared.problems import Problem
 from notifications.templates import defaults, placeholders, store
 from notifications.templates.models import (
@@ -287,36 +288,6 @@ async def versions(
 
 
 # --- saving ------------------------------------------------------------------------------------
-
-
-def stale() -> Problem:
-    """The 412 answer to an `If-Match` that no longer matches (as the catalog answers)."""
-    return Problem(
-        412,
-        "precondition-failed",
-        title={"id": "Data sudah diubah orang lain", "en": "Changed by someone else"},
-        detail={
-            "id": "Templat ini sudah diubah sejak Anda membukanya. Muat ulang, lalu ulangi "
-            "perubahan.",
-            "en": "This template was changed since you opened it. Reload it, then make your "
-            "change again.",
-        },
-    )
-
-
-def precondition_required() -> Problem:
-    """The 428 answer to a change of an existing template without `If-Match`."""
-    return Problem(
-        428,
-        "precondition-required",
-        title={"id": "Perlu header If-Match", "en": "If-Match required"},
-        detail={
-            "id": "Kirim header If-Match berisi ETag versi yang Anda ubah, agar perubahan orang "
-            "lain tidak tertimpa.",
-            "en": "Send an If-Match header with the ETag of the version you edited, so that "
-            "nobody's change is overwritten.",
-        },
-    )
 
 
 async def _write(
