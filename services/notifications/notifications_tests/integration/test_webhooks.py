@@ -19,6 +19,8 @@ import httpx
 import jwt
 import pytest
 import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from pydantic import SecretStr
 from standardwebhooks import Webhook
@@ -35,6 +37,17 @@ from mpp_shared.testing import MONGO_URL, Tokens, eventually
 from notifications.settings import Settings
 from notifications.webhooks import api as webhooks_api
 from notifications.webhooks import service
+
+# Production requires a VAPID key; any P-256 key will do here.
+VAPID_PEM = (
+    ec.generate_private_key(ec.SECP256R1())
+    .private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    .decode()
+)
 
 AGENCY = "BPJSKES"
 SLOW = 0  # a scripted answer that comes after the sender's time-out
@@ -508,7 +521,10 @@ async def test_internal_urls_are_refused_when_private_addresses_are_not_allowed(
     namespace: str, mongo: Any, tokens: Tokens, receiver: Receiver
 ) -> None:
     production = webhook_settings(
-        namespace, environment="production", secret_key=SecretStr(secrets.token_hex(32))
+        namespace,
+        environment="production",
+        secret_key=SecretStr(secrets.token_hex(32)),
+        vapid_private_key=SecretStr(VAPID_PEM),
     )
     assert not production.webhooks_may_reach_private_addresses
     async with started(production, mongo, tokens) as hooks:
@@ -536,7 +552,10 @@ async def test_an_address_is_checked_again_before_each_attempt(
     await subscribe(hooks, bearer(tokens), url="https://localhost:9/hook", event_types=["*"])
     await hooks.on_event(submitted())
     production = webhook_settings(
-        namespace, environment="production", secret_key=SecretStr(secrets.token_hex(32))
+        namespace,
+        environment="production",
+        secret_key=SecretStr(secrets.token_hex(32)),
+        vapid_private_key=SecretStr(VAPID_PEM),
     )
     assert await service.deliver_due(hooks.db, production, hooks.http) == 1
     [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]

@@ -1,0 +1,21 @@
+"""Production refuses to issue outputs with a key derived from a development secret."""
+
+from __future__ import annotations
+
+import pytest
+from pydantic import SecretStr, ValidationError
+
+from documents.settings import Settings
+
+SECRET = SecretStr("a-real-secret-from-the-cluster")
+
+
+def test_production_needs_the_regencys_signing_key() -> None:
+    with pytest.raises(ValidationError, match="MPP_OUTPUT_SIGNING_KEY"):
+        Settings(environment="production", secret_key=SECRET, s3_secret_key=SECRET)
+    Settings(
+        environment="production",
+        secret_key=SECRET,
+        s3_secret_key=SECRET,
+        output_signing_key=SecretStr("pem"),
+    )
