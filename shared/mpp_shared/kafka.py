@@ -148,6 +148,8 @@ class ConsumerRunner:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
             isolation_level="read_committed",
+            # Topics other services create later are seen within half a minute, not five.
+            metadata_max_age_ms=30_000,
         )
         producer = create_producer(self.settings)
         await consumer.start()

@@ -101,14 +101,15 @@ async def run(
     consumed = list(consumes)
     own = [topics.PRODUCERS.get(settings.service_name, f"{settings.service_name}.events")]
     own += list(produces)
-    runtime.tasks.append(asyncio.create_task(_create_topics(settings, own + consumed)))
+    creation = asyncio.create_task(_create_topics(settings, own + consumed))
+    runtime.tasks.append(creation)
     if outbox_collections:
         runtime.relay = outbox.OutboxRelay(settings=settings, db=db, collections=outbox_collections)
         runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
     if consumed:
         by_type = handlers(db) if callable(handlers) else handlers
         runtime.consumer = ConsumerRunner(settings=settings, topics=consumed, handlers=by_type)
-        runtime.tasks.append(asyncio.create_task(runtime.consumer.run()))
+        runtime.tasks.append(asyncio.create_task(_consume_after(creation, runtime.consumer)))
     try:
         yield runtime
     finally:
@@ -120,6 +121,13 @@ async def run(
         for task in pending:
             task.cancel()
         await client.close()
+
+
+async def _consume_after(creation: asyncio.Task[None], consumer: ConsumerRunner) -> None:
+    """Subscribe once the topics exist: a consumer that subscribes to a topic not created yet
+    would learn of it only at its next metadata refresh."""
+    await creation
+    await consumer.run()
 
 
 async def _create_topics(settings: ServiceSettings, names: list[str]) -> None:
