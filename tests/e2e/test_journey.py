@@ -6,12 +6,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from typing import Any
 
 import httpx
 
-from mpp_shared.testing import KAFKA, read_topic
+from mpp_shared.testing import KAFKA, eventually, mailbox, read_topic, sms_address
 
 from .conftest import Platform, register_citizen, staff_member, upload_document
 
@@ -98,6 +99,19 @@ def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platfor
     ).json()
     assert (verified["status"], verified["holder"]) == ("valid", "R********")
     assert verified["tracking_number"] == application["tracking_number"]
+    code = output.json()["verification_code"]
+
+    async def pin_sms() -> list[str]:
+        texts = [str(m["Text"]) for m in await mailbox(sms_address("+62" + citizen["phone"][1:]))]
+        return [t for t in texts if code in t and "PIN" in t]
+
+    [pin_text] = asyncio.run(eventually(pin_sms, timeout=60))
+    pin = re.search(r"{}: (\d{{6}})\b".format(re.escape(application["tracking_number"])), pin_text)
+    assert pin is not None, pin_text
+    link = httpx.post(
+        f"{platform.gateway}/api/v1/verify/{code}/download", json={"pin": pin.group(1)}
+    )
+    assert link.status_code == 200, "the PIN the citizen received unlocks the document"
 
     scores = {f"u{n}": 4 if n % 3 else 3 for n in range(1, 10)}  # six 4s and three 3s
     survey = httpx.post(

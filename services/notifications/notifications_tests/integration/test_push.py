@@ -1,0 +1,140 @@
+"""Web Push against a stand-in push service on a local port: the message is encrypted for the
+browser's keys and signed with the mall's VAPID key; a subscription the service says is gone
+is a permanent failure."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import datetime as dt
+import json
+import os
+import secrets
+import socket
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import jwt
+import pytest
+import uvicorn
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from fastapi import FastAPI, Request, Response
+
+from notifications import messages, providers
+from notifications.settings import Settings
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).decode().rstrip("=")
+
+
+class PushService:
+    """Records pushes; answers 201, or 410 for endpoints marked gone."""
+
+    def __init__(self) -> None:
+        self.received: list[tuple[dict[str, str], bytes]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/push/{name}")
+        async def push(name: str, request: Request) -> Response:
+            self.received.append((dict(request.headers), await request.body()))
+            return Response(status_code=410 if name == "gone" else 201)
+
+
+@pytest.fixture
+async def push_service() -> AsyncIterator[tuple[PushService, str]]:
+    service = PushService()
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(service.app, host="127.0.0.1", port=port, log_config=None)
+    )
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield service, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task
+
+
+def browser_subscription(endpoint: str) -> str:
+    """What a browser's PushSubscription.toJSON() gives: its endpoint and its keys."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    public = key.public_key().public_bytes(
+        serialization.Encoding.X962, serialization.PublicFormat.UncompressedPoint
+    )
+    return json.dumps(
+        {"endpoint": endpoint, "keys": {"p256dh": b64(public), "auth": b64(os.urandom(16))}}
+    )
+
+
+async def push_message(db: Any, to: str) -> str:
+    message_id = f"push-{secrets.token_hex(4)}"
+    await db["messages"].insert_one(
+        {
+            "_id": message_id,
+            "event_id": "evt",
+            "event_type": "applications.application.approved.v1",
+            "channel": "push",
+            "to": to,
+            "citizen_id": "c",
+            "subject": "Permohonan disetujui",
+            "text": "Permohonan SNJ-DISDUKCAPIL-20261127-000001 disetujui.",
+            "status": "created",
+            "attempts": 0,
+            "next_attempt_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
+            "history": [],
+            "version": 1,
+        }
+    )
+    return message_id
+
+
+async def test_a_push_is_encrypted_and_signed_with_the_vapid_key(
+    notifications: httpx.AsyncClient, settings: Settings, push_service: tuple[PushService, str]
+) -> None:
+    service, base = push_service
+    db = notifications.app.state.runtime.db  # type: ignore[attr-defined]
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1, minutes=1)  # beyond the loop's reach
+    delivered = await push_message(db, browser_subscription(f"{base}/push/ok"))
+    gone = await push_message(db, browser_subscription(f"{base}/push/gone"))
+    async with httpx.AsyncClient() as http:
+        sender = messages.Sender(db, settings, http)
+        assert await sender.attempt(delivered, later) == 1
+        assert await sender.attempt(gone, later) == 1
+
+    headers, body = service.received[0]
+    assert headers["content-encoding"] == "aes128gcm"
+    assert b"SNJ-DISDUKCAPIL" not in body, "the payload is encrypted for the browser"
+    scheme, _, credentials = headers["authorization"].partition(" ")
+    assert scheme == "vapid"
+    parts = dict(p.strip().split("=", 1) for p in credentials.split(","))
+    assert parts["k"] == providers.vapid_public_key(settings)
+    claims = jwt.decode(parts["t"], options={"verify_signature": False})
+    assert claims["aud"] == base and claims["sub"] == settings.vapid_subject
+    public = ec.EllipticCurvePublicKey.from_encoded_point(
+        ec.SECP256R1(), base64.urlsafe_b64decode(parts["k"] + "==")
+    )
+    jwt.decode(parts["t"], public, algorithms=["ES256"], audience=base)
+
+    assert (await db["messages"].find_one({"_id": delivered}))["status"] == "delivered"
+    assert (await db["messages"].find_one({"_id": gone}))["status"] == "permanent-failure"
+
+
+async def test_the_app_learns_the_vapid_public_key(
+    notifications: httpx.AsyncClient, settings: Settings
+) -> None:
+    answer = await notifications.get("/api/v1/notifications/push/key")
+    assert answer.json() == {"public_key": providers.vapid_public_key(settings)}
