@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from pymongo.errors import PyMongoError
 
-from applications import api, catalog_view, documents_view, service, store
+from applications import api, catalog_view, clocks, documents_view, store
 from applications.bookings import api as bookings_api
 from applications.bookings import store as bookings_store
 from applications.complaints import api as complaints_api
@@ -58,13 +58,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         ) as running:
             app.state.runtime = running
             app.state.calendar = calendar
-            clocks = asyncio.create_task(run_clocks(running, settings, calendar))
+            ticking = asyncio.create_task(run_clocks(running, settings, calendar))
             try:
                 yield
             finally:
-                clocks.cancel()
+                ticking.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
-                    await clocks
+                    await ticking
 
     app = web.create_app(
         settings,
@@ -83,7 +83,7 @@ async def run_clocks(running: Runtime, settings: Settings, calendar: WorkingCale
     while True:
         now = datetime.now(UTC)
         try:
-            changed = await service.check_clocks(running.db, calendar=calendar, now=now)
+            changed = await clocks.check_clocks(running.db, calendar=calendar, now=now)
             changed += await complaints_service.check_clocks(running.db, calendar=calendar, now=now)
             if changed:
                 running.wake_relay()

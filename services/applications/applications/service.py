@@ -27,7 +27,6 @@ from mpp_shared.contracts.applications import (
     ApplicationStatusChanged,
     ApplicationSubmitted,
     RevisionRequested,
-    SlaBreached,
 )
 from mpp_shared.contracts.catalog import ServicePublished, Workflow, WorkflowAction, WorkflowState
 from mpp_shared.events import Event, new_event
@@ -210,8 +209,8 @@ async def submit(
         ],
         idempotency.FINGERPRINT: fingerprint,
     }
-    submitted = _event(
-        "submitted", ApplicationSubmitted(**_facts(application), document_ids=document_ids)
+    submitted = event_of(
+        "submitted", ApplicationSubmitted(**facts_of(application), document_ids=document_ids)
     )
     await db[TRACKING].insert_one({"_id": tracking_number, "application_id": application_id})
     if not await store.insert(db, application, [submitted]):
@@ -294,7 +293,7 @@ def _earliest(*moments: dt.datetime | None) -> dt.datetime | None:
     return min(present) if present else None
 
 
-def _facts(application: Document) -> dict[str, Any]:
+def facts_of(application: Document) -> dict[str, Any]:
     return {
         "application_id": application["_id"],
         "tracking_number": application["tracking_number"],
@@ -307,7 +306,7 @@ def _facts(application: Document) -> dict[str, Any]:
     }
 
 
-def _event(kind: str, data: Contract) -> Event:
+def event_of(kind: str, data: Contract) -> Event:
     subject = getattr(data, "application_id", None) or ""
     return new_event(
         type=f"applications.application.{kind}.v1", source=SOURCE, subject=subject, data=data
@@ -381,7 +380,7 @@ async def act(
         documents = application["documents"] | {k: list(v) for k, v in action.documents.items()}
         fields["documents"] = documents
         fields["document_ids"] = [d for ids in documents.values() for d in ids]
-    return await _transition(
+    return await transition(
         db,
         calendar=calendar,
         application=application,
@@ -396,7 +395,7 @@ async def act(
     )
 
 
-async def _transition(
+async def transition(
     db: Db,
     *,
     calendar: WorkingCalendar,
@@ -441,9 +440,9 @@ async def _transition(
     if entering.code == "completed":
         changes["completed_at"] = now
     after = application | changes
-    facts = _facts(after)
+    facts = facts_of(after)
     events = [
-        _event(
+        event_of(
             "status_changed",
             ApplicationStatusChanged(
                 **facts,
@@ -466,7 +465,7 @@ async def _transition(
         "cancelled": lambda: ApplicationCancelled(**facts),
     }.get(entering.code, lambda: None)()
     if specific is not None:
-        events.append(_event(entering.code, specific))
+        events.append(event_of(entering.code, specific))
     history = {
         "at": now,
         "action": action,
@@ -492,79 +491,6 @@ async def _transition(
             "Permohonan ini baru saja diubah oleh orang lain. Muat ulang lalu coba lagi.",
             "Someone else just changed this application. Reload and try again.",
         ) from None
-
-
-# --- the clocks ----------------------------------------------------------------------------------
-
-
-async def check_clocks(db: Db, *, calendar: WorkingCalendar, now: dt.datetime) -> int:
-    """Raise each SLA breach once (escalated to the agency's administrators) and complete the
-    expired applications of services that issue on expiry; returns how many changed."""
-    changed = 0
-    for application in await store.open_applications(db):
-        if application.get("paused_at"):
-            continue
-        try:
-            changed += await _check_one(db, calendar=calendar, application=application, now=now)
-        except (VersionConflict, Problem):
-            continue  # changed meanwhile, or its service version is missing: next round
-    return changed
-
-
-async def _check_one(
-    db: Db, *, calendar: WorkingCalendar, application: Document, now: dt.datetime
-) -> int:
-    breaches = list(application.get("breaches", []))
-    found = []
-    state_due = application.get("state_due_at")
-    state_key = f"state:{application['state']}:{application['state_entered_at'].isoformat()}"
-    if state_due is not None and now > state_due and state_key not in breaches:
-        found.append(("state", state_due, state_key))
-    overall_due = application["overall_due_at"]
-    if now > overall_due and "overall" not in breaches:
-        found.append(("overall", overall_due, "overall"))
-    service = None
-    if now > overall_due:
-        service = await published_version(db, application)
-    auto_issue = (
-        service is not None
-        and service.workflow is not None
-        and (service.workflow.auto_issue_on_expiry)
-    )
-    if not found and not auto_issue:
-        return 0
-    events = [
-        _event(
-            "sla_breached",
-            SlaBreached(**_facts(application), clock=clock, breached_due_at=due),
-        )
-        for clock, due, _ in found
-    ]
-    if events:
-        application = await store.update(
-            db,
-            application_id=application["_id"],
-            expected_version=application["version"],
-            fields={"breaches": breaches + [key for *_, key in found], "escalated": True},
-            new_events=events,
-        )
-    if auto_issue and service is not None and service.workflow is not None:
-        # A decision not taken in time is deemed granted (UU 30/2014, fiktif positif).
-        await _transition(
-            db,
-            calendar=calendar,
-            application=application,
-            workflow=service.workflow,
-            service=service,
-            target="completed",
-            action="auto_complete",
-            actor="system",
-            actor_role="system",
-            note=None,
-            automatic=True,
-            now=now,
-        )
-    return 1
 
 
 # --- reading -------------------------------------------------------------------------------------

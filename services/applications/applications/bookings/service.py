@@ -14,10 +14,7 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
 from typing import Any
-
-from pydantic import ValidationError
 
 from applications import catalog_view
 from applications import store as applications_store
@@ -26,16 +23,25 @@ from applications.bookings.models import (
     BookingInput,
     Counter,
     CounterInfo,
-    CounterService,
     Day,
     Slot,
     Slots,
+)
+from applications.bookings.slots import (
+    WINDOW_DAYS,
+    Offer,
+    PlannedSlot,
+    at,
+    day_key,
+    day_slots,
+    offers,
+    window,
 )
 from applications.workdays import WorkingCalendar
 from mpp_shared import idempotency, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts.applications import BookingCancelled, BookingCreated
-from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
+from mpp_shared.contracts.catalog import ServicePublished
 from mpp_shared.events import new_event
 from mpp_shared.outbox import VersionConflict
 from mpp_shared.problems import Problem
@@ -45,12 +51,10 @@ log = logging.getLogger(__name__)
 Db = store.Db
 Document = store.Document
 SOURCE = topics.source_of("applications")
-WINDOW_DAYS = 30  # bookable from today up to this many days ahead
 # A lock whose booking was never written (the request died half-way) is taken back after this.
 ABANDONED_AFTER = dt.timedelta(minutes=2)
 # Ticket codes: no 0/O or 1/I to misread at the counter.
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
-Offer = tuple[Counter, CounterService]
 
 
 # Why a booking is refused: status, Indonesian and English (`{first}`, `{last}`, `{day}` filled in).
@@ -122,97 +126,6 @@ def _now() -> dt.datetime:
     # Stored dates keep milliseconds: a replayed answer must equal the first one.
     now = dt.datetime.now(dt.UTC)
     return now.replace(microsecond=now.microsecond // 1000 * 1000)
-
-
-# --- slots: pure functions of the counters' hours and the calendar --------------------------------
-
-
-@dataclass(frozen=True)
-class PlannedSlot:
-    """A slot of one counter's service on one day, with its share of the day's capacity."""
-
-    counter: str
-    starts_at: dt.datetime
-    ends_at: dt.datetime
-    seats: int
-
-    @property
-    def label(self) -> str:
-        """The local start as HHMM, as seat ids and ticket codes show it."""
-        return self.starts_at.strftime("%H%M")
-
-
-def seat_allocation(capacity: int, slots: int) -> list[int]:
-    """Seats of each of `slots` slots: ceil or floor of capacity / slots, summing to capacity.
-
-    Slot i holds ceil((i+1)·c/n) - ceil(i·c/n): spread evenly, the first slot never empty.
-    """
-    return [
-        _ceil_div((i + 1) * capacity, slots) - _ceil_div(i * capacity, slots) for i in range(slots)
-    ]
-
-
-def _ceil_div(dividend: int, divisor: int) -> int:
-    return -(-dividend // divisor)
-
-
-def day_slots(
-    counter: Counter, offer: CounterService, day: dt.date, *, calendar: WorkingCalendar
-) -> list[PlannedSlot]:
-    """Every slot of a counter's service on a day (none on a closed day), past ones included."""
-    if not calendar.is_working_day(day):
-        return []
-    step = dt.timedelta(minutes=offer.slot_minutes)
-    starts: set[dt.datetime] = set()
-    for hours in counter.opening_hours:
-        if hours.weekday != day.isoweekday():
-            continue
-        start, closes = _at(day, hours.opens, calendar), _at(day, hours.closes, calendar)
-        pause = None
-        if hours.break_start and hours.break_end and hours.break_start < hours.break_end:
-            pause = (_at(day, hours.break_start, calendar), _at(day, hours.break_end, calendar))
-        while start + step <= closes:
-            if pause and start < pause[1] and start + step > pause[0]:
-                start = pause[1]  # resume right after the break, not on the old grid
-                continue
-            starts.add(start)
-            start += step
-    ordered = sorted(starts)
-    seats = seat_allocation(offer.daily_capacity, len(ordered)) if ordered else []
-    return [
-        PlannedSlot(counter=counter.code, starts_at=s, ends_at=s + step, seats=n)
-        for s, n in zip(ordered, seats, strict=True)
-    ]
-
-
-def _at(day: dt.date, time: dt.time, calendar: WorkingCalendar) -> dt.datetime:
-    return dt.datetime.combine(day, time.replace(tzinfo=None), tzinfo=calendar.zone)
-
-
-def window(calendar: WorkingCalendar, now: dt.datetime) -> tuple[dt.date, dt.date]:
-    """The first and last day that may be booked."""
-    today = calendar.local_date(now)
-    return today, today + dt.timedelta(days=WINDOW_DAYS)
-
-
-def offers(agency: AgencyUpserted | None, service: ServicePublished) -> list[Offer]:
-    """The agency's counters that handle the service, by counter code."""
-    found: list[Offer] = []
-    for raw in agency.counters if agency else []:
-        try:
-            counter = Counter.model_validate(raw)
-        except ValidationError as exc:
-            log.warning("agency %s: a counter is unreadable: %s", agency and agency.code, exc)
-            continue
-        for offer in counter.services:
-            if offer.service in (service.slug, service.service_id):
-                found.append((counter, offer))
-    return sorted(found, key=lambda o: o[0].code)
-
-
-def day_key(service: ServicePublished, counter: str, day: dt.date) -> str:
-    """What one counter's seats for one service on one day are filed under."""
-    return f"{service.agency}:{counter}:{service.service_id}:{day.isoformat()}"
 
 
 # --- availability --------------------------------------------------------------------------------
@@ -394,7 +307,7 @@ def requested_start(data: BookingInput, calendar: WorkingCalendar) -> dt.datetim
         start = data.starts_at
         return start.replace(tzinfo=calendar.zone) if start.tzinfo is None else start
     if data.starts_at is None and data.date is not None and data.time is not None:
-        return _at(data.date, data.time, calendar)
+        return at(data.date, data.time, calendar)
     raise _field_error(
         "starts_at",
         "Isi starts_at, atau date bersama time.",

@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 
-from applications import service as rules
+from applications import clocks as rules
 from applications.settings import Settings
 from applications.workdays import WorkingCalendar
 from mpp_shared.testing import KAFKA, Tokens, read_topic

@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from applications.bookings.models import BookingInput, Counter
-from applications.bookings.service import (
-    bookable_day,
-    day_slots,
-    offers,
-    requested_start,
-    seat_allocation,
-)
+from applications.bookings.service import bookable_day, requested_start
+from applications.bookings.slots import day_slots, offers, seat_allocation
 from applications.workdays import WorkingCalendar
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.problems import Problem
