@@ -22,7 +22,7 @@ from notifications.settings import Settings
 from notifications.templates import api as templates_api
 from notifications.templates import service as templates
 from notifications.webhooks import api as webhooks_api
-from notifications.webhooks import service as webhooks
+from notifications.webhooks import deliveries as webhooks
 from notifications.webhooks import store as webhooks_store
 
 log = logging.getLogger(__name__)

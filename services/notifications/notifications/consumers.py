@@ -16,7 +16,7 @@ from mpp_shared.events import Event
 from mpp_shared.kafka import Handler
 from notifications import contacts, messages
 from notifications.settings import Settings
-from notifications.webhooks import service as webhooks
+from notifications.webhooks import deliveries as webhooks
 
 Db = AsyncDatabase[dict[str, Any]]
 CONSUMED = [

@@ -14,6 +14,7 @@ from mpp_shared.idempotency import IdempotencyKey
 from mpp_shared.web import RuntimeDep
 from notifications.settings import Settings
 from notifications.webhooks import service
+from notifications.webhooks.deliveries import send_test
 from notifications.webhooks.models import (
     Delivery,
     DeliveryList,
@@ -159,7 +160,7 @@ async def ping(
         http = (
             shared if shared is not None else await stack.enter_async_context(httpx.AsyncClient())
         )
-        delivery = await service.send_test(
+        delivery = await send_test(
             rt.db, settings=settings, http=http, caller=caller, subscription_id=subscription_id
         )
     return _delivery(delivery)

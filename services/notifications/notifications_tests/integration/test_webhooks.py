@@ -36,7 +36,7 @@ from mpp_shared.contracts.documents import DocumentUploaded
 from mpp_shared.testing import MONGO_URL, Tokens, eventually
 from notifications.settings import Settings
 from notifications.webhooks import api as webhooks_api
-from notifications.webhooks import service
+from notifications.webhooks import deliveries, service
 
 # Production requires a VAPID key; any P-256 key will do here.
 VAPID_PEM = (
@@ -132,10 +132,10 @@ class Hooks:
     http: httpx.AsyncClient
 
     async def on_event(self, event: events.Event) -> int:
-        return await service.on_event(self.db, self.settings, event)
+        return await deliveries.on_event(self.db, self.settings, event)
 
     async def deliver_due(self, now: datetime | None = None) -> int:
-        return await service.deliver_due(
+        return await deliveries.deliver_due(
             self.db, self.settings, self.http, now=now or datetime.now(UTC)
         )
 
@@ -557,7 +557,7 @@ async def test_an_address_is_checked_again_before_each_attempt(
         secret_key=SecretStr(secrets.token_hex(32)),
         vapid_private_key=SecretStr(VAPID_PEM),
     )
-    assert await service.deliver_due(hooks.db, production, hooks.http) == 1
+    assert await deliveries.deliver_due(hooks.db, production, hooks.http) == 1
     [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
     assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
     assert delivery["last_error"] == "address refused: loopback"

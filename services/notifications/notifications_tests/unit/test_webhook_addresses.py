@@ -11,7 +11,7 @@ import pytest
 
 from mpp_shared.problems import Problem
 from notifications.webhooks import addresses
-from notifications.webhooks.service import retry_delay
+from notifications.webhooks.deliveries import retry_delay
 
 INTERNAL = [
     "127.0.0.1",

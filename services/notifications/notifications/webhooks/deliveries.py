@@ -1,0 +1,447 @@
+"""Partners' webhooks delivered: one delivery per event and subscription, signed attempts with
+retries, switching off a webhook that keeps failing, and the test ping.
+
+Each is sent as Standard Webhooks: a JSON body `{id, type, timestamp, subject, data}` signed with
+the subscription's `whsec_` secret in the `webhook-id`, `webhook-timestamp` and
+`webhook-signature` headers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+
+import httpx
+from cryptography.exceptions import InvalidTag
+from standardwebhooks import Webhook
+
+from mpp_shared import idempotency
+from mpp_shared.auth import Principal
+from mpp_shared.events import Event
+from mpp_shared.ids import new_id
+from notifications.settings import Settings
+from notifications.webhooks import addresses, store
+from notifications.webhooks.models import CANCELLED, DELIVERED, FAILED, NOTICES, PENDING
+from notifications.webhooks.service import (
+    _active_subscriptions,
+    _forget,
+    _load,
+    _now,
+    _open,
+    partner_contracts,
+    types_matching,
+)
+
+Db = store.Db
+Document = store.Document
+
+TEST_TYPE = "partners.test"
+USER_AGENT = "MPP-Elektronik-Webhooks/1.0"
+# Seconds before retry n (jittered ±20%): 5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 12 h, 24 h.
+RETRY_SCHEDULE = (5, 30, 120, 600, 3_600, 10_800, 21_600, 43_200, 86_400)
+DUE_BATCH = 200
+CONCURRENT_ATTEMPTS = 16
+
+
+# --- signing ------------------------------------------------------------------------------------
+
+
+def _signing_secrets(settings: Settings, subscription: Document, at: datetime) -> list[str]:
+    """The current secret, and the previous one during its grace period after a rotation."""
+    found = [_open(settings, subscription["secret"], subscription["_id"])]
+    previous_until = subscription.get("previous_secret_until")
+    if subscription.get("previous_secret") and previous_until and previous_until > at:
+        found.append(_open(settings, subscription["previous_secret"], subscription["_id"]))
+    return found
+
+
+def sign(secrets_: list[str], *, message_id: str, body: str, at: datetime) -> dict[str, str]:
+    """The Standard Webhooks headers: one `v1` signature per secret, space-separated."""
+    at = datetime.fromtimestamp(int(at.timestamp()), UTC)
+    signatures = " ".join(Webhook(s).sign(message_id, at, body) for s in secrets_)
+    return {
+        "webhook-id": message_id,
+        "webhook-timestamp": str(int(at.timestamp())),
+        "webhook-signature": signatures,
+    }
+
+
+# --- recording deliveries -----------------------------------------------------------------------
+
+
+async def on_event(db: Db, settings: Settings, event: Event) -> int:
+    """Record one delivery, due now, for each active subscription the event matches; the same
+    event again records nothing. How many were recorded."""
+    if event.type not in partner_contracts():
+        return 0
+    recorded = 0
+    now = _now()
+    for subscription in await _active_subscriptions(db):
+        if not _matches(subscription, event):
+            continue
+        delivery_id = idempotency.derived_id(event.id, f"webhook:{subscription['_id']}")
+        delivery = _new_delivery(
+            delivery_id=delivery_id,
+            subscription_id=subscription["_id"],
+            event_id=event.id,
+            event_type=event.type,
+            body=_body(
+                event_id=event.id,
+                event_type=event.type,
+                time=event.time,
+                subject=event.subject,
+                data=_selected(event, subscription["fields"]),
+            ),
+            now=now,
+        )
+        if await store.insert_delivery(db, delivery):
+            recorded += 1
+            due_at = now
+        else:
+            existing = await store.find_delivery(db, delivery_id)
+            if existing is None or existing["status"] != PENDING:
+                continue
+            due_at = existing["next_attempt_at"]
+        # Queued after the log entry: an event redelivered after a crash in between queues it.
+        await store.enqueue(
+            db, delivery_id=delivery_id, subscription_id=subscription["_id"], at=due_at
+        )
+    return recorded
+
+
+def _matches(subscription: Document, event: Event) -> bool:
+    """Of a chosen type, of the chosen agency (if any), and not older than the subscription."""
+    if subscription["agency"] is not None and event.data.get("agency") != subscription["agency"]:
+        return False
+    if event.time < subscription["created_at"]:
+        return False
+    return any(event.type in types_matching(p) for p in subscription["event_types"])
+
+
+def _selected(event: Event, fields: list[str] | None) -> Document:
+    """The payload fields the subscription chose, among those of the event's contract."""
+    contract_fields = partner_contracts()[event.type].model_fields
+    wanted = (
+        list(contract_fields) if fields is None else [f for f in fields if f in contract_fields]
+    )
+    return {name: event.data[name] for name in wanted if name in event.data}
+
+
+def _body(*, event_id: str, event_type: str, time: datetime, subject: str, data: Document) -> str:
+    """The JSON body, kept as sent so that every retry carries the same bytes and signature."""
+    payload = {
+        "id": event_id,
+        "type": event_type,
+        "timestamp": time.astimezone(UTC).isoformat().replace("+00:00", "Z"),
+        "subject": subject,
+        "data": data,
+    }
+    return json.dumps(payload, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def _new_delivery(
+    *,
+    delivery_id: str,
+    subscription_id: str,
+    event_id: str,
+    event_type: str,
+    body: str,
+    now: datetime,
+) -> Document:
+    return {
+        "_id": delivery_id,
+        "subscription_id": subscription_id,
+        "event_id": event_id,
+        "event_type": event_type,
+        "body": body,
+        "status": PENDING,
+        "attempts": 0,
+        "last_status_code": None,
+        "last_error": None,
+        "created_at": now,
+        "last_attempt_at": None,
+        "next_attempt_at": now,
+        "finished_at": None,
+    }
+
+
+# --- attempting deliveries ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What one attempt got: a status code, or why there was none."""
+
+    status_code: int | None = None
+    error: str | None = None
+    retry_after: float | None = None
+
+    @property
+    def ok(self) -> bool:
+        """Only a 2xx answer delivers (a redirect is not followed: it is a failure)."""
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def retry_delay(attempts: int, *, retry_after: float | None = None) -> timedelta:
+    """How long after its `attempts`-th failed attempt a delivery is tried again."""
+    base = RETRY_SCHEDULE[min(attempts, len(RETRY_SCHEDULE)) - 1]
+    # Jitter spreads the retries of many deliveries to a partner that just came back (not a
+    # secret: the standard generator is fine).
+    seconds = base * random.uniform(0.8, 1.2)  # noqa: S311
+    if retry_after is not None:
+        seconds = max(seconds, min(retry_after, RETRY_SCHEDULE[-1]))
+    return timedelta(seconds=seconds)
+
+
+async def deliver_due(
+    db: Db, settings: Settings, http: httpx.AsyncClient, *, now: datetime | None = None
+) -> int:
+    """Attempt every delivery due by `now`, several at once; how many were attempted.
+
+    Each is claimed first (a version check on its queue entry), so two replicas never send the
+    same attempt; one that dies mid-attempt leaves it due again when its lease ends.
+    """
+    now = now or _now()
+    lease = timedelta(seconds=settings.webhook_timeout_seconds + addresses.RESOLVE_SECONDS + 60)
+    entries = await store.due(db, now=now, limit=DUE_BATCH)
+    limit = asyncio.Semaphore(CONCURRENT_ATTEMPTS)
+
+    async def attempt(entry: Document) -> bool:
+        async with limit:
+            claimed = await store.claim(db, entry, lease_until=now + lease)
+            if claimed is None:
+                return False
+            return await _attempt(db, settings, http, claimed, now=now)
+
+    return sum(await asyncio.gather(*(attempt(entry) for entry in entries)))
+
+
+async def _attempt(
+    db: Db, settings: Settings, http: httpx.AsyncClient, entry: Document, *, now: datetime
+) -> bool:
+    """One attempt of a claimed delivery and its bookkeeping; False if there was none to make."""
+    delivery = await store.find_delivery(db, entry["_id"])
+    if delivery is None or delivery["status"] != PENDING:
+        await store.dequeue(db, entry["_id"])
+        return False
+    subscription = await store.find_subscription(db, delivery["subscription_id"])
+    if subscription is None or not subscription["active"]:
+        await _finish(db, delivery, status=CANCELLED, now=now, error="subscription switched off")
+        return False
+    outcome = await _send(
+        http, settings, subscription, delivery_id=delivery["_id"], body=delivery["body"]
+    )
+    attempts = delivery["attempts"] + 1
+    result = {"attempts": attempts, "last_status_code": outcome.status_code}
+    if outcome.ok:
+        await _finish(db, delivery, status=DELIVERED, now=now, **result)
+        await store.reset_failures(db, subscription["_id"])
+    elif outcome.status_code == 410:
+        # 410 Gone: the partner says it wants no more (Standard Webhooks: disable the endpoint).
+        await _finish(db, delivery, status=FAILED, now=now, error="410 Gone", **result)
+        await _switch_off(db, subscription, reason="gone", now=now, min_failures=0)
+    elif attempts >= settings.webhook_max_attempts:
+        await _finish(db, delivery, status=FAILED, now=now, error=outcome.error, **result)
+        counted = await store.count_failure(db, subscription["_id"])
+        if counted and counted["consecutive_failures"] >= settings.webhook_disable_after_failures:
+            await _switch_off(
+                db,
+                subscription,
+                reason="consecutive_failures",
+                now=now,
+                min_failures=settings.webhook_disable_after_failures,
+            )
+    else:
+        next_at = now + retry_delay(attempts, retry_after=outcome.retry_after)
+        await store.update_delivery(
+            db,
+            delivery["_id"],
+            set_fields={
+                **result,
+                "last_error": outcome.error,
+                "last_attempt_at": now,
+                "next_attempt_at": next_at,
+            },
+        )
+        await store.reschedule(db, entry, at=next_at)
+    return True
+
+
+async def _finish(
+    db: Db,
+    delivery: Document,
+    *,
+    status: str,
+    now: datetime,
+    error: str | None = None,
+    **result: Any,
+) -> None:
+    """Close a delivery's log entry (its body goes: only ids stay) and drop it from the queue."""
+    attempted = {"last_attempt_at": now} if result else {}
+    await store.update_delivery(
+        db,
+        delivery["_id"],
+        set_fields={
+            **result,
+            **attempted,
+            "status": status,
+            "last_error": error,
+            "next_attempt_at": None,
+            "finished_at": now,
+        },
+        unset=("body",),
+    )
+    await store.dequeue(db, delivery["_id"])
+
+
+async def _switch_off(
+    db: Db, subscription: Document, *, reason: str, now: datetime, min_failures: int
+) -> None:
+    """Disable a failing webhook and leave the partner a notice on it."""
+    message = {
+        language: text.format(failures=min_failures)
+        for language, text in NOTICES[f"disabled_{reason}"].items()
+    }
+    switched = await store.disable(
+        db,
+        subscription["_id"],
+        min_failures=min_failures,
+        fields={
+            "disabled_reason": reason,
+            "disabled_at": now,
+            "notice": {"code": f"disabled_{reason}", "at": now, "message": message},
+            "updated_at": now,
+        },
+    )
+    if switched is not None:
+        _forget(db)
+
+
+async def _send(
+    http: httpx.AsyncClient,
+    settings: Settings,
+    subscription: Document,
+    *,
+    delivery_id: str,
+    body: str,
+) -> Outcome:
+    """POST the signed body to the subscription's URL, at an address checked just now."""
+    try:
+        target = await addresses.resolve(
+            subscription["url"], allow_private=settings.webhooks_may_reach_private_addresses
+        )
+    except addresses.RefusedUrl as refused:
+        return Outcome(error=f"address refused: {refused.reason}")
+    try:
+        signing = _signing_secrets(settings, subscription, _now())
+    except (InvalidTag, ValueError):
+        return Outcome(error="signing secret unreadable (was MPP_SECRET_KEY changed?)")
+    # Signed at the wall clock, whatever `now` the caller scheduled by: receivers check it.
+    headers = {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        # No pooled connection outlives the attempt: it was made to one checked address for one
+        # host and must not be reused for another host at the same address.
+        "connection": "close",
+        **sign(signing, message_id=delivery_id, body=body, at=_now()),
+    }
+    outcome = Outcome(error="no address")
+    for address in target.addresses:
+        url, host, server_name = addresses.pinned(target, address)
+        try:
+            async with (
+                asyncio.timeout(settings.webhook_timeout_seconds),
+                http.stream(
+                    "POST",
+                    url,
+                    content=body.encode(),
+                    headers=headers | host,
+                    timeout=settings.webhook_timeout_seconds,
+                    follow_redirects=False,
+                    extensions={"sni_hostname": server_name},
+                ) as response,
+            ):
+                # The answer's body is never read: a receiver cannot make us download anything.
+                retry_after = _retry_after(response.headers.get("retry-after"))
+                return Outcome(status_code=response.status_code, retry_after=retry_after)
+        except httpx.ConnectError as exc:
+            outcome = Outcome(error=_describe(exc))  # the next address may answer
+        except (httpx.HTTPError, TimeoutError, OSError) as exc:
+            return Outcome(error=_describe(exc))
+    return outcome
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError | httpx.TimeoutException):
+        return "timeout"
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}"[:300] if text else type(exc).__name__
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date); None if unreadable."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, (parsedate_to_datetime(value) - _now()).total_seconds())
+    except (TypeError, ValueError):
+        return None
+
+
+# --- the test ping ------------------------------------------------------------------------------
+
+
+async def send_test(
+    db: Db,
+    *,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    caller: Principal,
+    subscription_id: str,
+) -> Document:
+    """Send a signed `partners.test` ping now, once, and log it (switched-off webhooks too, so a
+    partner can check its receiver before switching it back on)."""
+    subscription = await _load(db, caller, subscription_id)
+    now = _now()
+    delivery_id, event_id = new_id(), new_id()
+    data = {
+        "subscription_id": subscription_id,
+        "message": "Uji webhook MPP Elektronik / MPP Elektronik webhook test",
+    }
+    body = _body(
+        event_id=event_id, event_type=TEST_TYPE, time=now, subject=subscription_id, data=data
+    )
+    delivery = _new_delivery(
+        delivery_id=delivery_id,
+        subscription_id=subscription_id,
+        event_id=event_id,
+        event_type=TEST_TYPE,
+        body=body,
+        now=now,
+    )
+    await store.insert_delivery(db, delivery)
+    outcome = await _send(http, settings, subscription, delivery_id=delivery_id, body=body)
+    updated = await store.update_delivery(
+        db,
+        delivery_id,
+        set_fields={
+            "status": DELIVERED if outcome.ok else FAILED,
+            "attempts": 1,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+            "last_attempt_at": now,
+            "next_attempt_at": None,
+            "finished_at": _now(),
+        },
+        unset=("body",),
+    )
+    return updated or delivery
