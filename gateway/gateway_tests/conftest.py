@@ -17,18 +17,13 @@ import pytest
 from gateway.app import create_app
 from gateway.settings import Settings
 from mpp_shared.settings import DEVELOPMENT_SECRET
-from mpp_shared.testing import KAFKA, MONGO_URL, in_process, read_topic
+from mpp_shared.testing import KAFKA, in_process, read_topic, settings_for
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
 
 def make_gateway_settings(namespace: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "namespace": namespace,
-        "environment": "test",
-        "mongo_url": MONGO_URL,
-        "kafka_bootstrap": KAFKA,
-        "kafka_partitions": 1,
         "catalog_url": CLOSED,
         "applications_url": CLOSED,
         "documents_url": CLOSED,
@@ -39,7 +34,7 @@ def make_gateway_settings(namespace: str, **overrides: Any) -> Settings:
         "login_slow_after": 3,
         "login_lock_after": 5,
     }
-    return Settings(**(values | overrides))
+    return settings_for(Settings, namespace, **(values | overrides))
 
 
 @pytest.fixture(scope="session")

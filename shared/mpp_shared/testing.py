@@ -12,11 +12,12 @@ import os
 import secrets
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
+from pydantic_settings import BaseSettings
 from pymongo import AsyncMongoClient
 
 from mpp_shared.mailpit import mailbox, sms_address
@@ -34,6 +35,21 @@ def namespace() -> str:
     return f"t{time.strftime('%H%M%S')}{secrets.token_hex(2)}"
 
 
+Settings = TypeVar("Settings", bound=BaseSettings)
+
+
+def settings_for(cls: type[Settings], namespace: str, **overrides: Any) -> Settings:
+    """A service's settings inside a test run's namespace, on the local servers."""
+    values: dict[str, Any] = {
+        "namespace": namespace,
+        "environment": "test",
+        "mongo_url": MONGO_URL,
+        "kafka_bootstrap": KAFKA,
+        "kafka_partitions": 1,
+    }
+    return cls(**(values | overrides))
+
+
 @pytest.fixture
 def make_settings(namespace: str) -> Callable[..., ServiceSettings]:
     """Settings for a service (or a test's own producer) inside this run's namespace."""
@@ -41,15 +57,7 @@ def make_settings(namespace: str) -> Callable[..., ServiceSettings]:
     def make(
         service_name: str, cls: type[ServiceSettings] = ServiceSettings, **overrides: Any
     ) -> ServiceSettings:
-        values: dict[str, Any] = {
-            "service_name": service_name,
-            "namespace": namespace,
-            "environment": "test",
-            "mongo_url": MONGO_URL,
-            "kafka_bootstrap": KAFKA,
-            "kafka_partitions": 1,
-        }
-        return cls(**(values | overrides))
+        return settings_for(cls, namespace, service_name=service_name, **overrides)
 
     return make
 

@@ -17,7 +17,7 @@ from applications.settings import Settings
 from mpp_shared import events, topics
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.documents import DocumentUploaded
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, feeder, in_process
+from mpp_shared.testing import Tokens, feeder, in_process, settings_for
 
 AGENCY = "UJI"
 
@@ -133,12 +133,9 @@ def agency_facts(
 
 @pytest.fixture(scope="session")
 def applications_settings(namespace: str) -> Settings:
-    return Settings(
-        namespace=namespace,
-        environment="test",
-        mongo_url=MONGO_URL,
-        kafka_bootstrap=KAFKA,
-        kafka_partitions=1,
+    return settings_for(
+        Settings,
+        namespace,
         clock_check_seconds=3600,  # tests run the clocks themselves
     )
 

@@ -13,7 +13,7 @@ from catalog.app import create_app
 from catalog.models import AgencyInput, ServiceInput
 from catalog.seed import FormField, SeedService, build
 from catalog.settings import Settings
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, in_process
+from mpp_shared.testing import Tokens, in_process, settings_for
 
 AGENCY = "UJI-DUKCAPIL"
 
@@ -100,13 +100,7 @@ def body(data: ServiceInput | AgencyInput) -> dict[str, Any]:
 
 @pytest.fixture(scope="session")
 def catalog_settings(namespace: str) -> Settings:
-    return Settings(
-        namespace=namespace,
-        environment="test",
-        mongo_url=MONGO_URL,
-        kafka_bootstrap=KAFKA,
-        kafka_partitions=1,
-    )
+    return settings_for(Settings, namespace)
 
 
 @pytest.fixture(scope="session")

@@ -17,7 +17,7 @@ from reportlab.pdfgen import canvas
 from documents.app import create_app
 from documents.settings import Settings
 from mpp_shared import events, topics
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, feeder, in_process
+from mpp_shared.testing import Tokens, feeder, in_process, settings_for
 
 AGENCY = "DISDUKCAPIL"
 
@@ -46,15 +46,7 @@ def jpeg_with_gps() -> bytes:
 
 
 def documents_settings(namespace: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "namespace": namespace,
-        "environment": "test",
-        "mongo_url": MONGO_URL,
-        "kafka_bootstrap": KAFKA,
-        "kafka_partitions": 1,
-        "cleanup_interval_seconds": 3600,
-    }
-    return Settings(**(values | overrides))
+    return settings_for(Settings, namespace, **({"cleanup_interval_seconds": 3600} | overrides))
 
 
 async def started(settings: Settings, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:

@@ -13,22 +13,17 @@ import pytest
 from mpp_shared import events, topics
 from mpp_shared.contracts.applications import ApplicationSubmitted
 from mpp_shared.contracts.identity import CitizenRegistered
-from mpp_shared.testing import KAFKA, MONGO_URL, Tokens, feeder, in_process
+from mpp_shared.testing import Tokens, feeder, in_process, settings_for
 from notifications.app import create_app
 from notifications.settings import Settings
 
 
 def notifications_settings(namespace: str, **overrides: Any) -> Settings:
-    values: dict[str, Any] = {
-        "namespace": namespace,
-        "environment": "test",
-        "mongo_url": MONGO_URL,
-        "kafka_bootstrap": KAFKA,
-        "kafka_partitions": 1,
-        "retry_initial_seconds": 0.2,
-        "delivery_poll_seconds": 0.1,
-    }
-    return Settings(**(values | overrides))
+    return settings_for(
+        Settings,
+        namespace,
+        **({"retry_initial_seconds": 0.2, "delivery_poll_seconds": 0.1} | overrides),
+    )
 
 
 async def started(settings: Settings, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
