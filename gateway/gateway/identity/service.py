@@ -37,6 +37,7 @@ from mpp_shared.contracts.identity import (
     CitizenRegistered,
     CitizenUpdated,
     OtpRequested,
+    StaffUpdated,
 )
 from mpp_shared.events import Event, new_event
 from mpp_shared.ids import new_id
@@ -135,6 +136,22 @@ def _event(kind: type[CitizenRegistered] | type[CitizenUpdated], account: Docume
     )
     return new_event(
         type=event_type, source=SOURCE, subject=account["_id"], data=kind(**contact(account))
+    )
+
+
+def _staff_event(account: Document) -> Event:
+    return new_event(
+        type="identity.staff.updated.v1",
+        source=SOURCE,
+        subject=account["_id"],
+        data=StaffUpdated(
+            staff_id=account["_id"],
+            name=account["name"],
+            role=account["role"],
+            agency=account.get("agency"),
+            email=account.get("email"),
+            active=account["active"],
+        ),
     )
 
 
@@ -375,9 +392,11 @@ async def verify_phone(identity: Identity, *, verification: PhoneVerification) -
 
 
 async def _update(identity: Identity, account: Document, fields: Document) -> Document:
-    """Change an account, retrying once on a concurrent change; citizens' changes are events."""
+    """Change an account, retrying once on a concurrent change; every change is an event."""
     for _ in range(3):
-        events = [_event(CitizenUpdated, account | fields)] if account["kind"] == "citizen" else []
+        after = account | fields
+        citizen = account["kind"] == "citizen"
+        events = [_event(CitizenUpdated, after) if citizen else _staff_event(after)]
         try:
             return await store.update_account(
                 identity.db,
@@ -739,7 +758,7 @@ async def create_staff(
             detail={"id": "Nama pengguna sudah dipakai.", "en": "The username is taken."},
             reason="username-taken",
         )
-    await store.insert_account(identity.db, account, [])
+    await store.insert_account(identity.db, account, [_staff_event(account)])
     return account | {"version": 1}
 
 

@@ -187,3 +187,39 @@ async def test_sign_in_attempts_per_client_are_limited(
         assert limited.json()["type"] == "/problems/rate-limited"
         other = await client.get("/api/v1/.well-known/jwks.json")
         assert other.status_code == 200, "other calls are under the general limit"
+
+
+async def test_staff_changes_are_events_without_secrets(
+    gateway: httpx.AsyncClient, admin: dict[str, str], gateway_settings: Settings
+) -> None:
+    import json
+
+    from mpp_shared.testing import KAFKA, read_topic
+
+    body = {
+        "username": "kadis.uji",
+        "name": "Kepala Dinas Uji",
+        "role": "agency_admin",
+        "agency": "DUKCAPIL",
+        "email": "kadis@example.id",
+        "password": PASSWORD,
+    }
+    created = await gateway.post("/api/v1/auth/staff", json=body, headers=admin)
+    assert created.status_code == 201, created.text
+    staff_id = created.json()["id"]
+    off = await gateway.patch(
+        f"/api/v1/auth/staff/{staff_id}", json={"active": False}, headers=admin
+    )
+    assert off.status_code == 200
+
+    def ours(records: list[Any]) -> list[dict[str, Any]]:
+        return [e for e in (json.loads(r.value) for r in records) if e["subject"] == staff_id]
+
+    seen = await read_topic(
+        KAFKA, gateway_settings.topic("identity.events"), until=lambda r: len(ours(r)) >= 2
+    )
+    first, second = ours(seen)[:2]
+    assert first["type"] == second["type"] == "identity.staff.updated.v1"
+    assert (first["data"]["email"], first["data"]["active"]) == ("kadis@example.id", True)
+    assert second["data"]["active"] is False
+    assert PASSWORD not in json.dumps(first) and "argon2" not in json.dumps(first)

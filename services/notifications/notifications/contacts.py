@@ -1,5 +1,6 @@
-"""How to reach each citizen: contact addresses from the gateway's identity events (never a call
-to the gateway), and the citizen's own preferences: channels and quiet hours."""
+"""How to reach each citizen (and the staff told of their agency's breaches): contact addresses
+from the gateway's identity events (never a call to the gateway), and the citizen's own
+preferences: channels and quiet hours."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from zoneinfo import ZoneInfo
 from pydantic import BaseModel, ConfigDict, Field
 from pymongo.asynchronous.database import AsyncDatabase
 
-from mpp_shared.contracts.identity import CitizenContact
+from mpp_shared.contracts.identity import CitizenContact, StaffUpdated
 from mpp_shared.events import Event
 from mpp_shared.kafka import Handler
 
 Db = AsyncDatabase[dict[str, Any]]
 CONTACTS = "contacts"
+STAFF = "staff_contacts"
 # What a citizen gets unless they choose otherwise: WhatsApp only when asked for.
 DEFAULT_CHANNELS = {"email": True, "sms": True, "whatsapp": False, "push": True}
 Clock = Annotated[str, Field(pattern=r"^([01]\d|2[0-3]):[0-5]\d$")]
@@ -88,4 +90,20 @@ def handlers(db: Db) -> dict[str, Handler]:
             upsert=True,
         )
 
-    return {"identity.citizen.registered.v1": changed, "identity.citizen.updated.v1": changed}
+    async def staff_changed(event: Event) -> None:
+        facts = StaffUpdated.model_validate(event.data)
+        await db[STAFF].replace_one(
+            {"_id": facts.staff_id}, facts.model_dump(exclude={"staff_id"}), upsert=True
+        )
+
+    return {
+        "identity.citizen.registered.v1": changed,
+        "identity.citizen.updated.v1": changed,
+        "identity.staff.updated.v1": staff_changed,
+    }
+
+
+async def agency_admins(db: Db, agency: str) -> list[dict[str, Any]]:
+    """The active administrators of an agency who have an e-mail address."""
+    cursor = db[STAFF].find({"role": "agency_admin", "agency": agency, "active": True})
+    return [s async for s in cursor if s.get("email")]

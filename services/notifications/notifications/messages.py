@@ -55,6 +55,8 @@ CHANNELS = ("inbox", "email", "sms", "whatsapp", "push")
 URGENT = frozenset({"identity.otp.requested.v1", "documents.output.pin_issued.v1"})
 RETRYABLE = frozenset({TEMPORARY, TECHNICAL})
 SENDING_LEASE = dt.timedelta(minutes=2)
+# Events for the agency's staff rather than the citizen.
+STAFF_EVENTS = frozenset({"applications.application.sla_breached.v1"})
 # The mall's local time, for quiet hours.
 ZONE = ZoneInfo("Asia/Makassar")
 
@@ -72,6 +74,8 @@ async def plan(db: Db, settings: Settings, event: Event) -> int:
     expires = data.get("expires_at")
     if expires and dt.datetime.fromisoformat(str(expires)) <= _now():
         return 0  # a code that has expired is worth nothing (e.g. replayed from the DLQ)
+    if event.type in STAFF_EVENTS:
+        return await _plan_for_staff(db, settings, event)
     citizen_id = data.get("citizen_id")
     found = await contacts.contact(db, citizen_id) if citizen_id else None
     chosen = contacts.preferences(found)
@@ -99,6 +103,29 @@ async def plan(db: Db, settings: Settings, event: Event) -> int:
                 text=rendered.text,
                 due=_due(event, channel, chosen, now),
             )
+    return created
+
+
+async def _plan_for_staff(db: Db, settings: Settings, event: Event) -> int:
+    """E-mail the agency's administrators about what needs them (an SLA breach)."""
+    created = 0
+    for admin in await contacts.agency_admins(db, str(event.data.get("agency"))):
+        context = await _context(db, settings, event, admin, "id")
+        rendered = await templates.render(
+            db, event_type=event.type, channel="email", language="id", context=context
+        )
+        if rendered is None:
+            continue
+        created += await _create(
+            db,
+            event=event,
+            channel="email",
+            to=admin["email"],
+            citizen_id=None,
+            subject=rendered.subject,
+            text=rendered.text,
+            due=_now(),
+        )
     return created
 
 

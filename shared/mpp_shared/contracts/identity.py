@@ -38,6 +38,19 @@ class CitizenUpdated(CitizenContact):
     """A citizen's contact data changed: verified phone, new e-mail or language."""
 
 
+@contract("identity.staff.updated.v1", topic=topics.IDENTITY)
+class StaffUpdated(Contract):
+    """A staff account was created or switched on or off: who to tell about their agency's work
+    (an administrator about SLA breaches, for one)."""
+
+    staff_id: str
+    name: str
+    role: Literal["officer", "agency_admin", "mpp_admin", "ops_viewer"]
+    agency: str | None = None
+    email: str | None = None
+    active: bool
+
+
 @contract("identity.otp.requested.v1", topic=topics.IDENTITY_OTP)
 class OtpRequested(Contract):
     """Send this one-time code to this phone number now."""

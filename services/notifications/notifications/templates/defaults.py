@@ -715,6 +715,31 @@ DEFAULTS: tuple[Default, ...] = (
             Do NOT share this PIN with anyone, including staff.""")
         + _SIGN_EN,
     ),
+    Default(
+        "applications.application.sla_breached.v1",
+        "email",
+        subject_id="Lewat tenggat layanan: {{ event.tracking_number }}",
+        subject_en="Service deadline missed: {{ event.tracking_number }}",
+        id=_body("""
+            Yth. {{ recipient.name }},
+
+            Permohonan {{ event.tracking_number }} ({{ service.name }}) melewati tenggat
+            {% if event.clock == 'overall' %}penyelesaian{% else %}tahap
+            '{{ event.state }}'{% endif %} pada {{ event.breached_due_at|tanggal }}
+            {{ event.breached_due_at|jam }}.
+
+            Mohon tindak lanjuti di ruang kerja petugas.""")
+        + _SIGN_ID,
+        en=_body("""
+            Dear {{ recipient.name }},
+
+            Application {{ event.tracking_number }} ({{ service.name }}) missed its
+            {% if event.clock == 'overall' %}completion{% else %}'{{ event.state }}' step{% endif %}
+            deadline of {{ event.breached_due_at|date_en }} {{ event.breached_due_at|time_en }}.
+
+            Please follow it up in the officers' workspace.""")
+        + _SIGN_EN,
+    ),
 )
 
 

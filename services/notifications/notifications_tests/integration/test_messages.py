@@ -216,3 +216,50 @@ async def test_preferences_turn_channels_off(
         "/api/v1/notifications/preferences", json={"channels": {"pigeon": True}}, headers=headers
     )
     assert bad.status_code == 422
+
+
+async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
+    notifications: httpx.AsyncClient, feed: Callable[..., Any]
+) -> None:
+    from mpp_shared.contracts.applications import SlaBreached
+    from mpp_shared.contracts.identity import StaffUpdated
+
+    agency = f"DINAS{secrets.token_hex(2).upper()}"
+    admin = StaffUpdated(
+        staff_id=f"staff-{secrets.token_hex(3)}",
+        name="Kepala Dinas",
+        role="agency_admin",
+        agency=agency,
+        email=f"kadis.{secrets.token_hex(3)}@example.id",
+        active=True,
+    )
+    officer = admin.model_copy(
+        update={"staff_id": "o1", "role": "officer", "email": "o@example.id"}
+    )
+    away = admin.model_copy(
+        update={
+            "staff_id": "a2",
+            "email": f"cuti.{secrets.token_hex(3)}@example.id",
+            "active": False,
+        }
+    )
+    for person in (admin, officer, away):
+        await feed(event("identity.staff.updated.v1", person.staff_id, person, "gateway"))
+    breach = SlaBreached(
+        application_id="app-late",
+        tracking_number=f"SNJ-{agency}-20261127-000009",
+        service_id="svc",
+        service_version=1,
+        agency=agency,
+        citizen_id="c",
+        state="in_review",
+        clock="overall",
+        breached_due_at=dt.datetime(2026, 11, 27, 15, 59, 59, tzinfo=dt.UTC),
+    )
+    await feed(
+        event("applications.application.sla_breached.v1", "app-late", breach, "applications")
+    )
+    [mail] = await eventually(lambda: mailbox(admin.email or ""), timeout=20)
+    assert breach.tracking_number in mail["Subject"]
+    assert "melewati tenggat" in mail["Text"] and "Kepala Dinas" in mail["Text"]
+    assert await mailbox(away.email or "") == [], "switched-off accounts are not told"

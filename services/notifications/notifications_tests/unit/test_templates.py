@@ -367,6 +367,8 @@ WANTED = {
     "applications.complaint.closed.v1": {"email", "inbox"},
     "documents.output.issued.v1": {"email", "inbox"},
     "documents.output.pin_issued.v1": {"sms", "email", "whatsapp"},
+    # For the agency's administrators, not the citizen.
+    "applications.application.sla_breached.v1": {"email"},
 }
 
 
