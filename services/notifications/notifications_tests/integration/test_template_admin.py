@@ -20,7 +20,7 @@ from notifications.templates.models import TemplateInput
 
 SUBMITTED = "applications.application.submitted.v1"
 OTP = "identity.otp.requested.v1"
-BREACHED = "applications.application.sla_breached.v1"  # no defaults: free for each test
+BREACHED = "applications.application.sla_breached.v1"  # only an e-mail default: other channels are free
 BASE = "/api/v1/notifications/templates"
 
 
@@ -199,7 +199,7 @@ async def test_a_template_in_english_falls_back_to_indonesian_when_missing(db: A
 async def test_unknown_placeholders_are_refused_in_the_callers_language(
     client: httpx.AsyncClient, admin: dict[str, str]
 ) -> None:
-    url = f"{BASE}/{BREACHED}/email/en"
+    url = f"{BASE}/{BREACHED}/push/en"
     body = {"subject": "Late", "text": "NIK {{ event.nik }}, {{ recipient.phone }}"}
     refused = await client.put(url, json=body, headers=admin | {"Accept-Language": "en"})
     assert refused.status_code == 422
@@ -268,6 +268,6 @@ async def test_preview_renders_given_text_or_the_current_template_with_sample_va
     )
     assert refused.status_code == 422
     nothing = await client.post(
-        url, json={"event_type": BREACHED, "channel": "email", "language": "en"}, headers=admin
+        url, json={"event_type": BREACHED, "channel": "push", "language": "en"}, headers=admin
     )
     assert nothing.status_code == 404
