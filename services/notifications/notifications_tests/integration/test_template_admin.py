@@ -20,7 +20,7 @@ from notifications.templates.models import TemplateInput
 
 SUBMITTED = "applications.application.submitted.v1"
 OTP = "identity.otp.requested.v1"
-BREACHED = "applications.application.sla_breached.v1"  # only an e-mail default: other channels are free
+BREACHED = "applications.application.sla_breached.v1"  # its only default is e-mail
 BASE = "/api/v1/notifications/templates"
 
 
