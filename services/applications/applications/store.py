@@ -96,6 +96,3 @@ async def all_for_summary(db: Db, *, since: Any) -> list[Document]:
         | {"breached": 1, "completed_at": 1, "overall_due_at": 1},
     )
     return [d async for d in cursor]
-
-
-__all__ = ["VersionConflict"]

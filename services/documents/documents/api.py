@@ -204,7 +204,11 @@ async def new_pin(
 ) -> dict[str, str]:
     """A new PIN for the holder (the old one stops working); it is also sent to them."""
     pin = await issuing.new_pin(
-        rt.db, settings=_settings(request), caller=caller, output_id=output_id
+        rt.db,
+        settings=_settings(request),
+        pins=request.app.state.pins,
+        caller=caller,
+        output_id=output_id,
     )
     return {"pin": pin}
 

@@ -14,10 +14,10 @@ from fastapi import FastAPI
 from minio import Minio
 from pymongo.errors import PyMongoError
 
-from documents import api, consumers, issuing, service, store
+from documents import api, consumers, service, store
 from documents.settings import Settings
 from mpp_shared import blobs, runtime, topics, web
-from mpp_shared.kafka import Handler
+from mpp_shared.kafka import DirectPublisher, Handler
 from mpp_shared.runtime import Database, Runtime
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         s3 = blobs.create_s3(settings)
+        # PINs are secrets: published now on their short-lived topic, never via the outbox.
+        pins = DirectPublisher(settings, topics.DOCUMENTS_PINS)
         started: list[Runtime] = []
 
         def wake() -> None:
@@ -38,7 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 running.wake_relay()
 
         def handlers(db: Database) -> dict[str, Handler]:
-            return consumers.handlers(db, s3, settings, wake)
+            return consumers.handlers(db, s3, settings, pins, wake)
 
         async with runtime.run(
             settings,
@@ -52,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             started.append(running)
             app.state.runtime = running
             app.state.s3 = s3
+            app.state.pins = pins
             try:
                 await blobs.ensure_bucket(s3, settings.bucket_name)
             except Exception as exc:  # S3 away: /ready says so until it is back
@@ -63,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 cleaner.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await cleaner
-                await issuing.pins_of(settings).close()
+                await pins.close()
 
     app = web.create_app(
         settings,

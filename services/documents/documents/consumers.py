@@ -20,12 +20,14 @@ from mpp_shared.contracts.applications import (
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.identity import CitizenContact
 from mpp_shared.events import Event
-from mpp_shared.kafka import Handler
+from mpp_shared.kafka import DirectPublisher, Handler
 
 Db = store.Db
 
 
-def handlers(db: Db, s3: Minio, settings: Settings, wake: Callable[[], None]) -> dict[str, Handler]:
+def handlers(
+    db: Db, s3: Minio, settings: Settings, pins: DirectPublisher, wake: Callable[[], None]
+) -> dict[str, Handler]:
     """Handlers by event type; each is idempotent, so a redelivered event changes nothing."""
 
     async def published(event: Event) -> None:
@@ -67,7 +69,9 @@ def handlers(db: Db, s3: Minio, settings: Settings, wake: Callable[[], None]) ->
     async def decided(event: Event) -> None:
         model = ApplicationApproved if event.type.endswith("approved.v1") else ApplicationCompleted
         facts = model.model_validate(event.data)
-        if facts.electronic_output and await issuing.issue(db, s3, settings=settings, facts=facts):
+        if facts.electronic_output and await issuing.issue(
+            db, s3, settings=settings, pins=pins, facts=facts
+        ):
             wake()
 
     return {

@@ -6,6 +6,7 @@ download. Revocation is an event too."""
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -36,34 +37,27 @@ SOURCE = topics.source_of("documents")
 class Keys:
     """The regency's signing key and every public key outputs were signed with."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.private: Ed25519PrivateKey = signing.signing_key(
-            settings.output_signing_key.get_secret_value(),
-            settings.secret_key.get_secret_value(),
-        )
+    def __init__(self, signing_pem: str, secret: str) -> None:
+        self.private: Ed25519PrivateKey = signing.signing_key(signing_pem, secret)
         public = self.private.public_key()
         self.public = {signing.key_id(public): public}
-        self.pin_key = hashlib.sha256(
-            b"mpp:output-pin:" + settings.secret_key.get_secret_value().encode()
-        ).digest()
+        self.pin_key = hashlib.sha256(b"mpp:output-pin:" + secret.encode()).digest()
 
     def pin_hash(self, output_id: str, pin: str) -> str:
         """A keyed hash of a PIN, bound to its output."""
         return hmac.new(self.pin_key, f"{output_id}:{pin}".encode(), hashlib.sha256).hexdigest()
 
 
-_keys: dict[int, Keys] = {}
-_pins: dict[int, DirectPublisher] = {}
+@functools.cache
+def _keys(signing_pem: str, secret: str) -> Keys:
+    return Keys(signing_pem, secret)
 
 
 def keys_of(settings: Settings) -> Keys:
-    """The keys for these settings, made once."""
-    return _keys.setdefault(id(settings), Keys(settings))
-
-
-def pins_of(settings: Settings) -> DirectPublisher:
-    """The publisher of PINs for these settings, made once."""
-    return _pins.setdefault(id(settings), DirectPublisher(settings, topics.DOCUMENTS_PINS))
+    """The keys these settings name, derived once."""
+    return _keys(
+        settings.output_signing_key.get_secret_value(), settings.secret_key.get_secret_value()
+    )
 
 
 def verify_url(settings: Settings, code: str) -> str:
@@ -76,6 +70,7 @@ async def issue(
     s3: Minio,
     *,
     settings: Settings,
+    pins: DirectPublisher,
     facts: ApplicationApproved | ApplicationCompleted,
 ) -> bool:
     """Issue the application's output once; False when it exists already."""
@@ -152,11 +147,11 @@ async def issue(
     if not await store.insert_output(db, document, [issued]):
         await service.remove(s3, settings.bucket_name, key)
         return False
-    await send_pin(settings, document, pin)
+    await send_pin(settings, pins, document, pin)
     return True
 
 
-async def send_pin(settings: Settings, output: Document, pin: str) -> bool:
+async def send_pin(settings: Settings, pins: DirectPublisher, output: Document, pin: str) -> bool:
     """Hand the PIN to the notifications service; False if Kafka did not take it (the holder
     can ask for a new PIN)."""
     event = new_event(
@@ -174,14 +169,16 @@ async def send_pin(settings: Settings, output: Document, pin: str) -> bool:
         ),
     )
     try:
-        await pins_of(settings).publish(event)
+        await pins.publish(event)
     except (KafkaError, OSError, TimeoutError) as exc:
         log.warning("PIN of output %s not sent: %s", output["_id"], exc)
         return False
     return True
 
 
-async def new_pin(db: Db, *, settings: Settings, caller: Principal, output_id: str) -> str:
+async def new_pin(
+    db: Db, *, settings: Settings, pins: DirectPublisher, caller: Principal, output_id: str
+) -> str:
     """A new PIN for the holder (the old one stops working); also sent to them."""
     output = await store.output(db, output_id)
     if output is None or output["citizen_id"] != caller.subject:
@@ -194,7 +191,7 @@ async def new_pin(db: Db, *, settings: Settings, caller: Principal, output_id: s
         fields={"pin_hash": keys_of(settings).pin_hash(output_id, pin), "pin_failures": 0},
         new_events=[],
     )
-    await send_pin(settings, output, pin)
+    await send_pin(settings, pins, output, pin)
     return pin
 
 

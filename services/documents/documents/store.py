@@ -147,6 +147,3 @@ async def limits(db: Db, service: str, requirement: str) -> Document | None:
 async def name(db: Db, kind: str, key: str) -> Document | None:
     """A service's, agency's or citizen's name as last announced."""
     return await db[NAMES].find_one({"_id": f"{kind}:{key}"})
-
-
-__all__ = ["VersionConflict"]

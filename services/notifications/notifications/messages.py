@@ -51,8 +51,9 @@ INDEXES = {
 }
 SOURCE = topics.source_of("notifications")
 CHANNELS = ("inbox", "email", "sms", "whatsapp", "push")
+OTP = "identity.otp.requested.v1"
 # Secrets are sent now, whatever the hour, and their text is not kept after sending.
-URGENT = frozenset({"identity.otp.requested.v1", "documents.output.pin_issued.v1"})
+URGENT = frozenset({OTP, "documents.output.pin_issued.v1"})
 RETRYABLE = frozenset({TEMPORARY, TECHNICAL})
 SENDING_LEASE = dt.timedelta(minutes=2)
 # Events for the agency's staff rather than the citizen.
@@ -78,6 +79,8 @@ async def plan(db: Db, settings: Settings, event: Event) -> int:
         return await _plan_for_staff(db, settings, event)
     citizen_id = data.get("citizen_id")
     found = await contacts.contact(db, citizen_id) if citizen_id else None
+    if found is None and event.type != OTP:
+        return 0  # nobody to tell (a catalog event, an unknown citizen): no look-ups
     chosen = contacts.preferences(found)
     language = (found or {}).get("language") or data.get("language") or "id"
     context = await _context(db, settings, event, found, language)
@@ -138,7 +141,7 @@ async def _address(
     citizen_id: str | None,
 ) -> list[str] | None:
     """Where this channel reaches the recipient, if it does and they want it."""
-    if event.type == "identity.otp.requested.v1":
+    if event.type == OTP:
         # The code verifies the phone itself: it goes there, verified or not, by SMS only.
         return [str(event.data["phone"])] if channel == "sms" else None
     if found is None or not chosen.wants(channel):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import functools
 import hashlib
 import hmac
 import json
@@ -206,13 +207,33 @@ RECEIPT_STATUSES = {
 
 def vapid_key(settings: Settings) -> ec.EllipticCurvePrivateKey:
     """The VAPID key: configured (PEM), or derived from the secret key in development."""
-    configured = settings.vapid_private_key.get_secret_value().strip()
+    return _vapid_key(
+        settings.vapid_private_key.get_secret_value().strip(),
+        settings.secret_key.get_secret_value(),
+    )
+
+
+@functools.cache
+def _vapid_key(configured: str, secret: str) -> ec.EllipticCurvePrivateKey:
     if configured:
         key = serialization.load_pem_private_key(configured.encode(), password=None)
         assert isinstance(key, ec.EllipticCurvePrivateKey)
         return key
-    seed = hashlib.sha256(b"mpp:vapid:" + settings.secret_key.get_secret_value().encode()).digest()
+    seed = hashlib.sha256(b"mpp:vapid:" + secret.encode()).digest()
     return ec.derive_private_key(int.from_bytes(seed, "big") % (2**255), ec.SECP256R1())
+
+
+@functools.cache
+def _vapid(key: ec.EllipticCurvePrivateKey) -> Any:
+    """pywebpush's signer for a key, made once rather than per message."""
+    from py_vapid import Vapid
+
+    pem = key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
+    return Vapid.from_pem(pem)
 
 
 def vapid_public_key(settings: Settings) -> str:
@@ -228,18 +249,14 @@ def vapid_public_key(settings: Settings) -> str:
 async def send_push(settings: Settings, message: Outgoing) -> Outcome:
     """Send a Web Push message to one browser subscription."""
     subscription = json.loads(message.to)
-    pem = vapid_key(settings).private_bytes(
-        serialization.Encoding.PEM,
-        serialization.PrivateFormat.PKCS8,
-        serialization.NoEncryption(),
-    )
+    signer = _vapid(vapid_key(settings))
     payload = json.dumps({"title": message.subject, "body": message.text, "id": message.id})
 
     def push() -> Any:
         return webpush(
             subscription_info=subscription,
             data=payload,
-            vapid_private_key=_vapid_from_pem(pem),
+            vapid_private_key=signer,
             vapid_claims={"sub": settings.vapid_subject},
             timeout=10,
         )
@@ -254,9 +271,3 @@ async def send_push(settings: Settings, message: Outgoing) -> Outcome:
     except OSError as exc:
         return Outcome(TEMPORARY, detail=f"push: {type(exc).__name__}")
     return Outcome(DELIVERED)
-
-
-def _vapid_from_pem(pem: bytes) -> Any:
-    from py_vapid import Vapid
-
-    return Vapid.from_pem(pem)
