@@ -39,6 +39,7 @@ def handlers(
                     {"_id": f"{service_ref}:{requirement.code}"}, limits, upsert=True
                 )
         await _name(db, f"service:{facts.service_id}", facts.name.model_dump())
+        await issue_waiting()
 
     async def agency(event: Event) -> None:
         facts = AgencyUpserted.model_validate(event.data)
@@ -47,6 +48,7 @@ def handlers(
     async def citizen(event: Event) -> None:
         facts = CitizenContact.model_validate(event.data)
         await _name(db, f"citizen:{facts.citizen_id}", {"name": facts.name})
+        await issue_waiting()
 
     async def submitted(event: Event) -> None:
         facts = ApplicationSubmitted.model_validate(event.data)
@@ -67,12 +69,28 @@ def handlers(
         )
 
     async def decided(event: Event) -> None:
-        model = ApplicationApproved if event.type.endswith("approved.v1") else ApplicationCompleted
-        facts = model.model_validate(event.data)
-        if facts.electronic_output and await issuing.issue(
-            db, s3, settings=settings, pins=pins, facts=facts
-        ):
+        facts = _decision(event.type, event.data)
+        if not facts.electronic_output:
+            return
+        try:
+            issued = await issuing.issue(db, s3, settings=settings, pins=pins, facts=facts)
+        except issuing.NamesNotKnown:
+            await store.wait_for_names(db, facts.application_id, event.type, dict(event.data))
+            return
+        if issued:
             wake()
+
+    async def issue_waiting() -> None:
+        """Issue the outputs that waited for the name just read."""
+        for waiting in await store.waiting(db):
+            facts = _decision(waiting["type"], waiting["data"])
+            try:
+                issued = await issuing.issue(db, s3, settings=settings, pins=pins, facts=facts)
+            except issuing.NamesNotKnown:
+                continue
+            await store.done_waiting(db, waiting["_id"])
+            if issued:
+                wake()
 
     return {
         "catalog.service.published.v1": published,
@@ -84,6 +102,11 @@ def handlers(
         "applications.application.approved.v1": decided,
         "applications.application.completed.v1": decided,
     }
+
+
+def _decision(event_type: str, data: Any) -> ApplicationApproved | ApplicationCompleted:
+    model = ApplicationApproved if event_type.endswith("approved.v1") else ApplicationCompleted
+    return model.model_validate(data)
 
 
 async def _name(db: Db, key: str, value: dict[str, Any]) -> None:

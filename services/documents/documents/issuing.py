@@ -65,6 +65,10 @@ def verify_url(settings: Settings, code: str) -> str:
     return f"{settings.public_base_url.rstrip('/')}/verify/{code}"
 
 
+class NamesNotKnown(LookupError):
+    """The output names a service or citizen whose event has not been read yet."""
+
+
 async def issue(
     db: Db,
     s3: Minio,
@@ -81,8 +85,9 @@ async def issue(
     agency_name = await store.name(db, "agency", facts.agency)
     holder = await store.name(db, "citizen", facts.citizen_id)
     if service_name is None or holder is None:
-        # The catalog's or identity's event has not arrived yet: retried, then dead-lettered.
-        raise LookupError(f"names for output of {facts.application_id} not known yet")
+        # The catalog's or identity's event has not arrived yet (topics are read side by side):
+        # the caller keeps the decision and issues it when the name comes.
+        raise NamesNotKnown(f"names for output of {facts.application_id} not known yet")
     now = dt.datetime.now(dt.UTC)
     code = codes.new_verification_code()
     url = verify_url(settings, code)

@@ -27,6 +27,8 @@ ACCESS = "document_access"
 CODES = "output_codes"
 LIMITS = "requirement_limits"
 NAMES = "names"
+# Decisions whose output waits for a name (service, citizen) whose event has not arrived yet.
+WAITING = "outputs_waiting"
 OUTBOX_COLLECTIONS = [DOCUMENTS, OUTPUTS]
 INDEXES = {
     DOCUMENTS: [
@@ -147,3 +149,21 @@ async def limits(db: Db, service: str, requirement: str) -> Document | None:
 async def name(db: Db, kind: str, key: str) -> Document | None:
     """A service's, agency's or citizen's name as last announced."""
     return await db[NAMES].find_one({"_id": f"{kind}:{key}"})
+
+
+async def wait_for_names(
+    db: Db, application_id: str, event_type: str, data: dict[str, Any]
+) -> None:
+    """Keep a decision until the names its output needs have arrived."""
+    await db[WAITING].replace_one(
+        {"_id": application_id}, {"type": event_type, "data": data}, upsert=True
+    )
+
+
+async def waiting(db: Db) -> list[Document]:
+    """Decisions still waiting for names (a handful at most: names arrive within seconds)."""
+    return await db[WAITING].find({}).to_list(None)
+
+
+async def done_waiting(db: Db, application_id: str) -> None:
+    await db[WAITING].delete_one({"_id": application_id})

@@ -21,7 +21,11 @@ from ..conftest import AGENCY, citizen_id, event, now
 
 
 async def approve(
-    feed: Callable[..., Any], owner: str, *, name: str = "Siti Aminah Daeng"
+    feed: Callable[..., Any],
+    owner: str,
+    *,
+    name: str = "Siti Aminah Daeng",
+    decision_first: bool = False,
 ) -> ApplicationApproved:
     service_id = f"svc-{secrets.token_hex(3)}"
     service = ServicePublished.model_validate(
@@ -61,17 +65,15 @@ async def approve(
         state="approved",
         electronic_output=True,
     )
-    await feed(
+    names = [
         event("catalog.service.published.v1", service_id, service, "catalog"),
         event("catalog.agency.upserted.v1", "a1", agency, "catalog"),
         event("identity.citizen.registered.v1", owner, citizen, "gateway"),
-        event(
-            "applications.application.approved.v1",
-            approved.application_id,
-            approved,
-            "applications",
-        ),
+    ]
+    decision = event(
+        "applications.application.approved.v1", approved.application_id, approved, "applications"
     )
+    await feed(*([decision, *names] if decision_first else [*names, decision]))
     return approved
 
 
@@ -228,3 +230,21 @@ async def test_too_many_wrong_pins_lock_the_download(
         f"/api/v1/verify/{code}/download", json={"pin": fresh.json()["pin"]}
     )
     assert unlocked.status_code == 200
+
+
+async def test_a_decision_read_before_the_names_it_needs_is_issued_when_they_arrive(
+    documents: httpx.AsyncClient, tokens: Tokens, feed: Callable[..., Any]
+) -> None:
+    """Topics are read side by side: the approval may come before the catalog's or identity's
+    event. The output waits for them instead of failing into the dead-letter queue."""
+    owner = citizen_id()
+    approved = await approve(feed, owner, name="Andi Baso", decision_first=True)
+    holder = tokens.headers("citizen", subject=owner)
+    mine = await documents.get(
+        f"/api/v1/documents/outputs?application_id={approved.application_id}", headers=holder
+    )
+    assert mine.status_code == 200, mine.text
+    db = documents.app.state.runtime.db  # type: ignore[attr-defined]
+    assert await db["outputs_waiting"].count_documents({"_id": approved.application_id}) == 0
+    public = await documents.get(f"/api/v1/verify/{mine.json()['verification_code']}")
+    assert public.json()["holder"] == "A*** B***"
