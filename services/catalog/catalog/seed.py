@@ -127,6 +127,8 @@ def form_schema(fields: list[FormField]) -> dict[str, Any]:
         "properties": properties,
         "required": [f.name for f in fields if f.required],
         "additionalProperties": False,
+        # JSON objects have no order; forms do: the order to ask the fields in.
+        "x-order": [f.name for f in fields],
     }
 
 
