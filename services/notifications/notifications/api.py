@@ -1,5 +1,6 @@
 """Routes of notifications: the citizen's inbox and preferences, Web Push subscriptions,
-providers' delivery receipts, and the sandbox's failure switch for developers and tests."""
+providers' delivery receipts, the command center's delivery figures, and the sandbox's failure
+switch for developers and tests."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from mpp_shared import pagination
 from mpp_shared.auth import Principal, require
 from mpp_shared.problems import Problem
 from mpp_shared.web import RuntimeDep
-from notifications import contacts, messages, providers
+from notifications import contacts, figures, messages, providers
 from notifications.settings import Settings
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
 Citizen = Annotated[Principal, require("citizen")]
+Staff = Annotated[Principal, require("officer", "agency_admin", "mpp_admin", "ops_viewer")]
 
 
 def _settings(request: Request) -> Settings:
@@ -154,6 +156,12 @@ async def unsubscribe(rt: RuntimeDep, caller: Citizen, subscription_id: str) -> 
     """Stop push messages on a browser."""
     await rt.db[messages.PUSH].delete_one({"_id": subscription_id, "citizen_id": caller.subject})
     return Response(status_code=204)
+
+
+@router.get("/ops/deliveries")
+async def deliveries(rt: RuntimeDep, caller: Staff) -> figures.DeliveryFigures:
+    """Messages created today and in the last 24 hours, per channel and status (staff)."""
+    return await figures.delivery_figures(rt.db, now=dt.datetime.now(dt.UTC), zone=messages.ZONE)
 
 
 @router.post("/receipts/infobip", status_code=204, include_in_schema=False)
