@@ -18,9 +18,11 @@ from gateway.guard import Guard
 from gateway.identity import service, store
 from gateway.identity.api import router as identity_router
 from gateway.identity.service import Identity
+from gateway.live import router as live_router
 from gateway.openapi import MergedOpenApi
 from gateway.otp import OtpSender
 from gateway.settings import Settings
+from gateway.webapps import WebApps
 from mpp_shared import blobs, runtime, topics, web
 from mpp_shared.problems import Problem
 
@@ -76,6 +78,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_route=False,
     )
     app.include_router(identity_router)
+    app.include_router(live_router)
 
     @app.middleware("http")
     async def edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
@@ -162,5 +165,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         if audited and caller is not None and response.status_code < 400:
             await gate.record(request, caller, response.status_code)
         return response
+
+    apps = WebApps(settings.web_dir, settings.media_origins())
+
+    @app.api_route("/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
+    async def web_apps(request: Request, path: str) -> Response:
+        """The citizen app, the officer workspace (/petugas) and the command center (/ops)."""
+        return apps.response(request, path)
 
     return app

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import SecretStr, model_validator
 
 from mpp_shared.settings import DEVELOPMENT_SECRET, S3Settings, ServiceSettings
@@ -21,6 +23,8 @@ class Settings(ServiceSettings, S3Settings):
 
     upstream_connect_timeout: float = 2.0
     upstream_read_timeout: float = 30.0
+    # How often the command center's live stream (/api/v1/ops/live) reads the figures, seconds.
+    ops_live_interval: float = 5.0
 
     # Encrypts NIKs at rest and keys their look-up hash (two keys derived from it).
     pii_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
@@ -35,6 +39,11 @@ class Settings(ServiceSettings, S3Settings):
     bootstrap_admin_password: SecretStr = SecretStr(DEVELOPMENT_SECRET)
 
     cors_origins: list[str] = []
+    # The built web apps (`make web`); the gateway's image keeps them at the same place.
+    web_dir: Path = Path(__file__).resolve().parents[2] / "web" / "dist"
+    # Origins the pages may show uploaded documents from (S3's public endpoint, whose short-lived
+    # links the documents service hands out); empty: the S3 endpoint named here.
+    web_media_origins: list[str] = []
     # Behind a load balancer that sets X-Forwarded-For, the client is its first address.
     trust_forwarded_for: bool = False
     # Rate limits, per gateway replica (https://limits.readthedocs.io notation).
@@ -58,6 +67,12 @@ class Settings(ServiceSettings, S3Settings):
         if self.environment == "production" and not self.token_signing_keys.get_secret_value():
             raise ValueError("MPP_TOKEN_SIGNING_KEYS must be set outside development")
         return self
+
+    def media_origins(self) -> list[str]:
+        """Where previews of uploaded documents come from."""
+        if self.web_media_origins:
+            return self.web_media_origins
+        return [f"{'https' if self.s3_secure else 'http'}://{self.s3_endpoint}"]
 
     def upstreams(self) -> dict[str, str]:
         """Each service's base URL, by name."""
