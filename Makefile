@@ -5,7 +5,7 @@ LOCALCTL := python3 deploy/local/localctl.py
 UV := uv run --frozen
 PYTEST := $(UV) pytest -p no:cacheprovider
 
-.PHONY: help up down status logs reset servers install lint format test test-unit test-integration test-e2e bench contracts dlq-replay
+.PHONY: help up down status logs reset web restart servers install lint format test test-unit test-integration test-e2e bench contracts dlq-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -25,17 +25,24 @@ logs: ## Follow one component's log: make logs SERVICE=catalog
 reset: ## Stop everything and wipe the data folder
 	@$(LOCALCTL) reset
 
+web: ## Build the web apps (citizen /, officer /petugas/, command center /ops/) into web/dist
+	@$(LOCALCTL) web
+
+restart: ## Restart one component after a change: make restart SERVICE=gateway
+	@$(LOCALCTL) restart $(SERVICE)
+
 servers: ## Install and start only the servers the tests need (Kafka, FerretDB, S3, Mailpit)
 	@$(LOCALCTL) servers
 
 install: ## Install uv, the Python environment, Kafka and the Go-built servers, without starting them
 	@$(LOCALCTL) install
 
-lint: ## ruff and mypy over the whole workspace
+lint: ## ruff and mypy over the whole workspace, tsc over the web apps
 	$(UV) ruff check .
 	$(UV) ruff format --check .
 	$(UV) mypy -p mpp_shared -p catalog -p applications -p documents -p notifications -p gateway
 	$(UV) mypy deploy/local benchmarks
+	cd web && { test -d node_modules || npm ci --no-audit --no-fund; } && npx tsc --noEmit
 
 format: ## Apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .

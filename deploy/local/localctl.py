@@ -116,6 +116,25 @@ def install_python_env() -> str:
     return "virtual environment .venv in sync with uv.lock"
 
 
+WEB = REPO / "web"
+
+
+def build_web() -> str:
+    """The three web apps: npm packages as package-lock.json pins them, then the Vite build."""
+    if not shutil.which("npm"):
+        raise StepFailed("the web apps need Node.js 20 and npm (apt-get install nodejs npm)")
+    lock = hashlib.sha256((WEB / "package-lock.json").read_bytes()).hexdigest()
+    stamp = WEB / "node_modules" / ".mpp-lock-sha256"
+    installed = "packages cached"
+    if not stamp.exists() or stamp.read_text() != lock:
+        run_logged(["npm", "ci", "--no-audit", "--no-fund"], CACHE / "logs" / "npm-ci.log", cwd=WEB)
+        stamp.write_text(lock)
+        installed = "packages installed"
+    log = CACHE / "logs" / "web-build.log"
+    run_logged(["npm", "run", "--silent", "build"], log, cwd=WEB)
+    return f"{installed}; built into web/dist"
+
+
 def kafka_libs() -> Path:
     return CACHE / f"kafka-{KAFKA_VERSION}" / "libs"
 
@@ -502,6 +521,7 @@ def installs() -> None:
     step("install Python dependencies (uv sync)", install_python_env)
     step(f"install Apache Kafka {KAFKA_VERSION} (Maven Central)", install_kafka)
     step("build FerretDB, versitygw and Mailpit (Go module proxy)", build_go_servers)
+    step("build the web apps (npm registry, Vite)", build_web)
 
 
 def cmd_servers() -> None:
@@ -520,6 +540,9 @@ def cmd_up() -> None:
     step("load the catalog of Kabupaten Sinjai (73.07)", load_catalog)
     step("create the demo accounts", create_demo_accounts)
     say(f"\nMPP Elektronik is up ({time.monotonic() - started:.0f}s). Development only:\n")
+    say(f"  Citizen app (phones)          http://{HOST}:8080/")
+    say(f"  Officer workspace             http://{HOST}:8080/petugas/")
+    say(f"  Command center                http://{HOST}:8080/ops/")
     say(f"  Gateway (single entry point)  http://{HOST}:8080")
     say(f"  API docs (OpenAPI)            http://{HOST}:8080/docs")
     say(f"  Platform health               http://{HOST}:8080/health")
@@ -534,6 +557,14 @@ def cmd_up() -> None:
     for line in demo_credentials():
         say(line)
     say(f"\n  Logs: make logs SERVICE=<name>   ({LOGS})\n  Stop: make down   Wipe data: make reset")
+
+
+def cmd_restart(name: str) -> None:
+    """Stop and start one component (after a code change)."""
+    if name not in COMPONENTS:
+        raise SystemExit(f"unknown component {name!r}; one of {', '.join(COMPONENTS)}")
+    step(f"stop {name}", partial(stop, COMPONENTS[name]))
+    step(f"start {name}", partial(start, COMPONENTS[name]))
 
 
 def cmd_down() -> None:
@@ -580,9 +611,10 @@ def cmd_reset() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
-        "command", choices=["up", "servers", "install", "down", "status", "logs", "reset"]
+        "command",
+        choices=["up", "servers", "install", "web", "restart", "down", "status", "logs", "reset"],
     )
-    parser.add_argument("name", nargs="?", help="component for `logs`")
+    parser.add_argument("name", nargs="?", help="component for `logs` and `restart`")
     args = parser.parse_args()
     if args.command == "up":
         cmd_up()
@@ -590,6 +622,10 @@ def main() -> None:
         cmd_servers()
     elif args.command == "install":
         installs()
+    elif args.command == "web":
+        step("build the web apps (npm registry, Vite)", build_web)
+    elif args.command == "restart":
+        cmd_restart(args.name or "gateway")
     elif args.command == "down":
         cmd_down()
     elif args.command == "status":

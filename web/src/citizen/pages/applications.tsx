@@ -1,0 +1,228 @@
+// The citizen's applications: drafts still on the phone, then those the mall has, each with
+// its timeline, what to do next, and the issued document.
+import { useEffect, useRef, useState } from "preact/hooks";
+import { ApiError, ok, upload, type Schemas } from "../../lib/api";
+import { dateTime, loc, t } from "../../lib/i18n";
+import { ErrorBox, Field, Loading, useAction, useLoad } from "../../lib/ui";
+import { service as loadService } from "../catalog";
+import { allDrafts, type Draft } from "../drafts";
+import { api, session } from "../session";
+
+type Summary = Schemas["ApplicationSummary"];
+type Application = Schemas["Application"];
+
+function stateTone(code: string, overdue = false): string {
+  if (overdue) return "bad";
+  if (code === "completed" || code === "approved") return "ok";
+  if (code === "rejected" || code === "cancelled") return "bad";
+  if (code === "revision_requested") return "warn";
+  return "";
+}
+
+export function Applications() {
+  const [items, setItems] = useState<Summary[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [drafts, setDrafts] = useState<Draft[]>([]);
+  const first = useLoad(async () => {
+    const page = await ok(api.GET("/api/v1/applications", { params: { query: { limit: 20 } } }));
+    setItems(page.items);
+    setCursor(page.next_cursor ?? null);
+    return page;
+  }, []);
+  useEffect(() => void allDrafts().then((found) => setDrafts(found.filter((d) => d.state !== "sent"))), []);
+  const more = async () => {
+    const page = await ok(api.GET("/api/v1/applications", { params: { query: { limit: 20, cursor: cursor ?? undefined } } }));
+    setItems([...items, ...page.items]);
+    setCursor(page.next_cursor ?? null);
+  };
+  return (
+    <section>
+      <h1>{t("Permohonan saya", "My applications")}</h1>
+      {drafts.length > 0 && (
+        <>
+          <h2>{t("Draf di ponsel ini", "Drafts on this phone")}</h2>
+          <ul class="list">
+            {drafts.map((d) => (
+              <li key={d.key}>
+                <a href={`/layanan/${d.service}/ajukan`} class="item">
+                  <strong>{loc(d.service_name)}</strong>
+                  <span class={`badge ${d.state === "failed" ? "bad" : "warn"}`}>
+                    {{ editing: t("draf", "draft"), queued: t("menunggu koneksi", "waiting for a connection"), sending: t("mengirim", "sending"), failed: t("perlu diperbaiki", "needs fixing"), sent: "" }[d.state]}
+                  </span>
+                </a>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      <ErrorBox error={first.error} />
+      {first.loading && <Loading />}
+      {!first.loading && !first.error && items.length === 0 && (
+        <p class="muted">
+          {t("Belum ada permohonan.", "No applications yet.")} <a href="/">{t("Cari layanan", "Find a service")}</a>
+        </p>
+      )}
+      <ul class="list">
+        {items.map((a) => (
+          <li key={a.id}>
+            <a href={`/permohonan/${a.id}`} class="item">
+              <span class="spread">
+                <strong>{loc(a.service_name)}</strong>
+                <span class={`badge ${stateTone(a.state.code, a.overdue)}`}>{loc(a.state.label)}</span>
+              </span>
+              <span class="small muted">
+                {a.tracking_number} · {dateTime(a.submitted_at)}
+              </span>
+            </a>
+          </li>
+        ))}
+      </ul>
+      {cursor && (
+        <button type="button" class="wide" onClick={more}>
+          {t("Tampilkan lebih banyak", "Show more")}
+        </button>
+      )}
+    </section>
+  );
+}
+
+export function ApplicationPage({ id }: { id: string }) {
+  const found = useLoad(() => ok(api.GET("/api/v1/applications/{application_id}", { params: { path: { application_id: id } } })), [id]);
+  const service = useLoad(async () => (found.data ? loadService(found.data.service_slug) : undefined), [found.data?.service_slug]);
+  const outputs = useLoad(async () => {
+    if (!found.data || found.data.state.code !== "completed") return [];
+    return ok(api.GET("/api/v1/documents/outputs", { params: { query: { application_id: id } } })).then((one) => [one], () => []);
+  }, [found.data?.state.code]);
+  const heading = useRef<HTMLHeadingElement>(null);
+  if (found.error) return <ErrorBox error={found.error} />;
+  if (!found.data) return <Loading />;
+  const a = found.data;
+  const states = new Map((service.data?.workflow?.states ?? []).map((s) => [s.code, s.label]));
+  const label = (code: string | null | undefined) => (code ? loc(states.get(code)) || code : "");
+  return (
+    <article>
+      <p class="small">
+        <a href="/permohonan">← {t("Permohonan saya", "My applications")}</a>
+      </p>
+      <h1 tabIndex={-1} ref={heading}>
+        {loc(a.service_name)}
+      </h1>
+      <p class="spread">
+        <span class="mono">{a.tracking_number}</span>
+        <span class={`badge ${stateTone(a.state.code, a.overdue)}`}>{loc(a.state.label)}</span>
+      </p>
+      {a.due_at && !a.state.terminal && (
+        <p class="small">
+          {t("Target selesai", "Due by")}: <strong>{dateTime(a.due_at)}</strong>
+          {a.sla_paused && <span class="badge warn"> {t("waktu layanan berhenti sampai Anda memperbaiki berkas", "the clock waits for your fix")}</span>}
+        </p>
+      )}
+      {a.state.code === "revision_requested" && (
+        <p class="notice">{t("Petugas meminta perbaikan. Baca catatan di bawah, lalu kirim ulang.", "The officer asked for a fix. Read the note below, then send again.")}</p>
+      )}
+      <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={() => (found.reload(), heading.current?.focus())} />
+      {outputs.data && outputs.data.length > 0 && (
+        <div class="card success-card">
+          <h2>{t("Dokumen hasil layanan", "Issued document")}</h2>
+          {outputs.data.map((o) => (
+            <div key={o.id}>
+              <p>
+                {t("Kode verifikasi", "Verification code")}: <strong class="mono">{o.verification_code}</strong>
+              </p>
+              <p class="small">
+                {t(
+                  "Unduh dokumen dengan PIN yang dikirim lewat SMS. Siapa pun dapat memeriksa keasliannya dengan kode atau kode QR.",
+                  "Download it with the PIN sent to you by SMS. Anyone can check that it is authentic with the code or the QR code.",
+                )}
+              </p>
+              <a class="button primary" href={`/verify/${o.verification_code}`}>
+                {t("Lihat dan unduh", "View and download")}
+              </a>
+            </div>
+          ))}
+        </div>
+      )}
+      <h2>{t("Riwayat", "History")}</h2>
+      <ol class="timeline">
+        {[...a.history].reverse().map((line, i) => (
+          <li key={i}>
+            <time dateTime={line.at}>{dateTime(line.at)}</time>
+            <strong>{label(line.to_state)}</strong>
+            {line.note && <p class="note">“{line.note}”</p>}
+          </li>
+        ))}
+      </ol>
+      <div class="row">
+        {a.state.code === "completed" && (
+          <a class="button" href={`/permohonan/${a.id}/survei`}>
+            {t("Nilai layanan ini", "Rate this service")}
+          </a>
+        )}
+        {service.data?.channels.includes("booking") && !a.state.terminal && (
+          <a class="button" href={`/layanan/${a.service_slug}/antrean?application=${a.id}`}>
+            {t("Pesan antrean", "Book a visit")}
+          </a>
+        )}
+        <a class="button" href={`/pengaduan/baru?application=${a.id}`}>
+          {t("Ajukan pengaduan", "File a complaint")}
+        </a>
+      </div>
+    </article>
+  );
+}
+
+/** What the citizen may do now (send again after a fix, cancel), as the workflow allows. */
+function CitizenActions({ application, requirements, onDone }: { application: Application; requirements: Schemas["Requirement"][]; onDone: () => void }) {
+  const [note, setNote] = useState("");
+  const [files, setFiles] = useState<Record<string, File>>({});
+  const { busy, error, run } = useAction();
+  if (!application.actions.length) return null;
+  const act = async (action: Schemas["Action"]) => {
+    const done = await run(async () => {
+      const documents: Record<string, string[]> = {};
+      for (const [code, file] of Object.entries(files)) {
+        const form = new FormData();
+        form.append("file", file, file.name);
+        form.append("service", application.service_slug);
+        form.append("requirement", code);
+        const uploaded = await upload<Schemas["DocumentView"]>(session, "/documents", form, () => undefined);
+        documents[code] = [uploaded.id];
+      }
+      const body = { note: note.trim() || null, documents: Object.keys(documents).length ? documents : null };
+      // A new document reaches the applications service a moment after its upload.
+      for (let attempt = 0; ; attempt++) {
+        try {
+          return await ok(api.POST("/api/v1/applications/{application_id}/actions/{action}", { params: { path: { application_id: application.id, action: action.code } }, body }));
+        } catch (failure) {
+          const early = failure instanceof ApiError && failure.status === 422 && Object.keys(documents).length > 0;
+          if (!early || attempt > 15) throw failure;
+          await new Promise((resolve) => setTimeout(resolve, 1000));
+        }
+      }
+    });
+    if (done) onDone();
+  };
+  const replacing = application.state.code === "revision_requested";
+  return (
+    <div class="card">
+      <h2>{t("Tindakan", "What you can do")}</h2>
+      {replacing &&
+        requirements.map((r) => (
+          <Field key={r.code} label={`${loc(r.name)} (${t("ganti", "replace")})`}>
+            {(p) => <input {...p} type="file" onChange={(e) => e.currentTarget.files?.[0] && setFiles({ ...files, [r.code]: e.currentTarget.files[0] })} />}
+          </Field>
+        ))}
+      <Field label={t("Catatan (tidak wajib)", "Note (optional)")}>
+        {(p) => <textarea {...p} value={note} onInput={(e) => setNote(e.currentTarget.value)} />}
+      </Field>
+      <ErrorBox error={error} />
+      <div class="row">
+        {application.actions.map((action) => (
+          <button key={action.code} type="button" class={action.code === "cancel" ? "danger" : "primary"} disabled={busy} onClick={() => act(action)}>
+            {loc(action.label)}
+          </button>
+        ))}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,59 @@
+// Messages from the mall: the in-app copy of every notification.
+import { useState } from "preact/hooks";
+import { ok, type Schemas } from "../../lib/api";
+import { dateTime, t } from "../../lib/i18n";
+import { ErrorBox, Loading, useLoad } from "../../lib/ui";
+import { api } from "../session";
+
+type Item = Schemas["InboxItem"];
+
+export function Inbox() {
+  const [items, setItems] = useState<Item[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const first = useLoad(async () => {
+    const page = await ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20 } } }));
+    setItems(page.items);
+    setCursor(page.next_cursor ?? null);
+    return page;
+  }, []);
+  const more = async () => {
+    const page = await ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20, cursor: cursor ?? undefined } } }));
+    setItems([...items, ...page.items]);
+    setCursor(page.next_cursor ?? null);
+  };
+  const markRead = async (item: Item) => {
+    if (item.read_at) return;
+    await ok(api.POST("/api/v1/notifications/{message_id}/read", { params: { path: { message_id: item.id } } })).catch(() => undefined);
+    setItems(items.map((i) => (i.id === item.id ? { ...i, read_at: new Date().toISOString() } : i)));
+  };
+  return (
+    <section>
+      <h1>{t("Pesan", "Inbox")}</h1>
+      <ErrorBox error={first.error} />
+      {first.loading && <Loading />}
+      {first.data && <p class="small muted">{t(`${first.data.unread} belum dibaca`, `${first.data.unread} unread`)}</p>}
+      {!first.loading && !first.error && items.length === 0 && <p class="muted">{t("Belum ada pesan.", "No messages yet.")}</p>}
+      <ul class="list">
+        {items.map((item) => (
+          <li key={item.id} class={item.read_at ? "" : "unread"}>
+            <details onToggle={(e) => (e.currentTarget as HTMLDetailsElement).open && void markRead(item)}>
+              <summary>
+                <strong>{item.subject ?? item.text.slice(0, 60)}</strong>
+                {!item.read_at && <span class="badge">{t("baru", "new")}</span>}
+                <time class="small muted" dateTime={item.created_at}>
+                  {dateTime(item.created_at)}
+                </time>
+              </summary>
+              <p class="message">{item.text}</p>
+            </details>
+          </li>
+        ))}
+      </ul>
+      {cursor && (
+        <button type="button" class="wide" onClick={more}>
+          {t("Tampilkan lebih banyak", "Show more")}
+        </button>
+      )}
+    </section>
+  );
+}

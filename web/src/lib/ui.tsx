@@ -1,0 +1,154 @@
+// Small pieces every app uses: labelled fields, errors announced to screen readers, the
+// language switch, loading of API data, and the staff sign-in form.
+import type { ComponentChildren, JSX } from "preact";
+import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
+import { ApiError, type Session } from "./api";
+import { lang, setLang, t } from "./i18n";
+
+export function ErrorBox({ error }: { error: unknown }) {
+  if (!error) return null;
+  const message = error instanceof Error ? error.message : String(error);
+  const fields = error instanceof ApiError ? error.errors : [];
+  return (
+    <div class="error" role="alert">
+      <p>{message}</p>
+      {fields.length > 0 && (
+        <ul>
+          {fields.map((f) => (
+            <li key={f.field}>
+              {f.field ? <strong>{f.field.split(".").pop()}: </strong> : null}
+              {f.message}
+            </li>
+          ))}
+        </ul>
+      )}
+    </div>
+  );
+}
+
+export function Loading({ label }: { label?: string }) {
+  return (
+    <p class="loading" role="status" aria-live="polite">
+      {label ?? t("Memuat…", "Loading…")}
+    </p>
+  );
+}
+
+type FieldProps = {
+  label: string;
+  hint?: string;
+  error?: string;
+  children: (props: { id: string; "aria-describedby"?: string; "aria-invalid"?: boolean }) => JSX.Element;
+};
+
+/** A label tied to its input, with a hint and an error both read out by screen readers. */
+export function Field({ label, hint, error, children }: FieldProps) {
+  const id = useId();
+  const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
+  return (
+    <div class={error ? "field invalid" : "field"}>
+      <label for={id}>{label}</label>
+      {hint && (
+        <p class="hint" id={`${id}-hint`}>
+          {hint}
+        </p>
+      )}
+      {children({ id, "aria-describedby": described, "aria-invalid": error ? true : undefined })}
+      {error && (
+        <p class="field-error" id={`${id}-error`}>
+          {error}
+        </p>
+      )}
+    </div>
+  );
+}
+
+export function LangSwitch() {
+  const other = lang === "id" ? "en" : "id";
+  return (
+    <button type="button" class="lang" onClick={() => setLang(other)} aria-label={t("Switch to English", "Ganti ke Bahasa Indonesia")}>
+      {other === "en" ? "EN" : "ID"}
+    </button>
+  );
+}
+
+export type Loaded<T> = { data: T | undefined; error: unknown; loading: boolean; reload: () => void };
+
+/** Loads data when the inputs change; keeps the last data while reloading. */
+export function useLoad<T>(load: () => Promise<T>, inputs: unknown[]): Loaded<T> {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<unknown>(null);
+  const [loading, setLoading] = useState(true);
+  const [round, setRound] = useState(0);
+  const latest = useRef(0);
+  useEffect(() => {
+    const mine = ++latest.current;
+    setLoading(true);
+    load().then(
+      (value) => mine === latest.current && (setData(value), setError(null), setLoading(false)),
+      (failure) => mine === latest.current && (setError(failure), setLoading(false)),
+    );
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...inputs, round]);
+  const reload = useCallback(() => setRound((r) => r + 1), []);
+  return { data, error, loading, reload };
+}
+
+/** Runs an action once at a time, keeping its error to show. */
+export function useAction() {
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  const run = useCallback(async <T,>(action: () => Promise<T>): Promise<T | undefined> => {
+    setBusy(true);
+    setError(null);
+    try {
+      return await action();
+    } catch (failure) {
+      setError(failure);
+      return undefined;
+    } finally {
+      setBusy(false);
+    }
+  }, []);
+  return { busy, error, setError, run };
+}
+
+/** Sign-in for staff (username and password). */
+export function StaffSignIn({ session, title, children }: { session: Session; title: string; children?: ComponentChildren }) {
+  const [username, setUsername] = useState("");
+  const [password, setPassword] = useState("");
+  const { busy, error, run } = useAction();
+  const submit = (e: Event) => {
+    e.preventDefault();
+    void run(() => session.signIn(username.trim(), password));
+  };
+  return (
+    <main class="signin" id="main">
+      <h1>{title}</h1>
+      {children}
+      <form onSubmit={submit} class="card">
+        <Field label={t("Nama pengguna", "Username")}>
+          {(p) => <input {...p} name="username" autocomplete="username" required value={username} onInput={(e) => setUsername(e.currentTarget.value)} />}
+        </Field>
+        <Field label={t("Kata sandi", "Password")}>
+          {(p) => <input {...p} name="password" type="password" autocomplete="current-password" required value={password} onInput={(e) => setPassword(e.currentTarget.value)} />}
+        </Field>
+        <ErrorBox error={error} />
+        <button type="submit" class="primary" disabled={busy}>
+          {busy ? t("Memeriksa…", "Checking…") : t("Masuk", "Sign in")}
+        </button>
+      </form>
+      <p class="center">
+        <LangSwitch />
+      </p>
+    </main>
+  );
+}
+
+export function SkipLink() {
+  return (
+    <a class="skip" href="#main">
+      {t("Langsung ke isi", "Skip to content")}
+    </a>
+  );
+}
