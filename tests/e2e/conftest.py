@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import socket
@@ -106,6 +107,109 @@ def platform(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
             running.stop(name)
 
 
+def run_async(coroutine: Any) -> Any:
+    """Run a coroutine to its end from plain test code, even where Playwright's sync API keeps
+    an event loop running in this thread: in a thread of its own."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
+
+
+# --- a real browser: Debian's Chromium driven by Playwright ---------------------------------------
+
+CHROMIUM = os.environ.get("MPP_CHROMIUM", "/usr/bin/chromium")
+# Without the background-networking flags Chromium keeps calling home, refused on closed networks.
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+SCREENSHOTS = REPO / "build" / "screenshots"
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the run (the system's, not a downloaded one)."""
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        pytest.fail(f"no Chromium at {CHROMIUM}: apt-get install chromium (or set MPP_CHROMIUM)")
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        yield launched
+        launched.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test, so a page fixture knows the test failed."""
+    report = yield
+    setattr(item, f"report_{report.when}", report)
+    return report
+
+
+def _page(
+    browser: Any, platform: Platform, request: pytest.FixtureRequest, **options: Any
+) -> Iterator[Any]:
+    """A fresh browser profile on the platform; fails the test on any uncaught script error and
+    keeps a screenshot of the page as it was when a test failed."""
+    context = browser.new_context(base_url=platform.gateway, **options)
+    page = context.new_page()
+    page.set_default_timeout(20_000)
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    yield page
+    call = getattr(request.node, "report_call", None)
+    if call is not None and call.failed:
+        screenshot(page, f"FAILED-{request.node.name}")
+    context.close()
+    assert not errors, f"script errors in the page: {errors}"
+
+
+@pytest.fixture
+def phone(browser: Any, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A cheap phone: 360 px wide, touch, Indonesian."""
+    yield from _page(
+        browser,
+        platform,
+        request,
+        viewport={"width": 360, "height": 740},
+        device_scale_factor=2,
+        is_mobile=True,
+        has_touch=True,
+        locale="id-ID",
+    )
+
+
+@pytest.fixture
+def desk(browser: Any, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """An officer's desk screen."""
+    yield from _page(
+        browser, platform, request, viewport={"width": 1366, "height": 800}, locale="id-ID"
+    )
+
+
+@pytest.fixture
+def wall(browser: Any, platform: Platform, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """The command center's wall screen."""
+    yield from _page(
+        browser, platform, request, viewport={"width": 1920, "height": 1080}, locale="id-ID"
+    )
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Save what the page shows now under build/screenshots/<name>.png."""
+    path = SCREENSHOTS / f"{name}.png"
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
 # --- people of the mall, made through the gateway as anyone would ---------------------------------
 
 PASSWORD = "kuda lari di pantai"
@@ -126,7 +230,6 @@ def register_citizen(
     platform: Platform, name: str = "Siti Aminah", email: str | None = None
 ) -> dict[str, Any]:
     """Register a citizen and verify the phone with the SMS the notifications service sent."""
-    import asyncio
     import re
     import secrets
 
@@ -146,7 +249,7 @@ def register_citizen(
     async def delivered() -> list[dict[str, Any]]:
         return await mailbox(sms_address("+62" + phone[1:]))
 
-    [sms] = asyncio.run(eventually(delivered, timeout=30))
+    [sms] = run_async(eventually(delivered, timeout=30))
     code = re.search(r"\b(\d{6})\b", str(sms["Text"]))
     assert code is not None
     verified = httpx.post(
@@ -190,7 +293,6 @@ def staff_member(platform: Platform, role: str, agency: str | None = None) -> di
 
 def announce_document(platform: Platform, owner: str, requirement: str) -> str:
     """Stand in for the documents service: announce a checked document of `owner` on Kafka."""
-    import asyncio
     import secrets
 
     from mpp_shared import events, topics
@@ -228,7 +330,7 @@ def announce_document(platform: Platform, owner: str, requirement: str) -> str:
         finally:
             await producer.stop()
 
-    asyncio.run(send())
+    run_async(send())
     return document_id
 
 

@@ -1,0 +1,115 @@
+"""The command center on the wall screen: a staff member signs in, the figures arrive by
+server-sent events, and an application submitted elsewhere shows up without reloading the page.
+A citizen's account is refused."""
+
+from __future__ import annotations
+
+import re
+import secrets
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from .conftest import PASSWORD, Platform, register_citizen, screenshot, sign_in
+from .test_journey import apply
+
+# The first test also pays for starting the platform, slow on a busy machine.
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
+
+PUSHED_WITHIN_MS = 30_000
+
+
+def new_citizen(platform: Platform, name: str) -> dict[str, Any]:
+    """register_citizen in a thread: Playwright's sync API runs an event loop in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(register_citizen, platform, name).result()
+
+
+def staff_account(platform: Platform, role: str) -> str:
+    """A new staff account made by the bootstrap administrator; its username."""
+    from mpp_shared.settings import DEVELOPMENT_SECRET
+
+    admin = sign_in(platform, "admin", DEVELOPMENT_SECRET)
+    username = f"pantau.{secrets.token_hex(3)}"
+    created = httpx.post(
+        f"{platform.gateway}/api/v1/auth/staff",
+        json={
+            "username": username,
+            "name": f"Pemantau {username}",
+            "role": role,
+            "agency": None,
+            "password": PASSWORD,
+        },
+        headers=admin,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    return username
+
+
+def sign_in_on_page(page: Any, username: str) -> None:
+    page.goto("/ops/")
+    page.get_by_label("Nama pengguna").fill(username)
+    page.get_by_label("Kata sandi").fill(PASSWORD)
+    page.get_by_role("button", name="Masuk").click()
+
+
+def tile(page: Any, label: str) -> Any:
+    """The big figure of the headline tile named `label`."""
+    return page.get_by_role("group", name=label).locator(".tile-value .changing")
+
+
+def figure(locator: Any) -> int:
+    text = locator.inner_text()
+    digits = re.sub(r"\D", "", text)
+    assert digits, f"no number in {text!r}"
+    return int(digits)
+
+
+def test_the_wall_shows_a_new_application_without_reloading(platform: Platform, wall: Any) -> None:
+    citizen = new_citizen(platform, "Nurhayati")
+    sign_in_on_page(wall, staff_account(platform, "ops_viewer"))
+
+    expect(wall.get_by_role("heading", name="Pusat Komando MPP Kabupaten Sinjai")).to_be_visible()
+    expect(wall.get_by_role("status").filter(has_text="Langsung")).to_be_visible(timeout=30_000)
+    expect(wall.locator(".live-last time")).to_have_text(re.compile(r"^\d\d:\d\d:\d\d$"))
+    today, backlog = tile(wall, "Permohonan hari ini"), tile(wall, "Antrean terbuka")
+    expect(today).to_have_text(re.compile(r"^\d+$"))
+    before, open_before = figure(today), figure(backlog)
+    # Every part of the first event arrived: deliveries per channel, and Kafka's health.
+    expect(wall.get_by_role("table", name="Notifikasi hari ini per kanal")).to_be_visible()
+    expect(wall.get_by_text("Kafka tersedia")).to_be_visible()
+    expect(wall.get_by_role("table", name="Antrean per grup konsumen")).to_be_visible()
+    wall.evaluate("window.stillTheSamePage = true")
+    screenshot(wall, "ops-1-before")
+
+    submitted = apply(platform, citizen)
+    assert submitted.status_code == 201, submitted.text
+
+    expect(today).to_have_text(str(before + 1), timeout=PUSHED_WITHIN_MS)
+    expect(today).to_have_class(re.compile(r"\bflash\b"))  # the change lights up
+    expect(backlog).to_have_text(str(open_before + 1), timeout=PUSHED_WITHIN_MS)
+    assert wall.evaluate("window.stillTheSamePage") is True, "the page was not reloaded"
+    disdukcapil = wall.get_by_role("row").filter(has_text="Disdukcapil Sinjai")
+    expect(disdukcapil.get_by_role("cell").first).to_have_text(re.compile(r"^[1-9]\d*$"))
+    screenshot(wall, "ops-2-after")
+
+    # The agency filter narrows the table to the chosen agency.
+    wall.get_by_label("Sorot instansi").select_option("DISDUKCAPIL")
+    agencies = wall.get_by_role("table", name="Instansi, diurutkan dari yang paling banyak lewat")
+    expect(agencies.get_by_role("row")).to_have_count(2)  # the header and Disdukcapil
+
+
+def test_a_citizen_is_refused(platform: Platform, desk: Any) -> None:
+    citizen = new_citizen(platform, "Hasnah")
+    live = httpx.get(f"{platform.gateway}/api/v1/ops/live", headers=citizen["headers"], timeout=10)
+    assert live.status_code == 403, live.text
+
+    sign_in_on_page(desk, citizen["phone"])
+    expect(desk.get_by_role("alert")).to_contain_text("tidak memiliki akses")
+    expect(desk.get_by_role("table")).to_have_count(0)
+    desk.get_by_role("button", name="Keluar dan masuk dengan akun petugas").click()
+    expect(desk.get_by_label("Nama pengguna")).to_be_visible()
