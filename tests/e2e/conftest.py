@@ -87,6 +87,9 @@ def platform(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         "MPP_KAFKA_PARTITIONS": "1",
         **{f"MPP_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
         "MPP_JWKS_URL": f"http://127.0.0.1:{ports['gateway']}/api/v1/.well-known/jwks.json",
+        # Every test signs people in from this one address; the limit itself is tested in the
+        # gateway's own tests.
+        "MPP_RATE_LIMIT_AUTH_PER_CLIENT": "1000/minute",
     }
     env.pop("MPP_JWKS", None)
     running = Platform(folder=folder, env=env, ports=ports)
@@ -269,6 +272,12 @@ def register_citizen(
 
 def staff_member(platform: Platform, role: str, agency: str | None = None) -> dict[str, str]:
     """Create a staff account as the bootstrap administrator; its Authorization header."""
+    return sign_in(platform, staff_account(platform, role, agency), PASSWORD)
+
+
+def staff_account(platform: Platform, role: str, agency: str | None = None) -> str:
+    """Create a staff account as the bootstrap administrator; its username (the password is
+    PASSWORD), to sign in on a page."""
     import secrets
 
     from mpp_shared.settings import DEVELOPMENT_SECRET
@@ -288,7 +297,7 @@ def staff_member(platform: Platform, role: str, agency: str | None = None) -> di
         timeout=10,
     )
     assert created.status_code == 201, created.text
-    return sign_in(platform, username, PASSWORD)
+    return username
 
 
 def announce_document(platform: Platform, owner: str, requirement: str) -> str:

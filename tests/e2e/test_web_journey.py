@@ -13,17 +13,11 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, Platform, screenshot, sign_in, staff_member
+from .conftest import PASSWORD, Platform, screenshot, sign_in, staff_account
 from .test_web_citizen import fill_birth_application, register_in_browser
-from .test_web_ops import figure, sign_in_on_page, staff_account, tile
+from .test_web_ops import figure, sign_in_on_page, tile
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(400)]
-
-
-def officer_username(platform: Platform) -> str:
-    headers = staff_member(platform, "officer", "DISDUKCAPIL")
-    me = httpx.get(f"{platform.gateway}/api/v1/auth/me", headers=headers, timeout=10).json()
-    return str(me["username"])
 
 
 def test_citizen_applies_officer_approves_citizen_verifies_and_the_wall_moves(
@@ -52,7 +46,7 @@ def test_citizen_applies_officer_approves_citizen_verifies_and_the_wall_moves(
 
     # The officer finds it in the inbox and takes it to completion.
     desk.goto("/petugas/")
-    desk.get_by_label("Nama pengguna").fill(officer_username(platform))
+    desk.get_by_label("Nama pengguna").fill(staff_account(platform, "officer", "DISDUKCAPIL"))
     desk.get_by_label("Kata sandi").fill(PASSWORD)
     desk.get_by_role("button", name="Masuk").click()
     desk.get_by_role("link", name=tracking).click()

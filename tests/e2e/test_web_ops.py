@@ -5,7 +5,6 @@ A citizen's account is refused."""
 from __future__ import annotations
 
 import re
-import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -13,7 +12,7 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, Platform, register_citizen, screenshot, sign_in
+from .conftest import PASSWORD, Platform, register_citizen, screenshot, staff_account
 from .test_journey import apply
 
 # The first test also pays for starting the platform, slow on a busy machine.
@@ -26,28 +25,6 @@ def new_citizen(platform: Platform, name: str) -> dict[str, Any]:
     """register_citizen in a thread: Playwright's sync API runs an event loop in this one."""
     with ThreadPoolExecutor(1) as pool:
         return pool.submit(register_citizen, platform, name).result()
-
-
-def staff_account(platform: Platform, role: str) -> str:
-    """A new staff account made by the bootstrap administrator; its username."""
-    from mpp_shared.settings import DEVELOPMENT_SECRET
-
-    admin = sign_in(platform, "admin", DEVELOPMENT_SECRET)
-    username = f"pantau.{secrets.token_hex(3)}"
-    created = httpx.post(
-        f"{platform.gateway}/api/v1/auth/staff",
-        json={
-            "username": username,
-            "name": f"Pemantau {username}",
-            "role": role,
-            "agency": None,
-            "password": PASSWORD,
-        },
-        headers=admin,
-        timeout=10,
-    )
-    assert created.status_code == 201, created.text
-    return username
 
 
 def sign_in_on_page(page: Any, username: str) -> None:

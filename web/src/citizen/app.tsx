@@ -1,7 +1,7 @@
 // The citizen app: a header, the page, and a bottom bar of the four places people go.
 import type { ComponentChildren } from "preact";
 import { lazy, LocationProvider, Route, Router, useLocation } from "preact-iso";
-import { useEffect, useState } from "preact/hooks";
+import { useEffect, useRef, useState } from "preact/hooks";
 import { t, useLang } from "../lib/i18n";
 import { LangSwitch, SkipLink } from "../lib/ui";
 import { Catalog } from "./pages/catalog";
@@ -90,6 +90,22 @@ function NavBar() {
   );
 }
 
+/** After moving to another page, focus its content, so a screen reader reads the new page and
+ * the keyboard starts from there (the first page keeps the browser's own start). */
+function FocusOnNavigation() {
+  const { path } = useLocation();
+  const first = useRef(true);
+  useEffect(() => {
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    document.getElementById("main")?.focus();
+    scrollTo(0, 0);
+  }, [path]);
+  return null;
+}
+
 function NotFound() {
   return (
     <section>
@@ -104,6 +120,7 @@ export function App() {
   return (
     <LocationProvider>
       <SkipLink />
+      <FocusOnNavigation />
       <header class="topbar">
         <a href="/" class="brand">
           <svg viewBox="0 0 64 64" aria-hidden="true">

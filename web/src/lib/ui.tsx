@@ -152,3 +152,38 @@ export function SkipLink() {
     </a>
   );
 }
+
+type Page<T> = { items: T[]; next_cursor?: string | null };
+
+/** A list read page by page (`?cursor=`): the first page when the inputs change, then more on
+ * demand. `more` is null when there is nothing more. */
+export function usePaged<T, P extends Page<T>>(load: (cursor?: string) => Promise<P>, inputs: unknown[]) {
+  const [items, setItems] = useState<T[]>([]);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const first = useLoad(async () => {
+    const page = await load();
+    setItems(page.items);
+    setCursor(page.next_cursor ?? null);
+    return page;
+  }, inputs);
+  const more = async () => {
+    const page = await load(cursor ?? undefined);
+    setItems((shown) => [...shown, ...page.items]);
+    setCursor(page.next_cursor ?? null);
+  };
+  return { ...first, items, setItems, more: cursor ? more : null };
+}
+
+/** "Show more" under a paged list; a failure (offline) is shown, not thrown. */
+export function MoreButton({ more }: { more: (() => Promise<void>) | null }) {
+  const { busy, error, run } = useAction();
+  if (!more) return null;
+  return (
+    <>
+      <ErrorBox error={error} />
+      <button type="button" class="wide" disabled={busy} onClick={() => void run(more)}>
+        {t("Tampilkan lebih banyak", "Show more")}
+      </button>
+    </>
+  );
+}

@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ApiError, ok, upload, type Schemas } from "../../lib/api";
 import { dateTime, loc, t } from "../../lib/i18n";
-import { ErrorBox, Field, Loading, useAction, useLoad } from "../../lib/ui";
+import { ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { service as loadService } from "../catalog";
 import { allDrafts, type Draft } from "../drafts";
 import { api, session } from "../session";
@@ -20,21 +20,10 @@ function stateTone(code: string, overdue = false): string {
 }
 
 export function Applications() {
-  const [items, setItems] = useState<Summary[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
   const [drafts, setDrafts] = useState<Draft[]>([]);
-  const first = useLoad(async () => {
-    const page = await ok(api.GET("/api/v1/applications", { params: { query: { limit: 20 } } }));
-    setItems(page.items);
-    setCursor(page.next_cursor ?? null);
-    return page;
-  }, []);
+  const first = usePaged<Summary, Schemas["Page_ApplicationSummary_"]>((cursor) => ok(api.GET("/api/v1/applications", { params: { query: { limit: 20, cursor } } })), []);
+  const items = first.items;
   useEffect(() => void allDrafts().then((found) => setDrafts(found.filter((d) => d.state !== "sent"))), []);
-  const more = async () => {
-    const page = await ok(api.GET("/api/v1/applications", { params: { query: { limit: 20, cursor: cursor ?? undefined } } }));
-    setItems([...items, ...page.items]);
-    setCursor(page.next_cursor ?? null);
-  };
   return (
     <section>
       <h1>{t("Permohonan saya", "My applications")}</h1>
@@ -77,11 +66,7 @@ export function Applications() {
           </li>
         ))}
       </ul>
-      {cursor && (
-        <button type="button" class="wide" onClick={more}>
-          {t("Tampilkan lebih banyak", "Show more")}
-        </button>
-      )}
+      <MoreButton more={first.more} />
     </section>
   );
 }

@@ -3,7 +3,7 @@ import { useLocation } from "preact-iso";
 import { useEffect, useState } from "preact/hooks";
 import { ok, type Schemas } from "../../lib/api";
 import { loc, rupiah, t } from "../../lib/i18n";
-import { ErrorBox, Loading, useLoad } from "../../lib/ui";
+import { ErrorBox, Loading, MoreButton, useLoad, usePaged } from "../../lib/ui";
 import { agencyMap } from "../catalog";
 import { api } from "../session";
 
@@ -13,18 +13,15 @@ export function Catalog() {
   const { query, route } = useLocation();
   const [text, setText] = useState(query.q ?? "");
   const category = query.kategori ?? "";
-  const [pages, setPages] = useState<Summary[][]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
   const categories = useLoad(() => ok(api.GET("/api/v1/catalog/categories")), []);
   const agencies = useLoad(agencyMap, []);
   const q = query.q ?? "";
 
-  const first = useLoad(async () => {
-    const page = await ok(api.GET("/api/v1/catalog/services", { params: { query: { q: q || undefined, category: (category || undefined) as Schemas["Category"] | undefined, limit: 20 } } }));
-    setPages([page.items]);
-    setCursor(page.next_cursor ?? null);
-    return page;
-  }, [q, category]);
+  const first = usePaged<Summary, Schemas["Page_ServiceSummary_"]>(
+    (cursor) => ok(api.GET("/api/v1/catalog/services", { params: { query: { q: q || undefined, category: (category || undefined) as Schemas["Category"] | undefined, limit: 20, cursor } } })),
+    [q, category],
+  );
+  const items = first.items;
 
   // Search as the user types, without a request per key press.
   useEffect(() => {
@@ -33,13 +30,6 @@ export function Catalog() {
     return () => clearTimeout(timer);
   }, [text]);
 
-  const more = async () => {
-    if (!cursor) return;
-    const page = await ok(api.GET("/api/v1/catalog/services", { params: { query: { q: q || undefined, category: (category || undefined) as Schemas["Category"] | undefined, limit: 20, cursor } } }));
-    setPages([...pages, page.items]);
-    setCursor(page.next_cursor ?? null);
-  };
-  const items = pages.flat();
 
   return (
     <section>
@@ -84,11 +74,7 @@ export function Catalog() {
           </li>
         ))}
       </ul>
-      {cursor && (
-        <button type="button" class="wide" onClick={more}>
-          {t("Tampilkan lebih banyak", "Show more")}
-        </button>
-      )}
+      <MoreButton more={first.more} />
       <p class="center small">
         <a href="/cek-dokumen">{t("Cek keaslian dokumen", "Check a document")}</a> · <a href="/pengaduan">{t("Pengaduan", "Complaints")}</a> · <a href="/antrean">{t("Antrean saya", "My bookings")}</a>
       </p>

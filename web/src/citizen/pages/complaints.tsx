@@ -5,7 +5,7 @@ import { useLocation } from "preact-iso";
 import { useRef, useState } from "preact/hooks";
 import { ok, type Schemas } from "../../lib/api";
 import { dateTime, loc, t } from "../../lib/i18n";
-import { ErrorBox, Field, Loading, useAction, useLoad } from "../../lib/ui";
+import { ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { agencyMap } from "../catalog";
 import { api } from "../session";
 import "./more.css";
@@ -37,19 +37,8 @@ function clock(c: Pick<Complaint, "state" | "due_at" | "closes_at" | "overdue">)
 // ---- my complaints ---------------------------------------------------------------------------
 
 export function Complaints() {
-  const [items, setItems] = useState<Summary[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const first = useLoad(async () => {
-    const page = await ok(api.GET("/api/v1/complaints", { params: { query: { limit: 20 } } }));
-    setItems(page.items);
-    setCursor(page.next_cursor ?? null);
-    return page;
-  }, []);
-  const more = async () => {
-    const page = await ok(api.GET("/api/v1/complaints", { params: { query: { limit: 20, cursor: cursor ?? undefined } } }));
-    setItems([...items, ...page.items]);
-    setCursor(page.next_cursor ?? null);
-  };
+  const first = usePaged<Summary, Schemas["ComplaintList"]>((cursor) => ok(api.GET("/api/v1/complaints", { params: { query: { limit: 20, cursor } } })), []);
+  const items = first.items;
   return (
     <section>
       <h1>{t("Pengaduan saya", "My complaints")}</h1>
@@ -91,11 +80,7 @@ export function Complaints() {
           );
         })}
       </ul>
-      {cursor && (
-        <button type="button" class="wide" onClick={more}>
-          {t("Tampilkan lebih banyak", "Show more")}
-        </button>
-      )}
+      <MoreButton more={first.more} />
     </section>
   );
 }

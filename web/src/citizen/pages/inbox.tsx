@@ -1,26 +1,14 @@
 // Messages from the mall: the in-app copy of every notification.
-import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../../lib/api";
 import { dateTime, t } from "../../lib/i18n";
-import { ErrorBox, Loading, useLoad } from "../../lib/ui";
+import { ErrorBox, Loading, MoreButton, usePaged } from "../../lib/ui";
 import { api } from "../session";
 
 type Item = Schemas["InboxItem"];
 
 export function Inbox() {
-  const [items, setItems] = useState<Item[]>([]);
-  const [cursor, setCursor] = useState<string | null>(null);
-  const first = useLoad(async () => {
-    const page = await ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20 } } }));
-    setItems(page.items);
-    setCursor(page.next_cursor ?? null);
-    return page;
-  }, []);
-  const more = async () => {
-    const page = await ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20, cursor: cursor ?? undefined } } }));
-    setItems([...items, ...page.items]);
-    setCursor(page.next_cursor ?? null);
-  };
+  const first = usePaged<Item, Schemas["NotificationsInbox"]>((cursor) => ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20, cursor } } })), []);
+  const { items, setItems } = first;
   const markRead = async (item: Item) => {
     if (item.read_at) return;
     await ok(api.POST("/api/v1/notifications/{message_id}/read", { params: { path: { message_id: item.id } } })).catch(() => undefined);
@@ -49,11 +37,7 @@ export function Inbox() {
           </li>
         ))}
       </ul>
-      {cursor && (
-        <button type="button" class="wide" onClick={more}>
-          {t("Tampilkan lebih banyak", "Show more")}
-        </button>
-      )}
+      <MoreButton more={first.more} />
     </section>
   );
 }
