@@ -19,6 +19,7 @@ from notifications.settings import Settings
 from notifications.webhooks import deliveries as webhooks
 
 Db = AsyncDatabase[dict[str, Any]]
+CITIZEN_CONTACT = ("identity.citizen.registered.v1", "identity.citizen.updated.v1")
 CONSUMED = [
     topics.IDENTITY,
     topics.IDENTITY_OTP,
@@ -52,6 +53,8 @@ def handlers(db: Db, settings: Settings, wake: Callable[[], None]) -> dict[str, 
             if event_type in ("catalog.service.published.v1", "catalog.agency.upserted.v1"):
                 await _names(db, event)
             planned = await messages.plan(db, settings, event)
+            if event_type in CITIZEN_CONTACT:
+                planned += await messages.plan_waiting(db, settings, event.data["citizen_id"])
             recorded = await webhooks.on_event(db, settings, event)
             if planned or recorded:
                 wake()

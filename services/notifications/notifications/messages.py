@@ -24,7 +24,7 @@ from pymongo.asynchronous.database import AsyncDatabase
 
 from mpp_shared import idempotency, outbox, topics
 from mpp_shared.contracts.notifications import NotificationDelivered, NotificationFailed
-from mpp_shared.events import Event, new_event
+from mpp_shared.events import Event, from_json, new_event
 from notifications import contacts, providers
 from notifications.providers import (
     DELIVERED,
@@ -43,6 +43,10 @@ Db = AsyncDatabase[dict[str, Any]]
 MESSAGES = "messages"
 PUSH = "push_subscriptions"
 NAMES = "names"
+# Events about a citizen whose contact has not been read yet (identity's topic is read beside
+# the others, so a registration can come after the first application's event).
+WAITING = "waiting_for_contact"
+WAIT_AT_MOST = dt.timedelta(days=1)
 INDEXES = {
     MESSAGES: [
         IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)]),
@@ -80,7 +84,13 @@ async def plan(db: Db, settings: Settings, event: Event) -> int:
     citizen_id = data.get("citizen_id")
     found = await contacts.contact(db, citizen_id) if citizen_id else None
     if found is None and event.type != OTP:
-        return 0  # nobody to tell (a catalog event, an unknown citizen): no look-ups
+        if citizen_id and event.type not in URGENT:  # a secret is not kept, and soon worthless
+            await db[WAITING].replace_one(
+                {"_id": event.id},
+                {"citizen_id": citizen_id, "event": event.to_json().decode(), "since": _now()},
+                upsert=True,
+            )
+        return 0  # nobody to tell yet (a catalog event, an unknown citizen): no look-ups
     chosen = contacts.preferences(found)
     language = (found or {}).get("language") or data.get("language") or "id"
     context = await _context(db, settings, event, found, language)
@@ -106,6 +116,16 @@ async def plan(db: Db, settings: Settings, event: Event) -> int:
                 text=rendered.text,
                 due=_due(event, channel, chosen, now),
             )
+    return created
+
+
+async def plan_waiting(db: Db, settings: Settings, citizen_id: str) -> int:
+    """Plan the events that waited for this citizen's contact; forget those kept too long."""
+    created = 0
+    for waiting in await db[WAITING].find({"citizen_id": citizen_id}).to_list(None):
+        created += await plan(db, settings, from_json(waiting["event"]))
+        await db[WAITING].delete_one({"_id": waiting["_id"]})
+    await db[WAITING].delete_many({"since": {"$lt": _now() - WAIT_AT_MOST}})
     return created
 
 

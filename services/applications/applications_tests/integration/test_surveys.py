@@ -44,6 +44,7 @@ async def an_application(
             "state": state,
             "open": state != "completed",
             "submitted_at": now - dt.timedelta(days=3),
+            "overall_due_at": now + dt.timedelta(days=2),
             "completed_at": now if state == "completed" else None,
             "version": 5,
         }

@@ -52,6 +52,29 @@ async def test_a_submitted_application_reaches_the_citizen_by_email_sms_and_inbo
     assert application.tracking_number in item["text"]
 
 
+async def test_an_event_read_before_the_citizens_contact_is_sent_when_the_contact_comes(
+    notifications: httpx.AsyncClient, feed: Callable[..., Any]
+) -> None:
+    """Identity's topic is read beside the applications': the registration may come second."""
+    person = citizen()
+    application = submitted(person.citizen_id)
+    happened = event(
+        "applications.application.submitted.v1",
+        application.application_id,
+        application,
+        "applications",
+    )
+    await feed(happened)
+    assert await messages_of(notifications, happened.id) == [], "nobody known to tell yet"
+    await feed(event("identity.citizen.registered.v1", person.citizen_id, person, "gateway"))
+    stored = await messages_of(notifications, happened.id)
+    assert sorted(m["channel"] for m in stored) == ["email", "inbox", "sms"]
+    [mail] = await eventually(lambda: mailbox(person.email or ""), timeout=20)
+    assert application.tracking_number in mail["Text"]
+    db = notifications.app.state.runtime.db  # type: ignore[attr-defined]
+    assert await db[messages.WAITING].count_documents({"citizen_id": person.citizen_id}) == 0
+
+
 async def test_the_same_event_twice_sends_each_message_once(
     notifications: httpx.AsyncClient, feed: Callable[..., Any]
 ) -> None:
