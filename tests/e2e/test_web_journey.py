@@ -44,6 +44,9 @@ def test_citizen_applies_officer_approves_citizen_verifies_and_the_wall_moves(
     expect(today).to_have_text(str(before + 1), timeout=30_000)
     screenshot(wall, "journey-3-wall-after-submit")
 
+    sla = tile(wall, "Kepatuhan SLA 30 hari")
+    sla_before = sla.inner_text().strip()
+
     # The officer finds it in the inbox and takes it to completion.
     desk.goto("/petugas/")
     desk.get_by_label("Nama pengguna").fill(staff_account(platform, "officer", "DISDUKCAPIL"))
@@ -76,9 +79,13 @@ def test_citizen_applies_officer_approves_citizen_verifies_and_the_wall_moves(
     expect(phone.get_by_text("H***** D**** K***")).to_be_visible()
     screenshot(phone, "journey-6-phone-verified")
 
-    # The command center's figures have moved with it: the completion, on time, counts in the
-    # SLA compliance (this platform's first finished application: 100 %).
-    expect(tile(wall, "Kepatuhan SLA 30 hari")).to_have_text(re.compile(r"100"), timeout=30_000)
+    # The command center's figures have moved with it: a completion on time raises the SLA
+    # compliance (other tests' late ones share this platform), or keeps it at 100 %.
+    if sla_before.startswith("100"):
+        expect(sla).to_have_text(re.compile(r"^100"), timeout=30_000)
+    else:
+        expect(sla).not_to_have_text(sla_before, timeout=30_000)
+        assert sla.inner_text().strip() != "—"
     screenshot(wall, "journey-7-wall-after-completion")
     summary = httpx.get(
         f"{platform.gateway}/api/v1/ops/summary",
