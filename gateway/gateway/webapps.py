@@ -94,12 +94,12 @@ class WebApps:
             return HTMLResponse(NOT_BUILT, status_code=503, headers={"Retry-After": "30"})
         file, is_page = found
         media_type = mimetypes.guess_type(file.name)[0] or "application/octet-stream"
+        stat = file.stat()
         zipped = (
             "gzip" in request.headers.get("accept-encoding", "")
             and media_type.startswith(COMPRESSIBLE)
-            and file.stat().st_size >= MIN_GZIP
+            and stat.st_size >= MIN_GZIP
         )
-        stat = file.stat()
         hashed = "/assets/" in f"/{file.relative_to(self.root).as_posix()}"
         etag = f'"{stat.st_mtime_ns:x}-{stat.st_size:x}{"-gz" if zipped else ""}"'
         headers = {

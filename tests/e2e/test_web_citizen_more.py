@@ -4,13 +4,10 @@ and cancelling it, a complaint answered by the agency, and the satisfaction surv
 
 from __future__ import annotations
 
-import asyncio
 import io
 import re
 import time
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any
 
 import httpx
 import pytest
@@ -19,17 +16,10 @@ from playwright.sync_api import expect
 
 from mpp_shared.testing import eventually, mailbox, sms_address
 
-from .conftest import PASSWORD, Platform, register_citizen, screenshot, staff_member
+from .conftest import PASSWORD, Platform, register_citizen, run_async, screenshot, staff_member
 from .test_journey import SERVICE, apply
 
 pytestmark = pytest.mark.e2e
-T = TypeVar("T")
-
-
-def off_loop(function: Callable[..., T], *args: Any) -> T:
-    """Playwright's sync API runs an event loop in this thread; asyncio helpers need another."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(function, *args).result()
 
 
 def wait_for(call: Any, done: Any, timeout: float = 60) -> Any:
@@ -45,7 +35,7 @@ def wait_for(call: Any, done: Any, timeout: float = 60) -> Any:
 @pytest.fixture(scope="module")
 def completed(platform: Platform) -> dict[str, Any]:
     """A citizen's birth-certificate application, approved and completed, its document issued."""
-    citizen = off_loop(register_citizen, platform, "Rahmawati Said")
+    citizen = register_citizen(platform, "Rahmawati Said")
     officer = staff_member(platform, "officer", "DISDUKCAPIL")
     submitted = apply(platform, citizen)
     assert submitted.status_code == 201, submitted.text
@@ -98,7 +88,7 @@ def test_verify_a_document_typed_scanned_by_file_and_with_the_pin(
         texts = [str(m["Text"]) for m in await mailbox(sms_address(phone_number))]
         return [text for text in texts if code in text and "PIN" in text]
 
-    [pin_text] = off_loop(asyncio.run, eventually(pin_sms, timeout=60))
+    [pin_text] = run_async(eventually(pin_sms, timeout=60))
     pin = re.search(rf"{re.escape(application['tracking_number'])}: (\d{{6}})\b", pin_text)
     assert pin is not None, pin_text
     phone.get_by_label("PIN").fill("000000" if pin.group(1) != "000000" else "111111")
@@ -164,7 +154,7 @@ def test_book_a_counter_visit_see_the_ticket_and_cancel_it(phone: Any, platform:
         lambda r: r.status_code == 200 and any(d["seats_left"] for d in r.json()["days"]),
     )
     assert slots.status_code == 200, slots.text
-    citizen = off_loop(register_citizen, platform, "Andi Tenri")
+    citizen = register_citizen(platform, "Andi Tenri")
 
     phone.goto(f"/layanan/{slug}/antrean")
     sign_in_here(phone, citizen)
@@ -204,7 +194,7 @@ def test_book_a_counter_visit_see_the_ticket_and_cancel_it(phone: Any, platform:
 
 
 def test_file_a_complaint_read_the_answer_reply_and_close(phone: Any, platform: Platform) -> None:
-    citizen = off_loop(register_citizen, platform, "Baso Lallo")
+    citizen = register_citizen(platform, "Baso Lallo")
     phone.goto("/pengaduan/baru")
     sign_in_here(phone, citizen)
     phone.get_by_label("Instansi yang diadukan (tidak wajib)").select_option("DISDUKCAPIL")

@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import re
 import time
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -115,9 +114,7 @@ def watch_errors(page: Any) -> list[str]:
 def test_an_officer_works_an_application_from_inbox_to_completion(
     platform: Platform, desk: Any
 ) -> None:
-    # Playwright's sync API runs an event loop in this thread; the helper needs its own.
-    with ThreadPoolExecutor(1) as pool:
-        citizen = pool.submit(register_citizen, platform, "Rahmawati Petugas").result()
+    citizen = register_citizen(platform, "Rahmawati Petugas")
     username, headers, me = officer_of(platform, AGENCY)
     api = f"{platform.gateway}/api/v1/applications"
 

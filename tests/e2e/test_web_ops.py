@@ -5,7 +5,6 @@ A citizen's account is refused."""
 from __future__ import annotations
 
 import re
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import httpx
@@ -19,12 +18,6 @@ from .test_journey import apply
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
 PUSHED_WITHIN_MS = 30_000
-
-
-def new_citizen(platform: Platform, name: str) -> dict[str, Any]:
-    """register_citizen in a thread: Playwright's sync API runs an event loop in this one."""
-    with ThreadPoolExecutor(1) as pool:
-        return pool.submit(register_citizen, platform, name).result()
 
 
 def sign_in_on_page(page: Any, username: str) -> None:
@@ -47,7 +40,7 @@ def figure(locator: Any) -> int:
 
 
 def test_the_wall_shows_a_new_application_without_reloading(platform: Platform, wall: Any) -> None:
-    citizen = new_citizen(platform, "Nurhayati")
+    citizen = register_citizen(platform, "Nurhayati")
     sign_in_on_page(wall, staff_account(platform, "ops_viewer"))
 
     expect(wall.get_by_role("heading", name="Pusat Komando MPP Kabupaten Sinjai")).to_be_visible()
@@ -81,7 +74,7 @@ def test_the_wall_shows_a_new_application_without_reloading(platform: Platform, 
 
 
 def test_a_citizen_is_refused(platform: Platform, desk: Any) -> None:
-    citizen = new_citizen(platform, "Hasnah")
+    citizen = register_citizen(platform, "Hasnah")
     live = httpx.get(f"{platform.gateway}/api/v1/ops/live", headers=citizen["headers"], timeout=10)
     assert live.status_code == 403, live.text
 

@@ -73,7 +73,7 @@ export async function clearDrafts(): Promise<void> {
 type DocumentView = Schemas["DocumentView"];
 
 /** Upload one file of a draft (again with the same key if an earlier try was cut off). */
-export async function uploadFile(draft: Draft, requirement: string, file: DraftFile, onProgress: (fraction: number) => void): Promise<void> {
+async function uploadFile(draft: Draft, requirement: string, file: DraftFile, onProgress: (fraction: number) => void): Promise<void> {
   if (file.document_id || !file.blob) return;
   const form = new FormData();
   form.append("file", file.blob, file.name);
@@ -85,6 +85,29 @@ export async function uploadFile(draft: Draft, requirement: string, file: DraftF
   file.status = done.status === "available" ? "available" : done.status === "rejected" ? "rejected" : "pending";
   file.reason = reasonOf(done);
   if (file.status !== "rejected") file.blob = undefined; // the mall has it now
+}
+
+/** Upload the files the mall does not have yet, saving the draft after each. A file that fails
+ * stays on the phone ("waiting") for the next try, and the error is thrown. */
+export async function uploadPending(
+  draft: Draft,
+  onProgress: (file: DraftFile, fraction: number) => void = () => undefined,
+  onEach: () => void = () => undefined,
+): Promise<void> {
+  for (const [requirement, files] of Object.entries(draft.files)) {
+    for (const file of files) {
+      if (file.document_id || !file.blob) continue;
+      try {
+        await uploadFile(draft, requirement, file, (fraction) => onProgress(file, fraction));
+      } catch (failure) {
+        file.status = "waiting";
+        throw failure;
+      } finally {
+        await saveDraft(draft);
+        onEach();
+      }
+    }
+  }
 }
 
 function reasonOf(document: DocumentView): Localized | undefined {
@@ -131,12 +154,7 @@ async function send(draft: Draft): Promise<Application> {
   draft.errors = undefined;
   await saveDraft(draft);
   try {
-    for (const [requirement, files] of Object.entries(draft.files)) {
-      for (const file of files) {
-        await uploadFile(draft, requirement, file, () => undefined);
-        await saveDraft(draft);
-      }
-    }
+    await uploadPending(draft);
     await waitChecked(draft);
     const rejected = Object.values(draft.files).flat().find((file) => file.status === "rejected");
     if (rejected) throw new ApiError(422, `${rejected.name}: ${loc(rejected.reason)}`, "document-rejected");
@@ -163,15 +181,20 @@ async function send(draft: Draft): Promise<Application> {
 }
 
 async function submitWithRetry(draft: Draft, body: Schemas["Submission"]): Promise<Application> {
-  // A document checked a moment ago may not have reached the applications service yet: it
-  // answers 422 on `documents.*` only; the same key makes the retries safe.
+  // The same key makes the retries safe.
+  return untilDocumentsKnown(() => ok(api.POST("/api/v1/applications", { body, params: { header: { "Idempotency-Key": draft.key } } })));
+}
+
+/** Retry a call the applications service refuses only because a document checked a moment ago
+ * has not reached it yet (422 on `documents.*` alone). */
+export async function untilDocumentsKnown<T>(call: () => Promise<T>): Promise<T> {
   for (let attempt = 0; ; attempt++) {
     try {
-      return await ok(api.POST("/api/v1/applications", { body, params: { header: { "Idempotency-Key": draft.key } } }));
+      return await call();
     } catch (error) {
       const documentsOnly =
         error instanceof ApiError && error.status === 422 && error.errors.length > 0 && error.errors.every((e) => e.field.startsWith("documents."));
-      if (!documentsOnly || attempt >= 10) throw error;
+      if (!documentsOnly || attempt >= 15) throw error;
       await sleep(1000);
     }
   }

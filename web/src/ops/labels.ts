@@ -1,36 +1,13 @@
 // Readable names for the codes the figures carry (workflow states, channels), the satisfaction
 // grades' bands, and the formats the wall uses.
 import { lang, number, t, type Localized } from "../lib/i18n";
+import { humanize, WORKFLOW_STATES } from "../lib/states";
+export { stateLabel } from "../lib/states";
 import type { Grade } from "./types";
 
-/** The workflow states of the catalog's standard workflows, in the order work flows. */
-const STATES: [string, Localized][] = [
-  ["draft", { id: "Draf", en: "Draft" }],
-  ["submitted", { id: "Diajukan", en: "Submitted" }],
-  ["in_review", { id: "Diperiksa petugas", en: "Under review" }],
-  ["revision_requested", { id: "Perlu perbaikan berkas", en: "Revision requested" }],
-  ["awaiting_visit", { id: "Menunggu kedatangan", en: "Awaiting counter visit" }],
-  ["awaiting_payment", { id: "Menunggu pembayaran", en: "Awaiting payment" }],
-  ["approved", { id: "Disetujui", en: "Approved" }],
-  ["completed", { id: "Selesai", en: "Completed" }],
-  ["rejected", { id: "Ditolak", en: "Rejected" }],
-  ["cancelled", { id: "Dibatalkan", en: "Cancelled" }],
-];
-const STATE_NAMES = new Map(STATES);
-export const STATE_ORDER = STATES.map(([code]) => code);
+export const STATE_ORDER = WORKFLOW_STATES.map(([code]) => code);
 /** Open states shown even when nothing is in them. */
 export const USUAL_OPEN_STATES = ["submitted", "in_review", "revision_requested", "approved"];
-
-/** "awaiting_documents" → "Awaiting documents" for a state no one told this app about. */
-function humanize(code: string): string {
-  const words = code.replace(/[_-]+/g, " ").trim();
-  return words.charAt(0).toUpperCase() + words.slice(1);
-}
-
-export function stateLabel(code: string): string {
-  const known = STATE_NAMES.get(code);
-  return known ? (lang === "en" ? known.en : known.id) : humanize(code);
-}
 
 const CHANNELS: Record<string, Localized> = {
   inbox: { id: "Kotak masuk", en: "In-app inbox" },

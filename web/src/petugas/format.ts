@@ -1,6 +1,7 @@
 // How the workspace words deadlines, states and people's roles.
 import type { Schemas } from "../lib/api";
-import { loc, number, t } from "../lib/i18n";
+import { number, t } from "../lib/i18n";
+import { stateLabel as sharedStateLabel } from "../lib/states";
 
 type Labelled = { id: string; en: string };
 
@@ -27,17 +28,6 @@ export function relativeDue(iso: string, now = Date.now()): { text: string; late
   return { text: t(`dalam ${span(left)}`, `in ${span(left)}`), late: false };
 }
 
-// Labels of the states every seeded workflow uses, for counts of states not on screen yet.
-const KNOWN_STATES: Record<string, Labelled> = {
-  submitted: { id: "Diajukan", en: "Submitted" },
-  in_review: { id: "Diperiksa petugas", en: "Under review" },
-  revision_requested: { id: "Perlu perbaikan berkas", en: "Revision requested" },
-  awaiting_visit: { id: "Menunggu kedatangan di loket", en: "Awaiting counter visit" },
-  approved: { id: "Disetujui", en: "Approved" },
-  completed: { id: "Selesai", en: "Completed" },
-  rejected: { id: "Ditolak", en: "Rejected" },
-  cancelled: { id: "Dibatalkan", en: "Cancelled" },
-};
 const seenStates = new Map<string, Labelled>();
 
 /** Remember the labels the API gave (states differ between services). */
@@ -46,8 +36,7 @@ export function learnState(state: Schemas["State"]): void {
 }
 
 export function stateLabel(code: string): string {
-  const label = seenStates.get(code) ?? KNOWN_STATES[code];
-  return label ? loc(label) : code.replace(/_/g, " ");
+  return sharedStateLabel(code, seenStates.get(code));
 }
 
 /** The badge colour of a state; its label always says the same in words. */

@@ -1,11 +1,11 @@
 // The citizen's applications: drafts still on the phone, then those the mall has, each with
 // its timeline, what to do next, and the issued document.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { ApiError, ok, upload, type Schemas } from "../../lib/api";
+import { ok, upload, type Schemas } from "../../lib/api";
 import { dateTime, loc, t } from "../../lib/i18n";
 import { ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { service as loadService } from "../catalog";
-import { allDrafts, type Draft } from "../drafts";
+import { allDrafts, untilDocumentsKnown, type Draft } from "../drafts";
 import { api, session } from "../session";
 
 type Summary = Schemas["ApplicationSummary"];
@@ -175,15 +175,9 @@ function CitizenActions({ application, requirements, onDone }: { application: Ap
       }
       const body = { note: note.trim() || null, documents: Object.keys(documents).length ? documents : null };
       // A new document reaches the applications service a moment after its upload.
-      for (let attempt = 0; ; attempt++) {
-        try {
-          return await ok(api.POST("/api/v1/applications/{application_id}/actions/{action}", { params: { path: { application_id: application.id, action: action.code } }, body }));
-        } catch (failure) {
-          const early = failure instanceof ApiError && failure.status === 422 && Object.keys(documents).length > 0;
-          if (!early || attempt > 15) throw failure;
-          await new Promise((resolve) => setTimeout(resolve, 1000));
-        }
-      }
+      return untilDocumentsKnown(() =>
+        ok(api.POST("/api/v1/applications/{application_id}/actions/{action}", { params: { path: { application_id: application.id, action: action.code } }, body })),
+      );
     });
     if (done) onDone();
   };

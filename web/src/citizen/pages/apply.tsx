@@ -6,7 +6,7 @@ import type { Schemas } from "../../lib/api";
 import { loc, t, type Localized } from "../../lib/i18n";
 import { ErrorBox, Field, Loading, useLoad } from "../../lib/ui";
 import { service as loadService } from "../catalog";
-import { emptyDraft, loadDraft, newKey, onDraftsChanged, removeDraft, saveDraft, submit, uploadFile, type Draft, type DraftFile } from "../drafts";
+import { emptyDraft, loadDraft, newKey, onDraftsChanged, removeDraft, saveDraft, submit, uploadPending, type Draft, type DraftFile } from "../drafts";
 
 type Service = Schemas["Service"];
 type Requirement = Schemas["Requirement"];
@@ -100,18 +100,15 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
   };
 
   const uploadAll = async (current: Draft) => {
-    for (const [code, files] of Object.entries(current.files)) {
-      for (const file of files) {
-        if (file.document_id || !file.blob) continue;
-        try {
-          await uploadFile(current, code, file, (fraction) => setProgress((p) => ({ ...p, [file.key]: fraction })));
-        } catch (failure) {
-          file.status = "waiting"; // kept on the phone; sent with the application
-          if (!(failure as { offline?: boolean }).offline) setError(failure);
-        }
-        setDraft({ ...current });
-        await saveDraft(current);
-      }
+    try {
+      await uploadPending(
+        current,
+        (file, fraction) => setProgress((p) => ({ ...p, [file.key]: fraction })),
+        () => setDraft({ ...current }),
+      );
+    } catch (failure) {
+      // Kept on the phone and sent with the application; offline is no error to show.
+      if (!(failure as { offline?: boolean }).offline) setError(failure);
     }
   };
 
