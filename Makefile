@@ -2,10 +2,13 @@
 .DEFAULT_GOAL := help
 SHELL := /bin/bash
 LOCALCTL := python3 deploy/local/localctl.py
-UV := uv run --frozen
+# The project's own pinned uv, installed by `make python` (and up, servers, install) into the
+# cache: called by its path, so nothing here depends on a uv on PATH.
+UV_BIN := $(shell $(LOCALCTL) uv-path)
+UV := $(UV_BIN) run --frozen
 PYTEST := $(UV) pytest -p no:cacheprovider
 
-.PHONY: help up down status logs reset web restart servers install lint format test test-unit test-integration test-e2e bench contracts dlq-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench contracts dlq-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -37,21 +40,24 @@ servers: ## Install and start only the servers the tests need (Kafka, FerretDB, 
 install: ## Install uv, the Python environment, Kafka and the Go-built servers, without starting them
 	@$(LOCALCTL) install
 
-lint: ## ruff and mypy over the whole workspace, tsc over the web apps
+python: ## Install the project's uv and the Python environment (uv.lock) only
+	@$(LOCALCTL) python
+
+lint: python ## ruff and mypy over the whole workspace, tsc over the web apps
 	$(UV) ruff check .
 	$(UV) ruff format --check .
 	$(UV) mypy -p mpp_shared -p catalog -p applications -p documents -p notifications -p gateway
 	$(UV) mypy deploy/local benchmarks
 	cd web && { test -d node_modules || npm ci --no-audit --no-fund; } && npx tsc --noEmit
 
-format: ## Apply ruff's formatting and safe fixes
+format: python ## Apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .
 	$(UV) ruff format .
 
 test: servers lint ## Everything CI runs: lint, unit, integration and end-to-end tests on the real servers
 	$(PYTEST) --durations=10
 
-test-unit: ## Unit tests only (no servers)
+test-unit: python ## Unit tests only (no servers)
 	$(PYTEST) -m "not integration and not e2e"
 
 test-integration: servers ## Integration tests on the real servers
@@ -66,8 +72,8 @@ bench: servers ## Benchmarks: ratios against baselines measured in the same run
 	$(UV) python benchmarks/bench_gateway.py
 	$(UV) python benchmarks/bench_documents.py
 
-contracts: ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
+contracts: python ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
 	$(UV) mpp-contracts build/contracts
 
-dlq-replay: ## Replay a consumer's dead-letter topic: make dlq-replay SERVICE=applications
+dlq-replay: python ## Replay a consumer's dead-letter topic: make dlq-replay SERVICE=applications
 	$(UV) mpp-dlq $(SERVICE)

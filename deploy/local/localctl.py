@@ -22,7 +22,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
 from pathlib import Path
@@ -90,28 +90,51 @@ def run_logged(
 # --- installs ---------------------------------------------------------------------------------
 
 
-def uv_path() -> str:
-    found = shutil.which("uv")
-    if not found:
-        raise StepFailed("uv is not installed")
-    return found
+def uv_path() -> Path:
+    """The project's own uv, pinned and in the cache: never looked up on PATH, so the Makefile,
+    this script and CI find the same uv on a machine where none was ever installed."""
+    return CACHE / f"uv-{UV_VERSION}" / "bin" / "uv"
+
+
+def in_env(*args: str) -> list[str]:
+    """A command run in the project's Python environment, as uv.lock pins it."""
+    return [str(uv_path()), "run", "--frozen", "--no-sync", *args]
 
 
 def install_uv() -> str:
-    if shutil.which("uv"):
-        return "already installed"
+    uv = uv_path()
+    if uv.exists():
+        return f"uv {UV_VERSION} cached"
+    target = uv.parent.parent
+    staging = target.with_name(target.name + ".partial")
+    shutil.rmtree(staging, ignore_errors=True)
     run_logged(
-        [sys.executable, "-m", "pip", "install", "--quiet", f"uv=={UV_VERSION}"],
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-warn-script-location",
+            "--target",
+            str(staging),
+            f"uv=={UV_VERSION}",
+        ],
         CACHE / "logs" / "uv.log",
     )
-    if not shutil.which("uv"):
-        raise StepFailed("pip installed uv but it is not on PATH", CACHE / "logs" / "uv.log")
-    return f"uv {UV_VERSION} installed"
+    if not (staging / "bin" / "uv").exists():
+        raise StepFailed("pip installed uv but left no uv program", CACHE / "logs" / "uv.log")
+    shutil.rmtree(target, ignore_errors=True)
+    staging.rename(target)
+    return f"uv {UV_VERSION} installed in {target}"
 
 
 def install_python_env() -> str:
     run_logged(
-        [uv_path(), "sync", "--all-packages", "--frozen"], CACHE / "logs" / "uv-sync.log", cwd=REPO
+        [str(uv_path()), "sync", "--all-packages", "--frozen"],
+        CACHE / "logs" / "uv-sync.log",
+        cwd=REPO,
     )
     return "virtual environment .venv in sync with uv.lock"
 
@@ -166,6 +189,10 @@ def install_kafka() -> str:
     return f"{len(list(libs.glob('*.jar')))} jars from Maven Central"
 
 
+# No paths of this machine and no debug information in the binaries: shorter links, smaller files.
+GO_FLAGS = ["-trimpath", "-ldflags=-s -w"]
+
+
 def go_env() -> dict[str, str]:
     env = dict(os.environ)
     env.setdefault("GOFLAGS", "-buildvcs=false")
@@ -186,7 +213,7 @@ def build_ferretdb() -> str:
     if target.exists():
         return "cached"
     run_logged(
-        ["go", "build", "-trimpath", "-o", str(target), "."],
+        ["go", "build", *GO_FLAGS, "-o", str(target), "."],
         CACHE / "logs" / "ferretdb-build.log",
         cwd=LOCAL / "ferretdb",
         env=go_env(),
@@ -201,13 +228,16 @@ def go_install(module: str, version: str, name: str) -> str:
     gobin = CACHE / "gobin" / name
     env = go_env() | {"GOBIN": str(gobin)}
     run_logged(
-        ["go", "install", "-trimpath", f"{module}@{version}"],
+        ["go", "install", *GO_FLAGS, f"{module}@{version}"],
         CACHE / "logs" / f"{name}-build.log",
         env=env,
     )
     BIN.mkdir(parents=True, exist_ok=True)
     shutil.move(str(gobin / name), target)
     return f"built {target.name}"
+
+
+GO_BUILDS_COLD = "about 4 minutes"  # measured on 2 cores with empty Go caches; see README
 
 
 def build_go_servers() -> str:
@@ -223,21 +253,34 @@ def build_go_servers() -> str:
         ),
         "mailpit": lambda: go_install("github.com/axllent/mailpit", MAILPIT_VERSION, "mailpit"),
     }
-    missing = [n for n in builds if not any(BIN.glob(f"{n}-*"))] + (
-        [] if ferretdb_binary().exists() else ["ferretdb"]
-    )
-    missing = list(dict.fromkeys(missing))
+    cached = {
+        "ferretdb": ferretdb_binary().exists(),
+        "versitygw": (BIN / f"versitygw-{VERSITYGW_VERSION}").exists(),
+        "mailpit": (BIN / f"mailpit-{MAILPIT_VERSION}").exists(),
+    }
+    missing = [name for name, done in cached.items() if not done]
     if missing:
         say(
-            f"    building {', '.join(missing)} from the Go module proxy"
-            " (first time only; a few minutes on 2 cores)"
+            f"    building {', '.join(missing)} from the Go module proxy, side by side: first time"
+            f" only, {GO_BUILDS_COLD} on 2 cores (logs in {CACHE / 'logs'})"
         )
-    with ThreadPoolExecutor(max_workers=3) as pool:
-        futures = {name: pool.submit(build) for name, build in builds.items()}
-        notes = []
-        for name, future in futures.items():
-            notes.append(f"{name} {future.result()}")
-    return ", ".join(notes)
+    started = time.monotonic()
+    notes: list[str] = []
+    with ThreadPoolExecutor(max_workers=len(builds)) as pool:
+        futures = {pool.submit(build): name for name, build in builds.items()}
+        pending = set(futures)
+        while pending:
+            done, pending = wait(pending, timeout=30, return_when=FIRST_COMPLETED)
+            elapsed = time.monotonic() - started
+            for future in done:
+                note = f"{futures[future]} {future.result()}"
+                notes.append(note)
+                if missing:
+                    say(f"    {note} ({elapsed:.0f}s)")
+            if pending and not done:
+                still = ", ".join(sorted(futures[f] for f in pending))
+                say(f"    still building {still} ({elapsed:.0f}s)")
+    return ", ".join(sorted(notes))
 
 
 # --- processes --------------------------------------------------------------------------------
@@ -351,7 +394,7 @@ def service(name: str, module: str, port: int) -> Component:
         name=name,
         port=port,
         kind="service",
-        command=lambda: [uv_path(), "run", "--frozen", "--no-sync", "python", "-m", module],
+        command=lambda: in_env("python", "-m", module),
         env={"MPP_HTTP_PORT": str(port), "MPP_SERVICE_NAME": name},
         ready=lambda: http_ok(f"http://{HOST}:{port}/ready"),
         url=f"http://{HOST}:{port}/docs",
@@ -482,7 +525,7 @@ def load_catalog() -> str:
     """The launch regency's agencies and services, loaded (again) into the running catalog."""
     log = LOGS / "catalog-seed.log"
     run_logged(
-        [uv_path(), "run", "--frozen", "--no-sync", "python", "-m", "catalog.seed", "load"],
+        in_env("python", "-m", "catalog.seed", "load"),
         log,
         cwd=REPO,
     )
@@ -492,9 +535,7 @@ def load_catalog() -> str:
 def create_demo_accounts() -> str:
     """Development-only staff per agency and a demo citizen, through the gateway's API."""
     log = LOGS / "demo-accounts.log"
-    run_logged(
-        [uv_path(), "run", "--frozen", "--no-sync", "python", "-m", "gateway.demo"], log, cwd=REPO
-    )
+    run_logged(in_env("python", "-m", "gateway.demo"), log, cwd=REPO)
     return log.read_text().strip().splitlines()[0]
 
 
@@ -506,7 +547,7 @@ def demo_credentials() -> list[str]:
 
 def create_topics_and_buckets() -> str:
     run_logged(
-        [uv_path(), "run", "--frozen", "--no-sync", "python", str(LOCAL / "bootstrap.py")],
+        in_env("python", str(LOCAL / "bootstrap.py")),
         LOGS / "bootstrap.log",
         cwd=REPO,
     )
@@ -516,9 +557,13 @@ def create_topics_and_buckets() -> str:
 # --- commands ---------------------------------------------------------------------------------
 
 
-def installs() -> None:
-    step("install uv (Python package manager)", install_uv)
+def python_env() -> None:
+    step(f"install uv {UV_VERSION} (Python package manager, from PyPI)", install_uv)
     step("install Python dependencies (uv sync)", install_python_env)
+
+
+def installs() -> None:
+    python_env()
     step(f"install Apache Kafka {KAFKA_VERSION} (Maven Central)", install_kafka)
     step("build FerretDB, versitygw and Mailpit (Go module proxy)", build_go_servers)
     step("build the web apps (npm registry, Vite)", build_web)
@@ -612,7 +657,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
         "command",
-        choices=["up", "servers", "install", "web", "restart", "down", "status", "logs", "reset"],
+        choices=[
+            "up",
+            "servers",
+            "install",
+            "python",
+            "uv-path",
+            "web",
+            "restart",
+            "down",
+            "status",
+            "logs",
+            "reset",
+        ],
     )
     parser.add_argument("name", nargs="?", help="component for `logs` and `restart`")
     args = parser.parse_args()
@@ -622,6 +679,10 @@ def main() -> None:
         cmd_servers()
     elif args.command == "install":
         installs()
+    elif args.command == "python":
+        python_env()
+    elif args.command == "uv-path":
+        print(uv_path())
     elif args.command == "web":
         step("build the web apps (npm registry, Vite)", build_web)
     elif args.command == "restart":
