@@ -1,11 +1,13 @@
-"""Create the platform's topics, dead-letter topics and bucket on the local servers (idempotent)."""
+"""Create the platform's databases and roles, topics, dead-letter topics and bucket on the local
+servers (idempotent)."""
 
 from __future__ import annotations
 
 import asyncio
 
-from mpp_shared import blobs, topics
+from mpp_shared import blobs, db, topics
 from mpp_shared.kafka import ensure_topics
+from mpp_shared.local import SERVICES, postgres_admin_url
 from mpp_shared.settings import S3Settings, ServiceSettings
 
 CONSUMERS = ("applications", "documents", "notifications")
@@ -13,6 +15,14 @@ BUCKETS = ("documents",)
 
 
 async def main() -> None:
+    for service in SERVICES:
+        own = ServiceSettings(service_name=service)
+        await db.ensure_database(
+            postgres_admin_url(),
+            database=own.postgres_database_name,
+            role=own.postgres_role,
+            password=own.postgres_password.get_secret_value(),
+        )
     settings = ServiceSettings(service_name="bootstrap")
     names = [settings.topic(t) for t in (*topics.ALL, *(topics.dlq_of(c) for c in CONSUMERS))]
     compacted = [settings.topic(name) for name in topics.COMPACTED]
@@ -27,7 +37,7 @@ async def main() -> None:
     s3 = blobs.create_s3(S3Settings())
     for bucket in BUCKETS:
         await blobs.ensure_bucket(s3, settings.bucket(bucket))
-    print(f"{len(names)} topics and {len(BUCKETS)} bucket ready")
+    print(f"{len(SERVICES)} databases, {len(names)} topics and {len(BUCKETS)} bucket ready")
 
 
 if __name__ == "__main__":

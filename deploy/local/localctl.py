@@ -13,6 +13,7 @@ import argparse
 import hashlib
 import json
 import os
+import pwd
 import shutil
 import signal
 import socket
@@ -75,13 +76,25 @@ def step(name: str, action: Callable[[], str | None]) -> None:
 
 
 def run_logged(
-    cmd: list[str], log: Path, *, cwd: Path | None = None, env: dict[str, str] | None = None
+    cmd: list[str],
+    log: Path,
+    *,
+    cwd: Path | None = None,
+    env: dict[str, str] | None = None,
+    user: str | None = None,
 ) -> None:
-    """Run a command to completion with its output in a log file."""
+    """Run a command to completion with its output in a log file (as `user` when given)."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
         result = subprocess.run(
-            cmd, cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT, check=False
+            cmd,
+            cwd=cwd,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            check=False,
+            user=user,
+            group=user,
         )
     if result.returncode != 0:
         raise StepFailed(f"`{' '.join(cmd)}` exited with {result.returncode}", log)
@@ -299,6 +312,8 @@ class Component:
     url: str | None = None
     timeout: float = 90.0
     kind: str = "server"
+    user: Callable[[], str | None] = lambda: None
+    stop_signal: signal.Signals = signal.SIGTERM
 
     @property
     def log(self) -> Path:
@@ -389,6 +404,140 @@ def prepare_kafka() -> None:
     )
 
 
+# --- PostgreSQL: Debian's package, a private cluster in .data/postgres --------------------------
+
+POSTGRES_DATA = DATA / "postgres"
+POSTGRES_PORT_FILE = RUN / "postgres.port"
+# The cluster's superuser; the services each sign in as their own role (see bootstrap.py).
+POSTGRES_ADMIN = "postgres"
+POSTGRES_PASSWORD = S3_SECRET_KEY  # the same development-only secret
+# PostgreSQL refuses to run as root: as root, the cluster runs as this unprivileged user.
+POSTGRES_OS_USER = "mpp-postgres"
+
+
+def postgres_bindir() -> Path | None:
+    """The newest installed PostgreSQL server's programs (Debian keeps them per major version)."""
+    found = sorted(
+        Path("/usr/lib/postgresql").glob("*/bin/postgres"), key=lambda p: int(p.parts[-3])
+    )
+    return found[-1].parent if found else None
+
+
+def install_postgres() -> str:
+    bindir = postgres_bindir()
+    if bindir is not None:
+        return f"PostgreSQL {bindir.parent.name} installed"
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        raise StepFailed("PostgreSQL is needed: apt-get install postgresql")
+    log = CACHE / "logs" / "postgresql-install.log"
+    run_logged(["apt-get", "update", "-qq"], log)
+    run_logged(
+        ["apt-get", "install", "-y", "-qq", "--no-install-recommends", "postgresql"],
+        log,
+        env=dict(os.environ) | {"DEBIAN_FRONTEND": "noninteractive"},
+    )
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise StepFailed("apt-get installed postgresql but no server program was found", log)
+    return f"PostgreSQL {bindir.parent.name} installed from Debian's packages"
+
+
+def postgres_os_user() -> str | None:
+    """Who runs the cluster: this user, or an unprivileged system user when this is root."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        pwd.getpwnam(POSTGRES_OS_USER)
+    except KeyError:
+        run_logged(
+            [
+                "useradd",
+                "--system",
+                "--user-group",
+                "--no-create-home",
+                "--home-dir",
+                "/nonexistent",
+                "--shell",
+                "/usr/sbin/nologin",
+                POSTGRES_OS_USER,
+            ],
+            CACHE / "logs" / "postgres-user.log",
+        )
+    return POSTGRES_OS_USER
+
+
+def postgres_port() -> int:
+    """5432, or the next free port when another program holds it; kept for the next runs."""
+    if POSTGRES_PORT_FILE.exists():
+        return int(POSTGRES_PORT_FILE.read_text())
+    return next((p for p in range(5432, 5452) if not port_open(p)), 5432)
+
+
+def postgres_command() -> list[str]:
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise StepFailed("PostgreSQL is not installed (apt-get install postgresql)")
+    return [
+        str(bindir / "postgres"),
+        "-D",
+        str(POSTGRES_DATA),
+        "-p",
+        str(postgres_port()),
+        "-c",
+        f"listen_addresses={HOST}",
+        "-c",
+        f"unix_socket_directories={RUN / 'postgres'}",
+        # Five services with their pools, tests beside them: more than the default 100.
+        "-c",
+        "max_connections=400",
+        "-c",
+        "shared_buffers=512MB",
+        "-c",
+        "log_min_duration_statement=1000",
+    ]
+
+
+def prepare_postgres() -> None:
+    """Create the cluster once: owned by the unprivileged user, passwords for TCP sign-ins."""
+    POSTGRES_PORT_FILE.write_text(str(postgres_port()))  # the tests read it there
+    user = postgres_os_user()
+    socket_dir = RUN / "postgres"
+    socket_dir.mkdir(parents=True, exist_ok=True)
+    if user:
+        shutil.chown(socket_dir, user, user)
+    if (POSTGRES_DATA / "PG_VERSION").exists():
+        return
+    bindir = postgres_bindir()
+    if bindir is None:
+        raise StepFailed("PostgreSQL is not installed (apt-get install postgresql)")
+    shutil.rmtree(POSTGRES_DATA, ignore_errors=True)
+    POSTGRES_DATA.mkdir(parents=True)
+    password_file = RUN / "postgres-initdb.pw"
+    password_file.write_text(POSTGRES_PASSWORD + "\n")
+    if user:
+        shutil.chown(POSTGRES_DATA, user, user)
+        shutil.chown(password_file, user, user)
+    try:
+        run_logged(
+            [
+                str(bindir / "initdb"),
+                "-D",
+                str(POSTGRES_DATA),
+                "-U",
+                POSTGRES_ADMIN,
+                f"--pwfile={password_file}",
+                "--auth-local=scram-sha-256",
+                "--auth-host=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C.UTF-8",
+            ],
+            LOGS / "postgres-initdb.log",
+            user=user,
+        )
+    finally:
+        password_file.unlink(missing_ok=True)
+
+
 def service(name: str, module: str, port: int) -> Component:
     return Component(
         name=name,
@@ -410,6 +559,17 @@ SERVERS = [
         prepare=prepare_kafka,
         ready=lambda: port_open(9092),
         url=f"{HOST}:9092",
+    ),
+    Component(
+        name="postgres",
+        port=postgres_port(),
+        command=postgres_command,
+        prepare=prepare_postgres,
+        ready=lambda: port_open(postgres_port()),
+        url=f"postgresql://{HOST}:{postgres_port()}/",
+        user=postgres_os_user,
+        # SIGINT is PostgreSQL's fast shutdown; SIGTERM would wait for every client to leave.
+        stop_signal=signal.SIGINT,
     ),
     Component(
         name="ferretdb",
@@ -474,14 +634,15 @@ def start(component: Component) -> str:
         raise StepFailed(
             f"port {component.port} is taken by another program; stop it or free the port"
         )
-    if component.prepare:
-        component.prepare()
     LOGS.mkdir(parents=True, exist_ok=True)
     RUN.mkdir(parents=True, exist_ok=True)
+    if component.prepare:
+        component.prepare()
     env = (
         dict(os.environ)
         | component.env
         | {"MPP_S3_ACCESS_KEY": S3_ACCESS_KEY, "MPP_S3_SECRET_KEY": S3_SECRET_KEY}
+        | {"MPP_POSTGRES_PORT": str(postgres_port())}
     )
     with component.log.open("a") as out:
         process = subprocess.Popen(
@@ -492,6 +653,8 @@ def start(component: Component) -> str:
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
             start_new_session=True,
+            user=component.user(),
+            group=component.user(),
         )
     component.pidfile.write_text(str(process.pid))
     deadline = time.monotonic() + component.timeout
@@ -511,7 +674,7 @@ def stop(component: Component) -> str:
     if pid is None:
         component.pidfile.unlink(missing_ok=True)
         return "not running"
-    os.killpg(pid, signal.SIGTERM)
+    os.killpg(pid, component.stop_signal)
     deadline = time.monotonic() + 20
     while time.monotonic() < deadline and component.pid() is not None:
         time.sleep(0.2)
@@ -565,6 +728,7 @@ def python_env() -> None:
 def installs() -> None:
     python_env()
     step(f"install Apache Kafka {KAFKA_VERSION} (Maven Central)", install_kafka)
+    step("install PostgreSQL (Debian's packages)", install_postgres)
     step("build FerretDB, versitygw and Mailpit (Go module proxy)", build_go_servers)
     step("build the web apps (npm registry, Vite)", build_web)
 
@@ -579,7 +743,7 @@ def cmd_servers() -> None:
 def cmd_up() -> None:
     started = time.monotonic()
     cmd_servers()
-    step("create topics and buckets", create_topics_and_buckets)
+    step("create databases, topics and buckets", create_topics_and_buckets)
     for component in SERVICES:
         step(f"start {component.name}", partial(start, component))
     step("load the catalog of Kabupaten Sinjai (73.07)", load_catalog)

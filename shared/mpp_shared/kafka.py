@@ -12,21 +12,26 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from opentelemetry.trace import SpanKind, Status, StatusCode
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
-from mpp_shared import events, metrics, telemetry
+from mpp_shared import events, inbox, metrics, telemetry
 from mpp_shared.events import Event, InvalidEvent
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
 Handler = Callable[[Event], Awaitable[None]]
+# A handler of a service on PostgreSQL: it applies the event on the connection it is given, in
+# the transaction that also records the event in the inbox.
+TxHandler = Callable[[Event, AsyncConnection], Awaitable[None]]
 
 # Headers a dead-lettered record carries besides its own.
 DLQ_TOPIC = "dlq.original.topic"
@@ -106,14 +111,17 @@ class ConsumerRunner:
         *,
         settings: ServiceSettings,
         topics: Iterable[str],
-        handlers: Mapping[str, Handler],
+        handlers: Mapping[str, Handler] | Mapping[str, TxHandler],
+        engine: AsyncEngine | None = None,
         max_attempts: int = 4,
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
     ) -> None:
         self.settings = settings
         self.topics = [settings.topic(name) for name in topics]
-        self.handlers = dict(handlers)
+        self.handlers: dict[str, Any] = dict(handlers)
+        # With an engine, each event is applied in one transaction with its inbox record.
+        self.engine = engine
         self.max_attempts = max_attempts
         self.backoff_initial = backoff_initial
         self.backoff_max = backoff_max
@@ -221,7 +229,7 @@ class ConsumerRunner:
                     reraise=True,
                 ):
                     with attempt:
-                        await handler(event)
+                        await self.apply(handler, event)
             except Exception as exc:
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 log.exception(
@@ -233,6 +241,15 @@ class ConsumerRunner:
                 )
                 return
         metrics.record_consumed(service=service, event_type=event.type, outcome="handled")
+
+    async def apply(self, handler: Any, event: Event) -> None:
+        """Apply one event: once, in one transaction with its inbox record, on PostgreSQL."""
+        if self.engine is None:
+            await handler(event)
+            return
+        async with self.engine.begin() as connection:
+            if await inbox.claim(connection, event):
+                await handler(event, connection)
 
     async def _dead_letter(
         self, record: ConsumerRecord[bytes, bytes], producer: AIOKafkaProducer, error: Exception

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
+import time
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +25,21 @@ from pymongo import IndexModel, ReturnDocument
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import DuplicateKeyError, PyMongoError
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    DateTime,
+    Identity,
+    Index,
+    MetaData,
+    Table,
+    Text,
+    func,
+)
+from sqlalchemy import text as sa_text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mpp_shared import events, metrics, telemetry, topics
 from mpp_shared.events import Event
@@ -260,3 +277,240 @@ class OutboxRelay:
 
 def _topic_of(service_name: str) -> str:
     return topics.PRODUCERS.get(service_name, f"{service_name}.events")
+
+
+# --- PostgreSQL: the outbox table and its relay -------------------------------------------------
+#
+# A state change and the events it causes are one transaction: the service writes its rows and
+# `record()`s the events in the `outbox` table of its own database. `record()` also NOTIFYs, which
+# PostgreSQL delivers at commit, so the relay publishes within milliseconds (polling only as a
+# fallback). The relay claims the first waiting event of each entity with FOR UPDATE SKIP LOCKED
+# and takes that entity's later events with it: while one relay holds an entity's first event no
+# other relay may publish any event of that entity, so replicas relay side by side and one
+# entity's events still go out in the order they were recorded. Published rows are deleted in
+# the same transaction; if Kafka fails, the transaction rolls back and the events wait.
+
+NOTIFY_CHANNEL = "mpp_outbox"
+
+
+def table(metadata: MetaData) -> Table:
+    """The outbox table, added to a service's metadata (its migrations create it)."""
+    return Table(
+        "outbox",
+        metadata,
+        Column("position", BigInteger, Identity(always=True), primary_key=True),
+        Column("event_id", Text, nullable=False, unique=True),
+        Column("subject", Text, nullable=False),
+        # The CloudEvents JSON exactly as it goes on the wire.
+        Column("envelope", Text, nullable=False),
+        Column("trace", JSONB, nullable=False, server_default=sa_text("'{}'::jsonb")),
+        Column("recorded_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_outbox_subject_position", "subject", "position"),
+    )
+
+
+async def record(connection: AsyncConnection, new_events: Sequence[Event]) -> None:
+    """Record events in the transaction that made them happen; the relay publishes them."""
+    if not new_events:
+        return
+    trace = telemetry.current_trace_headers()
+    await connection.execute(
+        sa_text(
+            "INSERT INTO outbox (event_id, subject, envelope, trace)"
+            " VALUES (:event_id, :subject, :envelope, CAST(:trace AS jsonb))"
+        ),
+        [
+            {
+                "event_id": e.id,
+                "subject": e.subject,
+                "envelope": e.to_json().decode(),
+                "trace": json.dumps(trace),
+            }
+            for e in new_events
+        ],
+    )
+    await connection.execute(sa_text(f"NOTIFY {NOTIFY_CHANNEL}"))
+
+
+# The first waiting event of each entity, locked, skipping those another relay holds; then those
+# entities' events in recording order.
+_CLAIM = sa_text(
+    """
+    SELECT position, event_id, envelope, trace FROM outbox
+    WHERE subject IN (
+        SELECT subject FROM outbox AS head
+        WHERE NOT EXISTS (
+            SELECT 1 FROM outbox AS earlier
+            WHERE earlier.subject = head.subject AND earlier.position < head.position
+        )
+        ORDER BY position
+        LIMIT :limit
+        FOR UPDATE SKIP LOCKED
+    )
+    ORDER BY position
+    LIMIT :limit
+    """
+)
+
+
+class Relay:
+    """Publishes the events recorded in a service's outbox table, in order per entity."""
+
+    def __init__(
+        self,
+        *,
+        settings: ServiceSettings,
+        engine: AsyncEngine,
+        poll_seconds: float = 5.0,
+        batch_size: int = 500,
+    ) -> None:
+        self.settings = settings
+        self.engine = engine
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.topic = settings.topic(_topic_of(settings.service_name))
+        self._wake = asyncio.Event()
+        self._stopping = asyncio.Event()
+        self._producer: AIOKafkaProducer | None = None
+        self._tracer = telemetry.tracer(__name__)
+        self._depth_at = 0.0
+
+    def wake(self) -> None:
+        """Publish soon (the database's notification does this too)."""
+        self._wake.set()
+
+    def stop(self) -> None:
+        """Finish the batch in hand and stop."""
+        self._stopping.set()
+        self._wake.set()
+
+    async def run(self) -> None:
+        """Publish whenever notified, drain a backlog without pausing, poll as a fallback."""
+        listener = asyncio.create_task(self._listen())
+        delay = 0.5
+        try:
+            while not self._stopping.is_set():
+                self._wake.clear()
+                try:
+                    published = await self.publish_pending()
+                    await self._record_depth()
+                    delay = 0.5
+                    if published < self.batch_size:
+                        await self._sleep(self.poll_seconds)
+                except (KafkaError, OSError, DBAPIError, TimeoutError) as exc:
+                    log.warning("outbox relay: %s; retrying in %.1fs", exc, delay)
+                    await self._close_producer()
+                    await self._sleep(delay)
+                    delay = min(delay * 2, 10.0)
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await self._close_producer()
+
+    async def publish_pending(self) -> int:
+        """Publish one batch of waiting events; returns how many."""
+        async with self.engine.begin() as connection:
+            rows = (await connection.execute(_CLAIM, {"limit": self.batch_size})).all()
+            if not rows or self._stopping.is_set():
+                return 0
+            producer = await self._ensure_producer()
+            # Sent together, delivered in order: the idempotent producer keeps one key's order.
+            sent = [await self._send(producer, row.envelope, row.trace) for row in rows]
+            await asyncio.gather(*sent)
+            await connection.execute(
+                sa_text("DELETE FROM outbox WHERE position = ANY(:positions)"),
+                {"positions": [row.position for row in rows]},
+            )
+        metrics.record_published(service=self.settings.service_name, count=len(rows))
+        return len(rows)
+
+    async def _send(
+        self, producer: AIOKafkaProducer, envelope: str, trace: dict[str, str]
+    ) -> asyncio.Future[Any]:
+        event = events.from_json(envelope)
+        record = events.to_kafka(event)
+        parent = telemetry.context_from_headers(trace or {})
+        with self._tracer.start_as_current_span(
+            f"{self.topic} publish",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "kafka",
+                "messaging.destination.name": self.topic,
+                "messaging.message.id": event.id,
+                "cloudevents.event_type": event.type,
+            },
+        ):
+            headers = list(record.headers.items()) + telemetry.kafka_headers(
+                telemetry.current_trace_headers()
+            )
+            key = record.key.encode() if isinstance(record.key, str) else record.key
+            sent: asyncio.Future[Any] = await producer.send(
+                self.topic, value=record.value, key=key, headers=headers
+            )
+            return sent
+
+    async def _record_depth(self) -> None:
+        if time.monotonic() - self._depth_at < 5.0:
+            return
+        self._depth_at = time.monotonic()
+        async with self.engine.connect() as connection:
+            depth = (await connection.execute(sa_text("SELECT count(*) FROM outbox"))).scalar_one()
+        metrics.record_outbox_depth(
+            service=self.settings.service_name, collection="outbox", depth=int(depth)
+        )
+
+    async def _listen(self) -> None:
+        """Wake the relay on every commit that recorded events; reconnect if the link drops."""
+        import asyncpg
+
+        delay = 0.5
+        while not self._stopping.is_set():
+            try:
+                connection = await asyncpg.connect(
+                    host=self.settings.postgres_host,
+                    port=self.settings.postgres_port,
+                    user=self.settings.postgres_role,
+                    password=self.settings.postgres_password.get_secret_value(),
+                    database=self.settings.postgres_database_name,
+                    timeout=5,
+                )
+            except (OSError, asyncpg.PostgresError, TimeoutError) as exc:
+                log.warning("outbox listener: %s; retrying in %.1fs", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
+                continue
+            delay = 0.5
+            try:
+                lost = asyncio.Event()
+                connection.add_termination_listener(lambda *_, lost=lost: lost.set())
+                await connection.add_listener(NOTIFY_CHANNEL, lambda *_: self._wake.set())
+                self._wake.set()  # anything recorded while we were not listening
+                while not connection.is_closed() and not self._stopping.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(lost.wait(), 5.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.close(timeout=2)
+
+    async def _ensure_producer(self) -> AIOKafkaProducer:
+        if self._producer is None:
+            producer = create_producer(self.settings)
+            try:
+                await producer.start()
+            except BaseException:
+                await producer.stop()
+                raise
+            self._producer = producer
+        return self._producer
+
+    async def _close_producer(self) -> None:
+        if self._producer is not None:
+            producer, self._producer = self._producer, None
+            with contextlib.suppress(KafkaError, OSError):
+                await producer.stop()
+
+    async def _sleep(self, seconds: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), seconds)

@@ -27,6 +27,14 @@ class ServiceSettings(BaseSettings):
     namespace: str = ""
 
     mongo_url: str = "mongodb://127.0.0.1:27017/"
+    # The service's own PostgreSQL database, signed in as its own role (`mpp_<service>` unless
+    # set); the database is `database_name` unless set.
+    postgres_host: str = "127.0.0.1"
+    postgres_port: int = 5432
+    postgres_user: str | None = None
+    postgres_password: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    postgres_database: str | None = None
+    postgres_pool_size: int = 10
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = 3
     # Replicas of each topic the services create; 1 on the local single broker, 3 on a cluster.
@@ -45,6 +53,16 @@ class ServiceSettings(BaseSettings):
     def database_name(self) -> str:
         """The service's own database."""
         return f"{self.namespace or 'mpp'}_{self.service_name}"
+
+    @property
+    def postgres_role(self) -> str:
+        """The role the service signs in as: its own."""
+        return self.postgres_user or f"mpp_{self.service_name}"
+
+    @property
+    def postgres_database_name(self) -> str:
+        """The service's PostgreSQL database."""
+        return self.postgres_database or self.database_name
 
     def topic(self, name: str) -> str:
         """A topic's name within this namespace."""

@@ -19,7 +19,10 @@ from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic_settings import BaseSettings
 from pymongo import AsyncMongoClient
+from sqlalchemy import URL
 
+from mpp_shared import db
+from mpp_shared.local import SERVICES, postgres_admin_url, postgres_port
 from mpp_shared.mailpit import mailbox, sms_address
 from mpp_shared.settings import ServiceSettings
 
@@ -44,6 +47,7 @@ def settings_for(cls: type[Settings], namespace: str, **overrides: Any) -> Setti
         "namespace": namespace,
         "environment": "test",
         "mongo_url": MONGO_URL,
+        "postgres_port": postgres_port(),
         "kafka_bootstrap": KAFKA,
         "kafka_partitions": 1,
     }
@@ -77,6 +81,41 @@ async def mongo(namespace: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]
         if name.startswith(f"{namespace}_"):
             await client.drop_database(name)
     await client.close()
+
+
+class Databases:
+    """This test run's PostgreSQL databases: one per service, dropped at the end of the run."""
+
+    def __init__(self, admin_url: URL) -> None:
+        self.admin_url = admin_url
+
+    async def create(self, settings: ServiceSettings) -> None:
+        """The database of a service (or a test's own) in this run's namespace."""
+        await db.ensure_database(
+            self.admin_url,
+            database=settings.postgres_database_name,
+            role=settings.postgres_role,
+            password=settings.postgres_password.get_secret_value(),
+        )
+
+
+@pytest.fixture(scope="session")
+async def postgres(namespace: str) -> AsyncIterator[Databases]:
+    """The real PostgreSQL cluster with a database for each service of this run; drops them all
+    at the end."""
+    admin_url = postgres_admin_url()
+    databases = Databases(admin_url)
+    try:
+        for service in SERVICES:
+            await databases.create(settings_for(ServiceSettings, namespace, service_name=service))
+    except Exception as exc:
+        pytest.exit(
+            f"PostgreSQL is not reachable at {admin_url.host}:{admin_url.port} ({exc});"
+            " run `make servers`",
+            2,
+        )
+    yield databases
+    await db.drop_databases(admin_url, prefix=f"{namespace}_")
 
 
 @pytest.fixture(scope="session")
@@ -207,6 +246,6 @@ def feeder(client: Any) -> Callable[..., Any]:
     async def give(*sent: Any) -> None:
         runner = client.app.state.runtime.consumer
         for event in sent:
-            await runner.handlers[event.type](event)
+            await runner.apply(runner.handlers[event.type], event)
 
     return give

@@ -1,0 +1,232 @@
+"""A service's own PostgreSQL database: the engine, transactions and migrations.
+
+Each service signs in as its own role to its own database (`mpp_<service>`, or
+`<namespace>_<service>` in a test run) and nothing else reads it. Tables are SQLAlchemy Core
+tables in the service's `store.py`; every query lives there and returns models. Schema changes
+are Alembic migrations in the service's `migrations/` package, applied at start-up under an
+advisory lock, so replicas starting together migrate once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from importlib import resources
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import URL, MetaData, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from mpp_shared.settings import ServiceSettings
+
+log = logging.getLogger(__name__)
+
+# Constraint names follow one pattern, so migrations can name what they drop.
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def metadata() -> MetaData:
+    """A service's table metadata, with the platform's constraint names."""
+    return MetaData(naming_convention=NAMING)
+
+
+class VersionConflict(Exception):
+    """The row changed since it was read; the caller reads it again or gives up."""
+
+
+def url(settings: ServiceSettings, *, driver: str = "postgresql+asyncpg") -> URL:
+    """Where the service's database is, signed in as the service's own role."""
+    return URL.create(
+        driver,
+        username=settings.postgres_role,
+        password=settings.postgres_password.get_secret_value(),
+        host=settings.postgres_host,
+        port=settings.postgres_port,
+        database=settings.postgres_database_name,
+    )
+
+
+def create_engine(settings: ServiceSettings) -> AsyncEngine:
+    """The service's connection pool; it connects lazily, on first use."""
+    return create_async_engine(
+        url(settings),
+        pool_size=settings.postgres_pool_size,
+        max_overflow=settings.postgres_pool_size,
+        pool_timeout=10,
+        pool_recycle=1800,
+        connect_args={
+            "timeout": 5,
+            "command_timeout": 30,
+            "server_settings": {"application_name": settings.service_name},
+        },
+    )
+
+
+@contextlib.asynccontextmanager
+async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
+    """One transaction: committed when the block ends, rolled back if it raises."""
+    async with engine.begin() as connection:
+        yield connection
+
+
+async def ping(engine: AsyncEngine) -> None:
+    """Raise unless the database answers."""
+    async with engine.connect() as connection:
+        await connection.execute(text("SELECT 1"))
+
+
+def is_unique_violation(error: IntegrityError) -> bool:
+    """True when the database refused a row because a unique key exists already."""
+    return getattr(error.orig, "sqlstate", None) == "23505" or "UniqueViolation" in repr(error.orig)
+
+
+def is_serialization_failure(error: DBAPIError) -> bool:
+    """True for a deadlock or serialization failure: the transaction may simply be retried."""
+    return getattr(error.orig, "sqlstate", None) in ("40001", "40P01")
+
+
+# --- migrations ---------------------------------------------------------------------------------
+
+# One advisory lock key for migrations; each service has its own database, so it is never shared.
+_MIGRATION_LOCK = 74_730_701
+
+
+def alembic_config(settings: ServiceSettings, migrations: str) -> Config:
+    """Alembic's configuration for a service's `migrations` package (e.g. `catalog.migrations`)."""
+    config = Config()
+    location = resources.files(migrations)
+    config.set_main_option("script_location", str(location))
+    config.set_main_option("path_separator", "os")
+    config.attributes["url"] = url(settings)
+    return config
+
+
+async def migrate(settings: ServiceSettings, migrations: str) -> None:
+    """Bring the service's database to the newest migration; replicas wait for each other."""
+    config = alembic_config(settings, migrations)
+    engine = create_async_engine(url(settings), pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as connection:
+            await connection.execute(
+                text("SELECT pg_advisory_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+            try:
+                await connection.run_sync(_upgrade, config)
+                await connection.commit()
+            finally:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(:key)"), {"key": _MIGRATION_LOCK}
+                )
+                await connection.commit()
+    finally:
+        await engine.dispose()
+
+
+def _upgrade(connection: Any, config: Config) -> None:
+    config.attributes["connection"] = connection
+    command.upgrade(config, "head")
+
+
+def run_migrations(target_metadata: MetaData) -> None:
+    """The body of every service's `migrations/env.py`: online, on the connection `migrate`
+    passes in, or on a connection of its own when run from the `alembic` command line."""
+    from alembic import context
+
+    config = context.config
+    connection = config.attributes.get("connection")
+    if connection is not None:
+        context.configure(connection=connection, target_metadata=target_metadata)
+        with context.begin_transaction():
+            context.run_migrations()
+        return
+
+    async def online() -> None:
+        engine = create_async_engine(config.attributes["url"])
+        async with engine.connect() as own:
+            await own.run_sync(_run_with, target_metadata)
+        await engine.dispose()
+
+    asyncio.run(online())
+
+
+def _run_with(connection: Any, target_metadata: MetaData) -> None:
+    from alembic import context
+
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+# --- databases and roles (local servers and test runs) ------------------------------------------
+
+
+async def ensure_database(admin_url: URL, *, database: str, role: str, password: str) -> None:
+    """Create a service's role and database unless they exist; only that role may connect."""
+    import asyncpg
+
+    connection = await asyncpg.connect(
+        host=admin_url.host,
+        port=admin_url.port,
+        user=admin_url.username,
+        password=admin_url.password,
+        database=admin_url.database or "postgres",
+    )
+    try:
+        quoted_role = _quote(role)
+        if not await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
+            with contextlib.suppress(asyncpg.DuplicateObjectError):
+                await connection.execute(
+                    f"CREATE ROLE {quoted_role} LOGIN PASSWORD {_literal(password)}"
+                )
+        if not await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", database):
+            with contextlib.suppress(asyncpg.DuplicateDatabaseError):
+                await connection.execute(f"CREATE DATABASE {_quote(database)} OWNER {quoted_role}")
+            await connection.execute(f"REVOKE ALL ON DATABASE {_quote(database)} FROM PUBLIC")
+    finally:
+        await connection.close()
+
+
+async def drop_databases(admin_url: URL, *, prefix: str) -> list[str]:
+    """Drop every database whose name starts with `prefix` (a test run's); returns their names."""
+    import asyncpg
+
+    connection = await asyncpg.connect(
+        host=admin_url.host,
+        port=admin_url.port,
+        user=admin_url.username,
+        password=admin_url.password,
+        database="postgres",
+    )
+    try:
+        names = [
+            row["datname"]
+            for row in await connection.fetch(
+                "SELECT datname FROM pg_database WHERE starts_with(datname, $1)", prefix
+            )
+        ]
+        for name in names:
+            await connection.execute(f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+        return names
+    finally:
+        await connection.close()
+
+
+def _quote(identifier: str) -> str:
+    if not identifier.replace("_", "").isalnum():
+        raise ValueError(f"not a plain identifier: {identifier!r}")
+    return f'"{identifier}"'
+
+
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
