@@ -230,3 +230,37 @@ def _quote(identifier: str) -> str:
 
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
+
+
+# --- the command line: `uv run mpp-migrate catalog revision -m "..."` ---------------------------
+
+
+def main() -> None:
+    """Apply a service's migrations, or write a new one from the difference to its tables."""
+    import argparse
+
+    parser = argparse.ArgumentParser(prog="mpp-migrate", description=main.__doc__)
+    parser.add_argument("service", help="catalog, applications, documents, notifications, gateway")
+    parser.add_argument("command", choices=["upgrade", "revision", "check"])
+    parser.add_argument("-m", "--message", default="change", help="the new revision's title")
+    args = parser.parse_args()
+    settings = ServiceSettings(service_name=args.service)
+    migrations = f"{args.service}.migrations"
+    asyncio.run(migrate(settings, migrations))
+    if args.command == "upgrade":
+        return
+    config = alembic_config(settings, migrations)
+
+    async def compare() -> None:
+        engine = create_async_engine(url(settings))
+        async with engine.connect() as connection:
+            config.attributes["connection"] = connection
+            if args.command == "revision":
+                await connection.run_sync(
+                    lambda _: command.revision(config, message=args.message, autogenerate=True)
+                )
+            else:
+                await connection.run_sync(lambda _: command.check(config))
+        await engine.dispose()
+
+    asyncio.run(compare())

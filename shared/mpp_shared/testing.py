@@ -249,3 +249,19 @@ def feeder(client: Any) -> Callable[..., Any]:
             await runner.apply(runner.handlers[event.type], event)
 
     return give
+
+
+async def migration_drift(settings: ServiceSettings, migrations: str, metadata: Any) -> list[Any]:
+    """What the service's tables declare that its migrations do not make (empty when in step)."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    await db.migrate(settings, migrations)
+    engine = db.create_engine(settings)
+    try:
+        async with engine.connect() as connection:
+            return await connection.run_sync(
+                lambda sync: list(compare_metadata(MigrationContext.configure(sync), metadata))
+            )
+    finally:
+        await engine.dispose()

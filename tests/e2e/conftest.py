@@ -17,6 +17,8 @@ from typing import Any
 import httpx
 import pytest
 
+from mpp_shared.local import postgres_port
+
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("catalog", "applications", "documents", "notifications")
 
@@ -77,14 +79,18 @@ class Platform:
 
 
 @pytest.fixture(scope="session")
-def platform(namespace: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Platform]:
-    """Gateway and services on free ports, sharing the real servers but not their data."""
+def platform(
+    namespace: str, postgres: Any, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    """Gateway and services on free ports, sharing the real servers but not their data (each
+    service's database of this run is made by the `postgres` fixture)."""
     folder = tmp_path_factory.mktemp("platform")
     ports = {name: _free_port() for name in (*SERVICES, "gateway")}
     env = dict(os.environ) | {
         "MPP_NAMESPACE": namespace,
         "MPP_ENVIRONMENT": "test",
         "MPP_KAFKA_PARTITIONS": "1",
+        "MPP_POSTGRES_PORT": str(postgres_port()),
         **{f"MPP_{name.upper()}_URL": f"http://127.0.0.1:{ports[name]}" for name in SERVICES},
         "MPP_JWKS_URL": f"http://127.0.0.1:{ports['gateway']}/api/v1/.well-known/jwks.json",
         # Every test signs people in from this one address; the limit itself is tested in the
