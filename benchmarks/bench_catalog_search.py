@@ -18,13 +18,13 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
-from pymongo import AsyncMongoClient
 
 from catalog import seed
 from catalog.app import create_app
 from catalog.search import SearchIndex, normalize
 from catalog.settings import Settings
-from mpp_shared import telemetry
+from mpp_shared import db, telemetry
+from mpp_shared.local import postgres_port, scratch_databases
 
 QUERIES = [
     "bikin akte lahir anak",
@@ -108,11 +108,12 @@ def in_memory() -> None:
 
 async def over_http() -> None:
     namespace = f"bench{secrets.token_hex(3)}"
-    settings = Settings(namespace=namespace)
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
-    db = client[settings.database_name]
-    try:
-        await seed.load(db)
+    settings = Settings(namespace=namespace, postgres_port=postgres_port())
+    async with scratch_databases(namespace, ["catalog"]):
+        await db.migrate(settings, "catalog.migrations")
+        engine = db.create_engine(settings)
+        await seed.load(engine)
+        await engine.dispose()
         app = create_app(settings)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
@@ -134,9 +135,6 @@ async def over_http() -> None:
                     ("list, 20 items, no words (baseline)", await measure_async(listing)),
                     ("search ?q=..., 20 best with reasons", await measure_async(searching)),
                 )
-    finally:
-        await client.drop_database(settings.database_name)
-        await client.close()
 
 
 def main() -> None:

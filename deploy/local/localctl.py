@@ -10,6 +10,8 @@ Standard library only: this runs before the project's Python environment exists.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import fcntl
 import hashlib
 import json
 import os
@@ -22,7 +24,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from functools import partial
@@ -626,6 +628,15 @@ SERVICES = [
 COMPONENTS = {c.name: c for c in SERVERS + SERVICES}
 
 
+def platform_env() -> dict[str, str]:
+    """The environment of the services and tools: where the local servers are."""
+    return dict(os.environ) | {
+        "MPP_S3_ACCESS_KEY": S3_ACCESS_KEY,
+        "MPP_S3_SECRET_KEY": S3_SECRET_KEY,
+        "MPP_POSTGRES_PORT": str(postgres_port()),
+    }
+
+
 def start(component: Component) -> str:
     """Start a component unless it already answers; wait until it is ready."""
     if component.ready():
@@ -638,12 +649,7 @@ def start(component: Component) -> str:
     RUN.mkdir(parents=True, exist_ok=True)
     if component.prepare:
         component.prepare()
-    env = (
-        dict(os.environ)
-        | component.env
-        | {"MPP_S3_ACCESS_KEY": S3_ACCESS_KEY, "MPP_S3_SECRET_KEY": S3_SECRET_KEY}
-        | {"MPP_POSTGRES_PORT": str(postgres_port())}
-    )
+    env = platform_env() | component.env
     with component.log.open("a") as out:
         process = subprocess.Popen(
             component.command(),
@@ -691,6 +697,7 @@ def load_catalog() -> str:
         in_env("python", "-m", "catalog.seed", "load"),
         log,
         cwd=REPO,
+        env=platform_env(),
     )
     return log.read_text().strip().splitlines()[-1]
 
@@ -698,7 +705,7 @@ def load_catalog() -> str:
 def create_demo_accounts() -> str:
     """Development-only staff per agency and a demo citizen, through the gateway's API."""
     log = LOGS / "demo-accounts.log"
-    run_logged(in_env("python", "-m", "gateway.demo"), log, cwd=REPO)
+    run_logged(in_env("python", "-m", "gateway.demo"), log, cwd=REPO, env=platform_env())
     return log.read_text().strip().splitlines()[0]
 
 
@@ -713,6 +720,7 @@ def create_topics_and_buckets() -> str:
         in_env("python", str(LOCAL / "bootstrap.py")),
         LOGS / "bootstrap.log",
         cwd=REPO,
+        env=platform_env(),
     )
     return (LOGS / "bootstrap.log").read_text().strip().splitlines()[-1]
 
@@ -759,6 +767,7 @@ def cmd_up() -> None:
         say(f"  {component.name + ' service':<30}http://{HOST}:{component.port}/docs")
     say(f"  Mailpit (e-mail sent)         http://{HOST}:8025")
     say(f"  Kafka                         {HOST}:9092")
+    say(f"  PostgreSQL (one database and role per service)  postgresql://{HOST}:{postgres_port()}/")
     say(f"  FerretDB (MongoDB wire)       mongodb://{HOST}:27017/")
     say(
         f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}"
@@ -817,6 +826,20 @@ def cmd_reset() -> None:
     step(f"wipe data folder {DATA}", wipe)
 
 
+@contextlib.contextmanager
+def exclusive() -> Iterator[None]:
+    """One install or start at a time on this machine: a second `make servers` waits for the
+    first instead of building and starting everything again beside it."""
+    CACHE.mkdir(parents=True, exist_ok=True)
+    with (CACHE / ".localctl.lock").open("w") as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            say("==> another make up/servers is running; waiting for it to finish ...")
+            fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument(
@@ -837,27 +860,36 @@ def main() -> None:
     )
     parser.add_argument("name", nargs="?", help="component for `logs` and `restart`")
     args = parser.parse_args()
-    if args.command == "up":
+    if args.command in ("up", "servers", "install", "python", "web", "restart"):
+        with exclusive():
+            run_command(args.command, args.name)
+    else:
+        run_command(args.command, args.name)
+
+
+def run_command(command: str, name: str | None) -> None:
+    """Carry out one of the commands."""
+    if command == "up":
         cmd_up()
-    elif args.command == "servers":
+    elif command == "servers":
         cmd_servers()
-    elif args.command == "install":
+    elif command == "install":
         installs()
-    elif args.command == "python":
+    elif command == "python":
         python_env()
-    elif args.command == "uv-path":
+    elif command == "uv-path":
         print(uv_path())
-    elif args.command == "web":
+    elif command == "web":
         step("build the web apps (npm registry, Vite)", build_web)
-    elif args.command == "restart":
-        cmd_restart(args.name or "gateway")
-    elif args.command == "down":
+    elif command == "restart":
+        cmd_restart(name or "gateway")
+    elif command == "down":
         cmd_down()
-    elif args.command == "status":
+    elif command == "status":
         sys.exit(cmd_status())
-    elif args.command == "logs":
-        cmd_logs(args.name or "gateway")
-    elif args.command == "reset":
+    elif command == "logs":
+        cmd_logs(name or "gateway")
+    elif command == "reset":
         cmd_reset()
 
 

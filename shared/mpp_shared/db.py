@@ -251,16 +251,17 @@ def main() -> None:
         return
     config = alembic_config(settings, migrations)
 
+    def on(sync_connection: Any) -> None:
+        config.attributes["connection"] = sync_connection
+        if args.command == "revision":
+            command.revision(config, message=args.message, autogenerate=True)
+        else:
+            command.check(config)
+
     async def compare() -> None:
         engine = create_async_engine(url(settings))
         async with engine.connect() as connection:
-            config.attributes["connection"] = connection
-            if args.command == "revision":
-                await connection.run_sync(
-                    lambda _: command.revision(config, message=args.message, autogenerate=True)
-                )
-            else:
-                await connection.run_sync(lambda _: command.check(config))
+            await connection.run_sync(on)
         await engine.dispose()
 
     asyncio.run(compare())

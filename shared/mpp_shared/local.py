@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import AsyncIterator, Iterable
 from pathlib import Path
 
 from sqlalchemy import URL
 
-from mpp_shared.settings import DEVELOPMENT_SECRET
+from mpp_shared.settings import DEVELOPMENT_SECRET, ServiceSettings
 
 REPO = Path(__file__).resolve().parents[2]
 SERVICES = ("catalog", "applications", "documents", "notifications", "gateway")
@@ -31,3 +33,23 @@ def postgres_admin_url() -> URL:
         port=postgres_port(),
         database="postgres",
     )
+
+
+@contextlib.asynccontextmanager
+async def scratch_databases(namespace: str, services: Iterable[str]) -> AsyncIterator[None]:
+    """Databases of these services in `namespace` on the local cluster, dropped afterwards: for
+    benchmarks and tools that must not touch the running platform's data."""
+    from mpp_shared import db
+
+    for service in services:
+        own = ServiceSettings(service_name=service, namespace=namespace)
+        await db.ensure_database(
+            postgres_admin_url(),
+            database=own.postgres_database_name,
+            role=own.postgres_role,
+            password=own.postgres_password.get_secret_value(),
+        )
+    try:
+        yield
+    finally:
+        await db.drop_databases(postgres_admin_url(), prefix=f"{namespace}_")

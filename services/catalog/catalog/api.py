@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from catalog import service, store
+from catalog import service
 from catalog.models import (
     CATEGORY_LABELS,
     Agency,
@@ -45,7 +45,7 @@ def _may_edit(caller: Principal, agency: str) -> None:
 
 
 async def _agency_missing(rt: RuntimeDep, code: str) -> bool:
-    return await store.find_agency(rt.db, code=code) is None
+    return not await service.agency_exists(rt.engine, code=code)
 
 
 def _search(request: Request) -> SearchCache:
@@ -67,14 +67,13 @@ async def list_agencies(
     cursor: pagination.Cursor = None,
 ) -> pagination.Page[Agency]:
     """List the agencies serving at the mall."""
-    found = await store.list_agencies(rt.db, after=pagination.after(cursor), kind=kind, limit=limit)
-    return pagination.page([service.agency_view(d) for d in found], limit=limit, key=lambda a: a.id)
+    return await service.list_agencies(rt.engine, kind=kind, cursor=cursor, limit=limit)
 
 
 @router.get("/agencies/{code}")
 async def get_agency(rt: RuntimeDep, code: str, response: Response) -> Agency:
     """Show one agency with its counters and opening hours."""
-    agency = await service.get_agency(rt.db, code=code)
+    agency = await service.get_agency(rt.engine, code=code)
     response.headers["ETag"] = f'"{agency.version}"'
     return agency
 
@@ -114,7 +113,7 @@ async def put_agency(
             ],
         )
     agency, created = await service.put_agency(
-        rt.db, data=data, if_match=etags.edit_version(if_match)
+        rt.engine, data=data, if_match=etags.edit_version(if_match)
     )
     rt.wake_relay()
     response.status_code = 201 if created else 200
@@ -139,9 +138,9 @@ async def list_services(
     filters = {"agency": agency, "category": category, "channel": channel}
     if q and q.strip():
         return await _search(request).page(
-            rt.db, query=q, filters=filters, limit=limit, cursor=cursor
+            rt.engine, query=q, filters=filters, limit=limit, cursor=cursor
         )
-    return await _search(request).listing(rt.db, filters=filters, limit=limit, cursor=cursor)
+    return await _search(request).listing(rt.engine, filters=filters, limit=limit, cursor=cursor)
 
 
 @router.get("/services/{id_or_slug}", response_model=Service)
@@ -153,7 +152,7 @@ async def get_service(
     if_none_match: IfNoneMatch = None,
 ) -> Service | Response:
     """Show a published service with its full service standard, form and workflow."""
-    found, etag = await service.get_published(rt.db, id_or_slug=id_or_slug, version=version)
+    found, etag = await service.get_published(rt.engine, id_or_slug=id_or_slug, version=version)
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
@@ -164,7 +163,7 @@ async def get_service(
 @router.get("/services/{id_or_slug}/draft")
 async def get_draft(rt: RuntimeDep, id_or_slug: str, caller: Admin, response: Response) -> Service:
     """Show the draft administrators edit (the published content when there is no draft)."""
-    found, edit_version = await service.get_draft(rt.db, id_or_slug=id_or_slug)
+    found, edit_version = await service.get_draft(rt.engine, id_or_slug=id_or_slug)
     _may_edit(caller, found.agency)
     response.headers["ETag"] = f'"{edit_version}"'
     return found
@@ -181,7 +180,7 @@ async def create_service(
     """Create a service as a draft (Idempotency-Key honoured)."""
     _may_edit(caller, data.agency)
     created, edit_version, new = await service.create_service(
-        rt.db,
+        rt.engine,
         data=data,
         scope=f"{caller.subject}:catalog.services",
         idempotency_key=idempotency_key,
@@ -202,11 +201,11 @@ async def update_draft(
     if_match: IfMatch = None,
 ) -> Service:
     """Replace a service's draft (send If-Match with the draft's ETag)."""
-    current, _ = await service.get_draft(rt.db, id_or_slug=id_or_slug)
+    current, _ = await service.get_draft(rt.engine, id_or_slug=id_or_slug)
     _may_edit(caller, current.agency)
     _may_edit(caller, data.agency)
     updated, edit_version = await service.update_draft(
-        rt.db, id_or_slug=id_or_slug, data=data, if_match=etags.edit_version(if_match)
+        rt.engine, id_or_slug=id_or_slug, data=data, if_match=etags.edit_version(if_match)
     )
     response.headers["ETag"] = f'"{edit_version}"'
     return updated
@@ -217,10 +216,10 @@ async def publish(
     rt: RuntimeDep, id_or_slug: str, caller: Admin, if_match: IfMatch = None
 ) -> Service:
     """Publish the draft as the next version, after the publishing checks."""
-    current, _ = await service.get_draft(rt.db, id_or_slug=id_or_slug)
+    current, _ = await service.get_draft(rt.engine, id_or_slug=id_or_slug)
     _may_edit(caller, current.agency)
     published = await service.publish(
-        rt.db, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
+        rt.engine, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
     rt.wake_relay()
     return published
@@ -231,10 +230,10 @@ async def withdraw(
     rt: RuntimeDep, id_or_slug: str, caller: Admin, if_match: IfMatch = None
 ) -> Service:
     """Withdraw a published service: no new applications; its versions stay readable."""
-    current, _ = await service.get_draft(rt.db, id_or_slug=id_or_slug)
+    current, _ = await service.get_draft(rt.engine, id_or_slug=id_or_slug)
     _may_edit(caller, current.agency)
     withdrawn = await service.withdraw(
-        rt.db, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
+        rt.engine, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
     rt.wake_relay()
     return withdrawn

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from catalog import api, store
+from catalog import api
 from catalog.search_cache import SearchCache
 from catalog.settings import Settings
 from mpp_shared import runtime, web
@@ -19,9 +19,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.run(
-            settings, indexes=store.INDEXES, outbox_collections=store.OUTBOX_COLLECTIONS
-        ) as running:
+        async with runtime.run(settings, migrations="catalog.migrations") as running:
             app.state.runtime = running
             yield
 

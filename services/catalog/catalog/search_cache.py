@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from catalog import store
 from catalog.models import MatchReason, SearchMatch, Service, ServiceSummary
 from catalog.search import SearchIndex
@@ -46,20 +48,19 @@ class SearchCache:
         self.generation = -1
         self._lock = asyncio.Lock()
 
-    async def current(self, db: store.Db) -> SearchIndex:
+    async def current(self, engine: AsyncEngine) -> SearchIndex:
         """The index of the published catalog as it is now."""
-        generation = await store.search_generation(db)
+        async with engine.connect() as connection:
+            generation = await store.search_generation(connection)
         if self.index is not None and generation == self.generation:
             return self.index
         async with self._lock:
             if self.index is None or generation != self.generation:
-                services = [service_view(d) for d in await store.published_services(db)]
-                agencies = {
-                    d["code"]: [d["name"]["id"], d["name"]["en"], d.get("short_name", "")]
-                    async for d in db[store.AGENCIES].find(
-                        {}, {"code": 1, "name": 1, "short_name": 1}
-                    )
-                }
+                async with engine.connect() as connection:
+                    generation = await store.search_generation(connection)
+                    records = await store.published_services(connection)
+                    agencies = await store.agency_names(connection)
+                services = [service_view(r) for r in records]
                 # Stemming is CPU work: build off the event loop.
                 self.index = await asyncio.to_thread(SearchIndex, services, agencies)
                 self.services = sorted(services, key=lambda s: s.id)
@@ -67,22 +68,28 @@ class SearchCache:
         return self.index
 
     async def listing(
-        self, db: store.Db, *, filters: dict[str, Any], limit: int, cursor: str | None
+        self, engine: AsyncEngine, *, filters: dict[str, Any], limit: int, cursor: str | None
     ) -> pagination.Page[ServiceSummary]:
         """One page of published services in id order, filtered."""
         after = pagination.decode_cursor(cursor) or ""
-        await self.current(db)
+        await self.current(engine)
         chosen = [s for s in self.services if s.id > after and _passes(s, filters)]
         return pagination.page(
             [summary(s) for s in chosen[: limit + 1]], limit=limit, key=lambda s: s.id
         )
 
     async def page(
-        self, db: store.Db, *, query: str, filters: dict[str, Any], limit: int, cursor: str | None
+        self,
+        engine: AsyncEngine,
+        *,
+        query: str,
+        filters: dict[str, Any],
+        limit: int,
+        cursor: str | None,
     ) -> pagination.Page[ServiceSummary]:
         """One page of search results, best first, each with why it matched."""
         offset = _offset(cursor)
-        index = await self.current(db)
+        index = await self.current(engine)
         hits = [h for h in index.search(query, limit=MAX_RESULTS) if _passes(h.service, filters)]
         shown = hits[offset : offset + limit]
         items = [

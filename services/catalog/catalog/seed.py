@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,8 +17,9 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import ValidationError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from catalog import service, store, workflows
+from catalog import service, workflows
 from catalog.models import (
     AgencyInput,
     Fee,
@@ -31,8 +33,8 @@ from catalog.models import (
     Standard,
 )
 from catalog.settings import Settings
-from mpp_shared import outbox, telemetry
-from mpp_shared.store import create_client, ensure_indexes
+from mpp_shared import db, telemetry
+from mpp_shared.problems import Problem
 
 SEED = Path(__file__).parent / "seed"
 INTERNAL = (
@@ -215,7 +217,7 @@ def published_views() -> list[Service]:
     ]
 
 
-async def check(db: store.Db | None = None) -> list[str]:
+async def check(engine: AsyncEngine | None = None) -> list[str]:
     """Every problem of the seed: invalid data, duplicate slugs, what publishing would refuse."""
     problems: list[str] = []
     try:
@@ -240,14 +242,15 @@ async def check(db: store.Db | None = None) -> list[str]:
                     problems.append(
                         f"{a.code} counter {counter.code}: unknown service {cs.service}"
                     )
-    if db is not None:
-        for s in services:
-            for error in await service.publication_problems(db, s):
-                problems.append(f"{s.slug}: {error['field']}: {error['message']['en']}")
+    if engine is not None:
+        async with engine.connect() as connection:
+            for s in services:
+                for error in await service.publication_problems(connection, s):
+                    problems.append(f"{s.slug}: {error['field']}: {error['message']['en']}")
     return problems
 
 
-async def load(db: store.Db, *, concurrency: int = 6) -> dict[str, int]:
+async def load(engine: AsyncEngine, *, concurrency: int = 6) -> dict[str, int]:
     """Create or update every seed agency and service, publishing what changed."""
     counts = dict.fromkeys(
         ("agencies created", "agencies updated", "services published", "services unchanged"), 0
@@ -256,32 +259,36 @@ async def load(db: store.Db, *, concurrency: int = 6) -> dict[str, int]:
 
     async def put_agency(agency: AgencyInput) -> None:
         async with gate:
-            before = await store.find_agency(db, code=agency.code)
-            after, created = await service.put_agency(db, data=agency)
+            after, created = await service.put_agency(engine, data=agency)
         if created:
             counts["agencies created"] += 1
-        elif before is not None and before["version"] != after.version:
+        elif after.version != versions.get(agency.code):
             counts["agencies updated"] += 1
 
     async def put_service(data: ServiceInput) -> None:
         async with gate:
-            document = await store.find_service(db, id_or_slug=data.slug)
+            record = await service.find_service(engine, id_or_slug=data.slug)
             stored = service.to_stored(data)
-            if document and document.get("current") == stored and document["status"] == "published":
+            if record and record.current == stored and record.status == "published":
                 counts["services unchanged"] += 1
                 return
-            if document is None:
+            if record is None:
                 created, _, _ = await service.create_service(
-                    db, data=data, scope="seed", idempotency_key=f"seed-{data.slug}"
+                    engine, data=data, scope="seed", idempotency_key=f"seed-{data.slug}"
                 )
                 service_id = created.id
             else:
-                service_id = document["_id"]
-                await service.update_draft(db, id_or_slug=service_id, data=data, if_match=None)
-            await service.publish(db, id_or_slug=service_id, if_match=None)
+                service_id = record.id
+                await service.update_draft(engine, id_or_slug=service_id, data=data, if_match=None)
+            await service.publish(engine, id_or_slug=service_id, if_match=None)
             counts["services published"] += 1
 
-    await asyncio.gather(*(put_agency(a) for a in load_agencies()))
+    agencies = load_agencies()
+    versions: dict[str, int] = {}
+    for agency in agencies:
+        with contextlib.suppress(Problem):
+            versions[agency.code] = (await service.get_agency(engine, code=agency.code)).version
+    await asyncio.gather(*(put_agency(a) for a in agencies))
     await asyncio.gather(*(put_service(s) for s in load_services()))
     return counts
 
@@ -289,21 +296,15 @@ async def load(db: store.Db, *, concurrency: int = 6) -> dict[str, int]:
 async def _main(command: str) -> int:
     settings = Settings()
     telemetry.setup("catalog-seed", log_level="WARNING")
-    client = create_client(settings)
-    db = client[settings.database_name]
+    if command != "check":
+        await db.migrate(settings, "catalog.migrations")
+    engine = db.create_engine(settings)
     try:
         if command == "load":
-            await ensure_indexes(
-                db,
-                {
-                    name: [*store.INDEXES.get(name, []), *outbox.INDEXES]
-                    for name in store.OUTBOX_COLLECTIONS
-                },
-            )
-            counts = await load(db)
+            counts = await load(engine)
             print(", ".join(f"{n} {what}" for what, n in counts.items()))
             return 0
-        found = await check(db if command == "check-db" else None)
+        found = await check(engine if command == "check-db" else None)
         for problem in found:
             print(problem, file=sys.stderr)
         if not found:
@@ -316,7 +317,7 @@ async def _main(command: str) -> int:
             )
         return 1 if found else 0
     finally:
-        await client.close()
+        await engine.dispose()
 
 
 def main() -> None:

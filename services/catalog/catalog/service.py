@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-import json
 from datetime import UTC, datetime
 from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog import store, workflows
 from catalog.models import Agency, AgencyInput, Channel, Service, ServiceInput, ServiceStatus
-from mpp_shared import events, idempotency, topics
+from mpp_shared import db, events, idempotency, pagination, topics
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished, ServiceWithdrawn
+from mpp_shared.db import VersionConflict
 from mpp_shared.etags import stale
 from mpp_shared.ids import new_id
-from mpp_shared.outbox import VersionConflict
 from mpp_shared.problems import Problem
 
 SOURCE = topics.source_of("catalog")
@@ -49,64 +49,87 @@ def conflict(detail_id: str, detail_en: str) -> Problem:
 # --- agencies ----------------------------------------------------------------------------------
 
 
-def agency_view(document: dict[str, Any]) -> Agency:
-    """An agency document as the API shows it."""
-    fields = {name: document[name] for name in Agency.model_fields if name in document}
-    return Agency.model_validate(fields | {"id": document["_id"]})
+def agency_view(record: store.AgencyRecord) -> Agency:
+    """An agency as the API shows it."""
+    return Agency.model_validate(
+        record.content
+        | {"id": record.id, "version": record.version, "updated_at": record.updated_at}
+    )
 
 
-async def get_agency(db: store.Db, *, code: str) -> Agency:
+async def get_agency(engine: AsyncEngine, *, code: str) -> Agency:
     """One agency by code."""
-    document = await store.find_agency(db, code=code)
-    if document is None:
+    async with engine.connect() as connection:
+        record = await store.find_agency(connection, code=code)
+    if record is None:
         raise not_found(AGENCY, code)
-    return agency_view(document)
+    return agency_view(record)
+
+
+async def agency_exists(engine: AsyncEngine, *, code: str) -> bool:
+    """True when an agency has this code."""
+    async with engine.connect() as connection:
+        return await store.find_agency(connection, code=code) is not None
+
+
+async def list_agencies(
+    engine: AsyncEngine, *, kind: str | None, cursor: str | None, limit: int
+) -> pagination.Page[Agency]:
+    """One page of agencies in code order."""
+    async with engine.connect() as connection:
+        found = await store.list_agencies(connection, kind=kind, cursor=cursor, limit=limit)
+    return pagination.keyset_page(
+        [agency_view(r) for r in found], limit=limit, key=lambda a: (a.code,)
+    )
 
 
 async def put_agency(
-    db: store.Db, *, data: AgencyInput, if_match: int | None = None
+    engine: AsyncEngine, *, data: AgencyInput, if_match: int | None = None
 ) -> tuple[Agency, bool]:
     """Create or replace an agency by its code; True when created. Publishes its new facts."""
-    fields = data.model_dump(mode="json") | {"updated_at": _now()}
-    existing = await store.find_agency(db, code=data.code)
-    if existing is None:
-        agency_id = new_id()
-        event = _agency_event(agency_id, data, version=1)
-        if await store.insert_agency(db, fields | {"_id": agency_id}, [event]):
-            return agency_view(await store.find_agency(db, code=data.code) or {}), True
-        existing = await store.find_agency(db, code=data.code)
-        assert existing is not None
-    if if_match is not None and if_match != existing["version"]:
-        raise stale()
-    current = {k: existing.get(k) for k in fields if k != "updated_at"}
-    if current == {k: v for k, v in fields.items() if k != "updated_at"}:
-        return agency_view(existing), False
-    await _refuse_orphaned_bookings(db, data)
-    version = existing["version"]
-    event = _agency_event(existing["_id"], data, version=version + 1)
-    try:
-        updated = await store.update_agency(
-            db,
-            agency_id=existing["_id"],
-            expected_version=version,
-            fields=fields,
-            new_events=[event],
-        )
-    except VersionConflict:
-        raise stale() from None
+    content = data.model_dump(mode="json")
+    async with db.transaction(engine) as connection:
+        existing = await store.find_agency(connection, code=data.code)
+        if existing is None:
+            agency_id = new_id()
+            record = store.AgencyRecord(
+                id=agency_id,
+                code=data.code,
+                kind=data.kind.value,
+                content=content,
+                version=1,
+                updated_at=_now(),
+            )
+            event = _agency_event(agency_id, data, version=1)
+            if await store.insert_agency(connection, record, [event]):
+                return agency_view(record), True
+            # Another request created it meanwhile (its insert committed): replace it.
+            existing = await store.find_agency(connection, code=data.code)
+            assert existing is not None
+        if if_match is not None and if_match != existing.version:
+            raise stale()
+        if existing.content == content:
+            return agency_view(existing), False
+        await _refuse_orphaned_bookings(connection, data)
+        event = _agency_event(existing.id, data, version=existing.version + 1)
+        try:
+            updated = await store.update_agency(
+                connection,
+                agency_id=existing.id,
+                expected_version=existing.version,
+                values={"content": content, "kind": data.kind.value, "updated_at": _now()},
+                new_events=[event],
+            )
+        except VersionConflict:
+            raise stale() from None
     return agency_view(updated), False
 
 
-async def _refuse_orphaned_bookings(db: store.Db, data: AgencyInput) -> None:
+async def _refuse_orphaned_bookings(connection: store.Connection, data: AgencyInput) -> None:
     """Refuse an agency change that leaves a published counter-visit service without a counter."""
     served = {s.service for counter in data.counters for s in counter.services}
-    published = await store.list_services(
-        db,
-        filters={"agency": data.code, "status": "published", "channels": "booking"},
-        after={},
-        limit=1000,
-    )
-    orphaned = sorted(d["slug"] for d in published if d["slug"] not in served)
+    published = await store.published_slugs(connection, agency=data.code, channel="booking")
+    orphaned = [slug for slug in published if slug not in served]
     if orphaned:
         names = ", ".join(orphaned)
         raise Problem(
@@ -151,215 +174,213 @@ def _agency_event(agency_id: str, data: AgencyInput, *, version: int) -> events.
 # --- services ----------------------------------------------------------------------------------
 
 
-def to_stored(data: ServiceInput) -> str:
-    """A service's content as stored: one JSON text.
-
-    Text, not a sub-document: a document store refuses the `$`-keys of a JSON Schema
-    ($schema, $ref), and FerretDB 1 decodes a large nested document several times slower.
-    """
-    return json.dumps(data.model_dump(mode="json"), ensure_ascii=False, sort_keys=True)
-
-
-def from_stored(content: str) -> dict[str, Any]:
-    """Stored content back as the model's fields."""
-    fields: dict[str, Any] = json.loads(content)
-    return fields
+def to_stored(data: ServiceInput) -> dict[str, Any]:
+    """A service's content as stored."""
+    return data.model_dump(mode="json")
 
 
 def service_view(
-    document: dict[str, Any],
+    record: store.ServiceRecord,
     *,
     draft: bool = False,
-    snapshot: str | None = None,
+    snapshot: dict[str, Any] | None = None,
     version: int | None = None,
 ) -> Service:
     """A service as the API shows it: its published version, its draft, or an older snapshot."""
     # A draft view falls back on the published content, a published view on the first draft.
-    preferred, fallback = ("draft", "current") if draft else ("current", "draft")
-    content = snapshot or document.get(preferred) or document.get(fallback)
+    preferred, fallback = (
+        (record.draft, record.current) if draft else (record.current, record.draft)
+    )
+    content = snapshot or preferred or fallback
     if content is None:
-        raise not_found(SERVICE, document["_id"])
+        raise not_found(SERVICE, record.id)
     if version is None:
-        version = (document.get("published_version") or 0) + (1 if draft else 0)
-    fields = {k: v for k, v in from_stored(content).items() if k in ServiceInput.model_fields}
+        version = (record.published_version or 0) + (1 if draft else 0)
+    fields = {k: v for k, v in content.items() if k in ServiceInput.model_fields}
     return Service.model_validate(
         fields
         | {
-            "id": document["_id"],
+            "id": record.id,
             "version": version,
-            "status": ServiceStatus.DRAFT if draft else ServiceStatus(document["status"]),
-            "published_at": document.get("published_at"),
-            "updated_at": document["updated_at"],
+            "status": ServiceStatus.DRAFT if draft else ServiceStatus(record.status),
+            "published_at": record.published_at,
+            "updated_at": record.updated_at,
         }
     )
 
 
-async def _load(db: store.Db, id_or_slug: str) -> dict[str, Any]:
-    document = await store.find_service(db, id_or_slug=id_or_slug)
-    if document is None:
+async def _load(
+    connection: store.Connection, id_or_slug: str, *, for_update: bool = False
+) -> store.ServiceRecord:
+    record = await store.find_service(connection, id_or_slug=id_or_slug, for_update=for_update)
+    if record is None:
         raise not_found(SERVICE, id_or_slug)
-    return document
+    return record
 
 
 async def get_published(
-    db: store.Db, *, id_or_slug: str, version: int | None = None
+    engine: AsyncEngine, *, id_or_slug: str, version: int | None = None
 ) -> tuple[Service, str]:
     """A published service (its current version, or an earlier one) and its ETag."""
-    document = await _load(db, id_or_slug)
-    if document.get("published_version") is None:
-        raise not_found(SERVICE, id_or_slug)
-    if version is None or version == document["published_version"]:
-        view = service_view(document)
-        return view, f'"{document["_id"]}.v{view.version}"'
-    kept = await store.find_version(db, service_id=document["_id"], version=version)
+    async with engine.connect() as connection:
+        record = await _load(connection, id_or_slug)
+        if record.published_version is None:
+            raise not_found(SERVICE, id_or_slug)
+        if version is None or version == record.published_version:
+            view = service_view(record)
+            return view, f'"{record.id}.v{view.version}"'
+        kept = await store.find_version(connection, service_id=record.id, version=version)
     if kept is None:
         raise not_found(SERVICE, f"{id_or_slug} v{version}")
-    view = service_view(document, snapshot=kept["snapshot"], version=version)
+    view = service_view(record, snapshot=kept.snapshot, version=version)
     view = view.model_copy(
-        update={"published_at": kept["published_at"], "status": ServiceStatus.PUBLISHED}
+        update={"published_at": kept.published_at, "status": ServiceStatus.PUBLISHED}
     )
-    return view, f'"{document["_id"]}.v{version}"'
+    return view, f'"{record.id}.v{version}"'
 
 
-async def get_draft(db: store.Db, *, id_or_slug: str) -> tuple[Service, int]:
+async def get_draft(engine: AsyncEngine, *, id_or_slug: str) -> tuple[Service, int]:
     """The draft administrators edit (else the published content) and its edit version."""
-    document = await _load(db, id_or_slug)
-    return service_view(document, draft=True), document["version"]
+    async with engine.connect() as connection:
+        record = await _load(connection, id_or_slug)
+    return service_view(record, draft=True), record.version
+
+
+async def find_service(engine: AsyncEngine, *, id_or_slug: str) -> store.ServiceRecord | None:
+    """A service's stored record, or None."""
+    async with engine.connect() as connection:
+        return await store.find_service(connection, id_or_slug=id_or_slug)
 
 
 async def create_service(
-    db: store.Db, *, data: ServiceInput, scope: str, idempotency_key: str | None
+    engine: AsyncEngine, *, data: ServiceInput, scope: str, idempotency_key: str | None
 ) -> tuple[Service, int, bool]:
     """Create a service as a draft; a retried command returns the first result (False)."""
     fingerprint = idempotency.fingerprint(data)
     service_id = idempotency.command_id(scope=scope, key=idempotency_key)
     now = _now()
-    if not await store.claim_slug(db, slug=data.slug, service_id=service_id):
+    record = store.ServiceRecord(
+        id=service_id,
+        slug=data.slug,
+        agency=data.agency,
+        status=ServiceStatus.DRAFT.value,
+        channels=[],
+        published_version=None,
+        current=None,
+        draft=to_stored(data),
+        published_at=None,
+        created_at=now,
+        updated_at=now,
+        version=1,
+        request_fingerprint=fingerprint,
+    )
+    async with db.transaction(engine) as connection:
+        if await store.insert_service(connection, record):
+            return service_view(record, draft=True), record.version, True
+        stored = await store.find_service(connection, id_or_slug=service_id)
+    if stored is None or stored.id != service_id:
         raise conflict(
             f"Slug {data.slug!r} sudah dipakai layanan lain.", f"Slug {data.slug!r} is taken."
         )
-    document = {
-        "_id": service_id,
-        "slug": data.slug,
-        "agency": data.agency,
-        "status": ServiceStatus.DRAFT.value,
-        "published_version": None,
-        "current": None,
-        "draft": to_stored(data),
-        "created_at": now,
-        "updated_at": now,
-        idempotency.FINGERPRINT: fingerprint,
-    }
-    created = await store.insert_service(db, document)
-    stored = await _load(db, service_id)
-    if not created:
-        idempotency.check_replay(stored, fingerprint)
-    return service_view(stored, draft=True), stored["version"], created
+    idempotency.check_replay({idempotency.FINGERPRINT: stored.request_fingerprint}, fingerprint)
+    return service_view(stored, draft=True), stored.version, False
 
 
 async def update_draft(
-    db: store.Db, *, id_or_slug: str, data: ServiceInput, if_match: int | None
+    engine: AsyncEngine, *, id_or_slug: str, data: ServiceInput, if_match: int | None
 ) -> tuple[Service, int]:
     """Replace the draft; the published version stays as it is until the draft is published."""
-    document = await _load(db, id_or_slug)
-    if if_match is not None and if_match != document["version"]:
-        raise stale()
-    if data.slug != document["slug"]:
-        raise Problem(
-            422,
-            "validation",
-            errors=[
-                {
-                    "field": "slug",
-                    "in": "body",
-                    "message": {
-                        "id": "Slug tidak dapat diubah; buat layanan baru bila perlu.",
-                        "en": "The slug cannot change; create a new service instead.",
-                    },
-                }
-            ],
-        )
-    try:
-        updated = await store.update_service(
-            db,
-            service_id=document["_id"],
-            expected_version=document["version"],
-            fields={
-                "draft": to_stored(data),
-                "agency": data.agency,
-                "updated_at": _now(),
-            },
-            new_events=[],
-        )
-    except VersionConflict:
-        raise stale() from None
-    return service_view(updated, draft=True), updated["version"]
+    async with db.transaction(engine) as connection:
+        record = await _load(connection, id_or_slug)
+        if if_match is not None and if_match != record.version:
+            raise stale()
+        if data.slug != record.slug:
+            raise Problem(
+                422,
+                "validation",
+                errors=[
+                    {
+                        "field": "slug",
+                        "in": "body",
+                        "message": {
+                            "id": "Slug tidak dapat diubah; buat layanan baru bila perlu.",
+                            "en": "The slug cannot change; create a new service instead.",
+                        },
+                    }
+                ],
+            )
+        try:
+            updated = await store.update_service(
+                connection,
+                service_id=record.id,
+                expected_version=record.version,
+                values={"draft": to_stored(data), "agency": data.agency, "updated_at": _now()},
+                new_events=[],
+            )
+        except VersionConflict:
+            raise stale() from None
+    return service_view(updated, draft=True), updated.version
 
 
-async def publish(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Service:
+async def publish(engine: AsyncEngine, *, id_or_slug: str, if_match: int | None) -> Service:
     """Publish the draft as the next version, if it passes every check; announce it."""
-    document = await _load(db, id_or_slug)
-    if if_match is not None and if_match != document["version"]:
-        raise stale()
-    if document.get("draft") is None:
-        raise conflict("Tidak ada draf untuk diterbitkan.", "There is no draft to publish.")
-    data = ServiceInput.model_validate(from_stored(document["draft"]))
-    errors = await publication_problems(db, data)
-    if errors:
-        raise Problem(
-            422,
-            "not-publishable",
-            title={
-                "id": "Layanan belum dapat diterbitkan",
-                "en": "The service cannot be published yet",
-            },
-            detail={
-                "id": "Lengkapi isian yang ditandai lalu terbitkan lagi.",
-                "en": "Complete the fields listed, then publish again.",
-            },
-            errors=errors,
+    async with db.transaction(engine) as connection:
+        record = await _load(connection, id_or_slug, for_update=True)
+        if if_match is not None and if_match != record.version:
+            raise stale()
+        if record.draft is None:
+            raise conflict("Tidak ada draf untuk diterbitkan.", "There is no draft to publish.")
+        data = ServiceInput.model_validate(record.draft)
+        errors = await publication_problems(connection, data)
+        if errors:
+            raise Problem(
+                422,
+                "not-publishable",
+                title={
+                    "id": "Layanan belum dapat diterbitkan",
+                    "en": "The service cannot be published yet",
+                },
+                detail={
+                    "id": "Lengkapi isian yang ditandai lalu terbitkan lagi.",
+                    "en": "Complete the fields listed, then publish again.",
+                },
+                errors=errors,
+            )
+        version = (record.published_version or 0) + 1
+        now = _now()
+        snapshot = to_stored(data)
+        await store.save_version(
+            connection,
+            store.VersionRecord(
+                service_id=record.id, version=version, snapshot=snapshot, published_at=now
+            ),
         )
-    version = (document.get("published_version") or 0) + 1
-    now = _now()
-    snapshot = to_stored(data)
-    await store.save_version(
-        db,
-        {
-            "_id": f"{document['_id']}:v{version}",
-            "service_id": document["_id"],
-            "version": version,
-            "snapshot": snapshot,
-            "published_at": now,
-        },
-    )
-    payload = ServicePublished(
-        service_id=document["_id"],
-        slug=data.slug,
-        version=version,
-        agency=data.agency,
-        category=data.category.value,
-        name=data.name.model_dump(),  # type: ignore[arg-type]
-        channels=[c.value for c in data.channels],
-        requirements=[r.model_dump(mode="json") for r in data.standard.requirements],  # type: ignore[misc]
-        form_schema=data.form_schema,
-        workflow=data.workflow.model_dump(mode="json") if data.workflow else None,  # type: ignore[arg-type]
-        fee_amount=data.standard.fee.amount,
-        fee_variable=data.standard.fee.variable,
-        electronic_output=data.standard.product.electronic,
-        published_at=now,
-    )
-    event = events.new_event(
-        type="catalog.service.published.v1", source=SOURCE, subject=document["_id"], data=payload
-    )
-    try:
+        payload = ServicePublished(
+            service_id=record.id,
+            slug=data.slug,
+            version=version,
+            agency=data.agency,
+            category=data.category.value,
+            name=data.name.model_dump(),  # type: ignore[arg-type]
+            channels=[c.value for c in data.channels],
+            requirements=[r.model_dump(mode="json") for r in data.standard.requirements],  # type: ignore[misc]
+            form_schema=data.form_schema,
+            workflow=data.workflow.model_dump(mode="json") if data.workflow else None,  # type: ignore[arg-type]
+            fee_amount=data.standard.fee.amount,
+            fee_variable=data.standard.fee.variable,
+            electronic_output=data.standard.product.electronic,
+            published_at=now,
+        )
+        event = events.new_event(
+            type="catalog.service.published.v1", source=SOURCE, subject=record.id, data=payload
+        )
         updated = await store.update_service(
-            db,
-            service_id=document["_id"],
-            expected_version=document["version"],
-            fields={
+            connection,
+            service_id=record.id,
+            expected_version=record.version,
+            values={
                 "current": snapshot,
                 "draft": None,
-                # Kept beside the snapshot text, for queries: see store.list_services.
                 "channels": [c.value for c in data.channels],
                 "status": ServiceStatus.PUBLISHED.value,
                 "published_version": version,
@@ -368,43 +389,39 @@ async def publish(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Ser
             },
             new_events=[event],
         )
-    except VersionConflict:
-        raise stale() from None
-    await store.bump_search_generation(db)
+        await store.bump_search_generation(connection)
     return service_view(updated)
 
 
-async def withdraw(db: store.Db, *, id_or_slug: str, if_match: int | None) -> Service:
+async def withdraw(engine: AsyncEngine, *, id_or_slug: str, if_match: int | None) -> Service:
     """Stop taking applications for a published service; its versions stay readable."""
-    document = await _load(db, id_or_slug)
-    if if_match is not None and if_match != document["version"]:
-        raise stale()
-    if document["status"] != ServiceStatus.PUBLISHED:
-        raise conflict(
-            "Hanya layanan yang terbit yang dapat ditarik.",
-            "Only a published service can be withdrawn.",
+    async with db.transaction(engine) as connection:
+        record = await _load(connection, id_or_slug, for_update=True)
+        if if_match is not None and if_match != record.version:
+            raise stale()
+        if record.status != ServiceStatus.PUBLISHED or record.published_version is None:
+            raise conflict(
+                "Hanya layanan yang terbit yang dapat ditarik.",
+                "Only a published service can be withdrawn.",
+            )
+        now = _now()
+        payload = ServiceWithdrawn(
+            service_id=record.id,
+            slug=record.slug,
+            version=record.published_version,
+            withdrawn_at=now,
         )
-    now = _now()
-    payload = ServiceWithdrawn(
-        service_id=document["_id"],
-        slug=document["slug"],
-        version=document["published_version"],
-        withdrawn_at=now,
-    )
-    event = events.new_event(
-        type="catalog.service.withdrawn.v1", source=SOURCE, subject=document["_id"], data=payload
-    )
-    try:
+        event = events.new_event(
+            type="catalog.service.withdrawn.v1", source=SOURCE, subject=record.id, data=payload
+        )
         updated = await store.update_service(
-            db,
-            service_id=document["_id"],
-            expected_version=document["version"],
-            fields={"status": ServiceStatus.WITHDRAWN.value, "updated_at": now},
+            connection,
+            service_id=record.id,
+            expected_version=record.version,
+            values={"status": ServiceStatus.WITHDRAWN.value, "updated_at": now},
             new_events=[event],
         )
-    except VersionConflict:
-        raise stale() from None
-    await store.bump_search_generation(db)
+        await store.bump_search_generation(connection)
     return service_view(updated)
 
 
@@ -412,7 +429,9 @@ def _error(field: str, id_: str, en: str) -> dict[str, Any]:
     return {"field": field, "in": "body", "message": {"id": id_, "en": en}}
 
 
-async def publication_problems(db: store.Db, data: ServiceInput) -> list[dict[str, Any]]:
+async def publication_problems(
+    connection: store.Connection, data: ServiceInput
+) -> list[dict[str, Any]]:
     """Every reason a service may not be published yet; empty when it may."""
     errors: list[dict[str, Any]] = []
     standard = data.standard
@@ -480,7 +499,7 @@ async def publication_problems(db: store.Db, data: ServiceInput) -> list[dict[st
             errors.append(
                 _error(field, f"Alur kerja tidak sah: {reason}", f"Unsound workflow: {reason}")
             )
-    agency = await store.find_agency(db, code=data.agency)
+    agency = await store.find_agency(connection, code=data.agency)
     if agency is None:
         errors.append(
             _error(
@@ -491,7 +510,7 @@ async def publication_problems(db: store.Db, data: ServiceInput) -> list[dict[st
         )
     elif Channel.BOOKING in data.channels and not any(
         s.get("service") == data.slug
-        for c in agency.get("counters", [])
+        for c in agency.content.get("counters", [])
         for s in c.get("services", [])
     ):
         errors.append(

@@ -1,166 +1,310 @@
 """Every query of the catalog's database.
 
-Collections: `agencies` and `services` (aggregates with an outbox), `service_versions` (each
-published version, immutable, because applications refer to the version they were made under).
+Tables: `agencies` and `services` (each row with a `version` that guards concurrent edits),
+`service_versions` (each published version, immutable, because applications refer to the version
+they were made under), `catalog_state` (the search generation every replica watches), and the
+outbox. A service's content is kept as JSONB: its shape is the catalog's own (the 14 components,
+form schema, workflow), and nothing queries inside it.
 """
 
 from __future__ import annotations
 
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, IndexModel, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import idempotency, outbox
+from mpp_shared import db, outbox, pagination
+from mpp_shared.db import VersionConflict
 from mpp_shared.events import Event
 
-Db = AsyncDatabase[dict[str, Any]]
-Document = dict[str, Any]
+Connection = AsyncConnection
 
-AGENCIES = "agencies"
-SERVICES = "services"
-VERSIONS = "service_versions"
-SLUGS = "service_slugs"
-OUTBOX_COLLECTIONS = [AGENCIES, SERVICES]
-INDEXES = {
-    AGENCIES: [IndexModel([("code", ASCENDING)], unique=True)],
-    SERVICES: [IndexModel([("status", ASCENDING), ("agency", ASCENDING)])],
-    VERSIONS: [IndexModel([("service_id", ASCENDING), ("version", ASCENDING)], unique=True)],
-}
+metadata = db.metadata()
+outbox.table(metadata)
+
+agencies = Table(
+    "agencies",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("code", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    # The agency as administrators wrote it (AgencyInput): names, contact, counters and hours.
+    Column("content", JSONB, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+)
+
+services = Table(
+    "services",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("slug", Text, nullable=False, unique=True),
+    Column("agency", Text, nullable=False),
+    Column("status", Text, nullable=False),
+    # The published version's channels, for the agency check of counter-visit services.
+    Column("channels", ARRAY(Text), nullable=False, server_default="{}"),
+    Column("published_version", Integer),
+    Column("current", JSONB),  # the published content (ServiceInput)
+    Column("draft", JSONB),  # the content administrators edit before publishing it
+    Column("published_at", DateTime(timezone=True)),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("request_fingerprint", Text, nullable=False),
+    Index("ix_services_status_agency", "status", "agency"),
+)
+
+service_versions = Table(
+    "service_versions",
+    metadata,
+    Column("service_id", Text, ForeignKey("services.id"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("snapshot", JSONB, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+catalog_state = Table(
+    "catalog_state",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("search_generation", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+
+
+class Record(BaseModel):
+    """A row as the service layer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class AgencyRecord(Record):
+    id: str
+    code: str
+    kind: str
+    content: dict[str, Any]
+    version: int
+    updated_at: dt.datetime
+
+
+class ServiceRecord(Record):
+    id: str
+    slug: str
+    agency: str
+    status: str
+    channels: list[str]
+    published_version: int | None
+    current: dict[str, Any] | None
+    draft: dict[str, Any] | None
+    published_at: dt.datetime | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    version: int
+    request_fingerprint: str
+
+
+class VersionRecord(Record):
+    service_id: str
+    version: int
+    snapshot: dict[str, Any]
+    published_at: dt.datetime
 
 
 # --- agencies ----------------------------------------------------------------------------------
 
 
-async def find_agency(db: Db, *, code: str) -> Document | None:
+async def find_agency(connection: Connection, *, code: str) -> AgencyRecord | None:
     """An agency by its code."""
-    return await db[AGENCIES].find_one({"code": code}, {"outbox": 0})
+    row = (await connection.execute(select(agencies).where(agencies.c.code == code))).first()
+    return AgencyRecord.model_validate(row._mapping) if row else None
 
 
 async def list_agencies(
-    db: Db, *, after: dict[str, Any], kind: str | None, limit: int
-) -> list[Document]:
-    """Agencies in id order, `limit + 1` of them so the caller knows if more follow."""
-    query = after | ({"kind": kind} if kind else {})
-    cursor = db[AGENCIES].find(query, {"outbox": 0}).sort("_id", ASCENDING).limit(limit + 1)
-    return [d async for d in cursor]
+    connection: Connection, *, kind: str | None, cursor: str | None, limit: int
+) -> list[AgencyRecord]:
+    """Agencies in code order after the cursor, `limit + 1` of them."""
+    query = select(agencies)
+    if kind:
+        query = query.where(agencies.c.kind == kind)
+    query = pagination.keyset(query, order_by=[agencies.c.code], cursor=cursor, limit=limit)
+    return [AgencyRecord.model_validate(r._mapping) for r in await connection.execute(query)]
 
 
-async def insert_agency(db: Db, document: Document, new_events: list[Event]) -> bool:
+async def agency_names(connection: Connection) -> dict[str, list[str]]:
+    """Every agency's names (Indonesian, English, short), by code: words the search knows."""
+    rows = await connection.execute(
+        select(
+            agencies.c.code,
+            agencies.c.content["name"]["id"].astext,
+            agencies.c.content["name"]["en"].astext,
+            agencies.c.content["short_name"].astext,
+        )
+    )
+    return {
+        code: [name_id or "", name_en or "", short or ""] for code, name_id, name_en, short in rows
+    }
+
+
+async def insert_agency(
+    connection: Connection, record: AgencyRecord, new_events: Sequence[Event]
+) -> bool:
     """Insert a new agency with its events; False when its code exists already."""
-    return await idempotency.insert_once(db[AGENCIES], outbox.new_document(document, new_events))
+    inserted = await connection.execute(
+        insert(agencies)
+        .values(record.model_dump())
+        .on_conflict_do_nothing()
+        .returning(agencies.c.id)
+    )
+    if inserted.first() is None:
+        return False
+    await outbox.record(connection, new_events)
+    return True
 
 
 async def update_agency(
-    db: Db, *, agency_id: str, expected_version: int, fields: Document, new_events: list[Event]
-) -> Document:
-    """Change an agency if it is still at `expected_version`."""
-    return await outbox.apply_change(
-        db[AGENCIES],
-        id=agency_id,
-        expected_version=expected_version,
-        set_fields=fields,
-        new_events=new_events,
-    )
+    connection: Connection,
+    *,
+    agency_id: str,
+    expected_version: int,
+    values: dict[str, Any],
+    new_events: Sequence[Event],
+) -> AgencyRecord:
+    """Change an agency if it is still at `expected_version`; else VersionConflict."""
+    row = (
+        await connection.execute(
+            update(agencies)
+            .where(agencies.c.id == agency_id, agencies.c.version == expected_version)
+            .values(values | {"version": expected_version + 1})
+            .returning(*agencies.c)
+        )
+    ).first()
+    if row is None:
+        raise VersionConflict(agency_id)
+    await outbox.record(connection, new_events)
+    return AgencyRecord.model_validate(row._mapping)
 
 
 # --- services ----------------------------------------------------------------------------------
 
 
-async def find_service(db: Db, *, id_or_slug: str) -> Document | None:
-    """A service by id or slug, with its draft and current published version.
-
-    Looked up by `_id` only, through the small slug collection: FerretDB 1 answers `_id`
-    look-ups from its index but scans and decodes every (large) service document otherwise.
-    """
-    found = await db[SERVICES].find_one({"_id": id_or_slug}, {"outbox": 0})
-    if found is None:
-        slug = await db[SLUGS].find_one({"_id": id_or_slug})
-        if slug is not None:
-            found = await db[SERVICES].find_one({"_id": slug["service_id"]}, {"outbox": 0})
-    return found
+async def find_service(
+    connection: Connection, *, id_or_slug: str, for_update: bool = False
+) -> ServiceRecord | None:
+    """A service by id or slug, with its draft and current published version."""
+    query = select(services).where(or_(services.c.id == id_or_slug, services.c.slug == id_or_slug))
+    if for_update:
+        query = query.with_for_update()
+    row = (await connection.execute(query)).first()
+    return ServiceRecord.model_validate(row._mapping) if row else None
 
 
-async def claim_slug(db: Db, *, slug: str, service_id: str) -> bool:
-    """Reserve a slug for a service; False when another existing service holds it."""
-    if await idempotency.insert_once(db[SLUGS], {"_id": slug, "service_id": service_id}):
-        return True
-    holder = await db[SLUGS].find_one({"_id": slug})
-    if holder is None or holder["service_id"] == service_id:
-        return holder is not None
-    if await db[SERVICES].find_one({"_id": holder["service_id"]}, {"_id": 1}) is not None:
-        return False
-    # A slug left by a creation that never finished: take it over, unless someone else just did.
-    taken = await db[SLUGS].update_one(
-        {"_id": slug, "service_id": holder["service_id"]}, {"$set": {"service_id": service_id}}
+async def insert_service(connection: Connection, record: ServiceRecord) -> bool:
+    """Insert a new service; False when its id (a retried command) or its slug exists."""
+    inserted = await connection.execute(
+        insert(services)
+        .values(record.model_dump())
+        .on_conflict_do_nothing()
+        .returning(services.c.id)
     )
-    return taken.modified_count == 1
-
-
-async def list_services(
-    db: Db, *, filters: dict[str, Any], after: dict[str, Any], limit: int
-) -> list[Document]:
-    """Services matching the filters, in id order, `limit + 1` of them (a full scan)."""
-    cursor = (
-        db[SERVICES].find(filters | after, {"outbox": 0}).sort("_id", ASCENDING).limit(limit + 1)
-    )
-    return [d async for d in cursor]
-
-
-async def published_services(db: Db) -> list[Document]:
-    """Every published service, for the search index and lists."""
-    projection = {"outbox": 0, "draft": 0}
-    return [d async for d in db[SERVICES].find({"status": "published"}, projection)]
-
-
-async def insert_service(db: Db, document: Document) -> bool:
-    """Insert a new service; False when its id exists already (a retried command)."""
-    return await idempotency.insert_once(db[SERVICES], outbox.new_document(document, []))
+    return inserted.first() is not None
 
 
 async def update_service(
-    db: Db, *, service_id: str, expected_version: int, fields: Document, new_events: list[Event]
-) -> Document:
-    """Change a service if it is still at `expected_version`; raises VersionConflict if not."""
-    return await outbox.apply_change(
-        db[SERVICES],
-        id=service_id,
-        expected_version=expected_version,
-        set_fields=fields,
-        new_events=new_events,
+    connection: Connection,
+    *,
+    service_id: str,
+    expected_version: int,
+    values: dict[str, Any],
+    new_events: Sequence[Event],
+) -> ServiceRecord:
+    """Change a service if it is still at `expected_version`; else VersionConflict."""
+    row = (
+        await connection.execute(
+            update(services)
+            .where(services.c.id == service_id, services.c.version == expected_version)
+            .values(values | {"version": expected_version + 1})
+            .returning(*services.c)
+        )
+    ).first()
+    if row is None:
+        raise VersionConflict(service_id)
+    await outbox.record(connection, new_events)
+    return ServiceRecord.model_validate(row._mapping)
+
+
+async def published_services(connection: Connection) -> list[ServiceRecord]:
+    """Every published service, for the search index and lists."""
+    rows = await connection.execute(select(services).where(services.c.status == "published"))
+    return [ServiceRecord.model_validate(r._mapping) for r in rows]
+
+
+async def published_slugs(connection: Connection, *, agency: str, channel: str) -> list[str]:
+    """The slugs of an agency's published services offered on a channel."""
+    rows = await connection.execute(
+        select(services.c.slug)
+        .where(
+            services.c.agency == agency,
+            services.c.status == "published",
+            services.c.channels.any_() == channel,
+        )
+        .order_by(services.c.slug)
     )
+    return list(rows.scalars())
 
 
-async def save_version(db: Db, document: Document) -> None:
+async def save_version(connection: Connection, record: VersionRecord) -> None:
     """Keep a published version; saving it again (a retried publish) changes nothing."""
-    await idempotency.insert_once(db[VERSIONS], document)
+    await connection.execute(
+        insert(service_versions).values(record.model_dump()).on_conflict_do_nothing()
+    )
 
 
-async def find_version(db: Db, *, service_id: str, version: int) -> Document | None:
+async def find_version(
+    connection: Connection, *, service_id: str, version: int
+) -> VersionRecord | None:
     """One published version of a service."""
-    return await db[VERSIONS].find_one({"service_id": service_id, "version": version})
+    row = (
+        await connection.execute(
+            select(service_versions).where(
+                service_versions.c.service_id == service_id,
+                service_versions.c.version == version,
+            )
+        )
+    ).first()
+    return VersionRecord.model_validate(row._mapping) if row else None
 
 
-async def list_versions(db: Db, *, service_id: str) -> list[Document]:
-    """Every published version of a service, oldest first, without their snapshots."""
-    cursor = (
-        db[VERSIONS].find({"service_id": service_id}, {"snapshot": 0}).sort("version", ASCENDING)
-    )
-    return [d async for d in cursor]
-
-
-async def bump_search_generation(db: Db) -> int:
+async def bump_search_generation(connection: Connection) -> None:
     """Note that the published catalog changed, so every replica rebuilds its search index."""
-    meta = await db["catalog_meta"].find_one_and_update(
-        {"_id": "search"},
-        {"$inc": {"generation": 1}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
+    await connection.execute(
+        insert(catalog_state)
+        .values(id=1, search_generation=1)
+        .on_conflict_do_update(
+            index_elements=[catalog_state.c.id],
+            set_={"search_generation": catalog_state.c.search_generation + 1},
+        )
     )
-    return int(meta["generation"]) if meta else 0
 
 
-async def search_generation(db: Db) -> int:
+async def search_generation(connection: Connection) -> int:
     """The published catalog's current generation."""
-    meta = await db["catalog_meta"].find_one({"_id": "search"})
-    return int(meta["generation"]) if meta else 0
+    found = await connection.execute(select(catalog_state.c.search_generation))
+    return int(found.scalar() or 0)

@@ -105,7 +105,7 @@ def catalog_settings(namespace: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def catalog(
-    catalog_settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+    catalog_settings: Settings, tokens: Tokens, postgres: Any, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The catalog API, with the seeded test agency."""
     async with in_process(

@@ -4,32 +4,55 @@ from __future__ import annotations
 
 from typing import Any
 
-from pymongo import AsyncMongoClient
-
 from catalog import seed, store
 from catalog.settings import Settings
+from mpp_shared import db
+from mpp_shared.testing import Databases, migration_drift
+
+
+async def test_the_migrations_make_exactly_the_tables_the_store_declares(
+    catalog_settings: Settings, postgres: Databases
+) -> None:
+    settings = catalog_settings.model_copy(
+        update={"service_name": "catalogdrift", "postgres_user": "mpp_catalog"}
+    )
+    await postgres.create(settings)
+    assert await migration_drift(settings, "catalog.migrations", store.metadata) == []
 
 
 async def test_seed_passes_every_publishing_check_and_loading_twice_changes_nothing(
-    catalog_settings: Settings, mongo: AsyncMongoClient[dict[str, Any]]
+    catalog_settings: Settings, postgres: Databases
 ) -> None:
-    db = mongo[f"{catalog_settings.namespace}_seedcheck"]
-    first = await seed.load(db)
+    settings = catalog_settings.model_copy(
+        update={"service_name": "seedcheck", "postgres_user": "mpp_catalog"}
+    )
+    await postgres.create(settings)
+    await db.migrate(settings, "catalog.migrations")
+    engine = db.create_engine(settings)
+    try:
+        await check_seed(engine)
+    finally:
+        await engine.dispose()
+
+
+async def check_seed(engine: Any) -> None:
+    first = await seed.load(engine)
     services = seed.load_services()
     assert first["agencies created"] == len(seed.load_agencies())
     assert first["services published"] == len(services)
-    assert await seed.check(db) == []
+    assert await seed.check(engine) == []
 
-    second = await seed.load(db)
+    second = await seed.load(engine)
     assert second == {
         "agencies created": 0,
         "agencies updated": 0,
         "services published": 0,
         "services unchanged": len(services),
     }
-    published = await store.published_services(db)
-    assert {d["slug"] for d in published} == {s.slug for s in services}
-    assert all(d["published_version"] == 1 for d in published)
+    async with engine.connect() as connection:
+        published = await store.published_services(connection)
+    assert {r.slug for r in published} == {s.slug for s in services}
+    assert all(r.published_version == 1 for r in published)
 
 
 def test_seed_covers_the_regency_mall() -> None:
