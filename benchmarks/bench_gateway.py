@@ -30,7 +30,8 @@ from catalog.app import create_app as create_catalog
 from catalog.settings import Settings as CatalogSettings
 from gateway.app import create_app as create_gateway
 from gateway.settings import Settings as GatewaySettings
-from mpp_shared import telemetry
+from mpp_shared import db, telemetry
+from mpp_shared.local import postgres_port, scratch_databases
 
 ROUNDS = 300
 SIGN_INS = 30
@@ -87,7 +88,11 @@ def report(title: str, rows: list[tuple[str, list[float]]]) -> None:
 async def main() -> None:
     namespace = f"bench{secrets.token_hex(3)}"
     catalog_port, gateway_port = free_port(), free_port()
-    common: dict[str, Any] = {"namespace": namespace, "kafka_partitions": 1}
+    common: dict[str, Any] = {
+        "namespace": namespace,
+        "kafka_partitions": 1,
+        "postgres_port": postgres_port(),
+    }
     catalog_settings = CatalogSettings(**common)
     gateway_settings = GatewaySettings(
         **common,
@@ -100,13 +105,78 @@ async def main() -> None:
     )
     mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(catalog_settings.mongo_url)
     try:
-        await seed.load(mongo[catalog_settings.database_name])
-        async with (
-            serving(create_catalog(catalog_settings), catalog_port) as catalog,
-            serving(create_gateway(gateway_settings), gateway_port) as gateway,
-            httpx.AsyncClient(timeout=30) as http,
-        ):
-            admin = await http.post(
+        async with scratch_databases(namespace, ["catalog", "gateway"]):
+            await measure_gateway(catalog_settings, gateway_settings, catalog_port, gateway_port)
+    finally:
+        for name in await mongo.list_database_names():
+            if name.startswith(f"{namespace}_"):
+                await mongo.drop_database(name)
+        await mongo.close()
+
+
+async def measure_gateway(
+    catalog_settings: CatalogSettings,
+    gateway_settings: GatewaySettings,
+    catalog_port: int,
+    gateway_port: int,
+) -> None:
+    """The service page and sign-ins, straight to the catalog and through the gateway."""
+    await db.migrate(catalog_settings, "catalog.migrations")
+    engine = db.create_engine(catalog_settings)
+    await seed.load(engine)
+    await engine.dispose()
+    async with (
+        serving(create_catalog(catalog_settings), catalog_port) as catalog,
+        serving(create_gateway(gateway_settings), gateway_port) as gateway,
+        httpx.AsyncClient(timeout=30) as http,
+    ):
+        admin = await http.post(
+            f"{gateway}/api/v1/auth/token",
+            data={
+                "grant_type": "password",
+                "username": "admin",
+                "password": gateway_settings.bootstrap_admin_password.get_secret_value(),
+            },
+        )
+        token = admin.raise_for_status().json()
+        bearer = {"Authorization": f"Bearer {token['access_token']}"}
+        path = "/api/v1/catalog/services/ktp-el-baru"
+
+        async def direct() -> None:
+            (await http.get(catalog + path)).raise_for_status()
+
+        async def through() -> None:
+            (await http.get(gateway + path)).raise_for_status()
+
+        async def through_signed_in() -> None:
+            (await http.get(gateway + path, headers=bearer)).raise_for_status()
+
+        for action in (direct, through, through_signed_in):
+            await measure(action, 20)  # warm up connections and caches
+        report(
+            f"GET {path} (service page), {ROUNDS} requests each",
+            [
+                ("catalog directly (baseline)", await measure(direct, ROUNDS)),
+                ("through the gateway, anonymous", await measure(through, ROUNDS)),
+                (
+                    "through the gateway, with an access token",
+                    await measure(through_signed_in, ROUNDS),
+                ),
+            ],
+        )
+
+        refresh_token = token["refresh_token"]
+
+        async def refresh() -> None:
+            nonlocal refresh_token
+            response = await http.post(
+                f"{gateway}/api/v1/auth/token",
+                data={"grant_type": "refresh_token", "refresh_token": refresh_token},
+            )
+            refresh_token = response.raise_for_status().json()["refresh_token"]
+
+        async def sign_in() -> None:
+            response = await http.post(
                 f"{gateway}/api/v1/auth/token",
                 data={
                     "grant_type": "password",
@@ -114,66 +184,15 @@ async def main() -> None:
                     "password": gateway_settings.bootstrap_admin_password.get_secret_value(),
                 },
             )
-            token = admin.raise_for_status().json()
-            bearer = {"Authorization": f"Bearer {token['access_token']}"}
-            path = "/api/v1/catalog/services/ktp-el-baru"
+            response.raise_for_status()
 
-            async def direct() -> None:
-                (await http.get(catalog + path)).raise_for_status()
-
-            async def through() -> None:
-                (await http.get(gateway + path)).raise_for_status()
-
-            async def through_signed_in() -> None:
-                (await http.get(gateway + path, headers=bearer)).raise_for_status()
-
-            for action in (direct, through, through_signed_in):
-                await measure(action, 20)  # warm up connections and caches
-            report(
-                f"GET {path} (service page), {ROUNDS} requests each",
-                [
-                    ("catalog directly (baseline)", await measure(direct, ROUNDS)),
-                    ("through the gateway, anonymous", await measure(through, ROUNDS)),
-                    (
-                        "through the gateway, with an access token",
-                        await measure(through_signed_in, ROUNDS),
-                    ),
-                ],
-            )
-
-            refresh_token = token["refresh_token"]
-
-            async def refresh() -> None:
-                nonlocal refresh_token
-                response = await http.post(
-                    f"{gateway}/api/v1/auth/token",
-                    data={"grant_type": "refresh_token", "refresh_token": refresh_token},
-                )
-                refresh_token = response.raise_for_status().json()["refresh_token"]
-
-            async def sign_in() -> None:
-                response = await http.post(
-                    f"{gateway}/api/v1/auth/token",
-                    data={
-                        "grant_type": "password",
-                        "username": "admin",
-                        "password": gateway_settings.bootstrap_admin_password.get_secret_value(),
-                    },
-                )
-                response.raise_for_status()
-
-            report(
-                f"POST /api/v1/auth/token, {SIGN_INS} each",
-                [
-                    ("refresh_token grant (baseline)", await measure(refresh, SIGN_INS)),
-                    ("password grant (argon2id check)", await measure(sign_in, SIGN_INS)),
-                ],
-            )
-    finally:
-        for name in await mongo.list_database_names():
-            if name.startswith(f"{namespace}_"):
-                await mongo.drop_database(name)
-        await mongo.close()
+        report(
+            f"POST /api/v1/auth/token, {SIGN_INS} each",
+            [
+                ("refresh_token grant (baseline)", await measure(refresh, SIGN_INS)),
+                ("password grant (argon2id check)", await measure(sign_in, SIGN_INS)),
+            ],
+        )
 
 
 if __name__ == "__main__":
