@@ -14,6 +14,7 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 from alembic import command
@@ -102,17 +103,18 @@ def is_serialization_failure(error: DBAPIError) -> bool:
 _MIGRATION_LOCK = 74_730_701
 
 
-def alembic_config(settings: ServiceSettings, migrations: str) -> Config:
-    """Alembic's configuration for a service's `migrations` package (e.g. `catalog.migrations`)."""
+def alembic_config(settings: ServiceSettings, migrations: str | Path) -> Config:
+    """Alembic's configuration for a service's `migrations` package (e.g. `catalog.migrations`),
+    or a folder of migrations."""
     config = Config()
-    location = resources.files(migrations)
+    location = migrations if isinstance(migrations, Path) else resources.files(migrations)
     config.set_main_option("script_location", str(location))
     config.set_main_option("path_separator", "os")
     config.attributes["url"] = url(settings)
     return config
 
 
-async def migrate(settings: ServiceSettings, migrations: str) -> None:
+async def migrate(settings: ServiceSettings, migrations: str | Path) -> None:
     """Bring the service's database to the newest migration; replicas wait for each other."""
     config = alembic_config(settings, migrations)
     engine = create_async_engine(url(settings), pool_size=1, max_overflow=0)
@@ -138,7 +140,7 @@ def _upgrade(connection: Any, config: Config) -> None:
     command.upgrade(config, "head")
 
 
-def run_migrations(target_metadata: MetaData) -> None:
+def run_migrations(target_metadata: MetaData | None) -> None:
     """The body of every service's `migrations/env.py`: online, on the connection `migrate`
     passes in, or on a connection of its own when run from the `alembic` command line."""
     from alembic import context
@@ -160,7 +162,7 @@ def run_migrations(target_metadata: MetaData) -> None:
     asyncio.run(online())
 
 
-def _run_with(connection: Any, target_metadata: MetaData) -> None:
+def _run_with(connection: Any, target_metadata: MetaData | None) -> None:
     from alembic import context
 
     context.configure(connection=connection, target_metadata=target_metadata)

@@ -8,6 +8,7 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from aiokafka import AIOKafkaClient
@@ -99,7 +100,7 @@ async def kafka_reachable(bootstrap: str) -> None:
 async def run(
     settings: ServiceSettings,
     *,
-    migrations: str | None = None,
+    migrations: str | Path | None = None,
     indexes: Mapping[str, Sequence[IndexModel]] = {},
     outbox_collections: Sequence[str] = (),
     consumes: Iterable[str] = (),

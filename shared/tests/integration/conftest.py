@@ -1,17 +1,26 @@
-"""A private Kafka broker that a test may stop and start without disturbing anything else."""
+"""A private Kafka broker a test may stop and start, and probe services with databases of their own."""
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import shutil
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from mpp_shared import db
+from mpp_shared.settings import ServiceSettings
+from mpp_shared.testing import Databases
 
 _spec = importlib.util.spec_from_file_location(
     "local_platform", Path(__file__).resolve().parents[3] / "deploy" / "local" / "localctl.py"
@@ -110,3 +119,35 @@ def private_kafka(tmp_path: Path) -> Iterator[PrivateKafka]:
     yield broker
     broker.stop()
     shutil.rmtree(tmp_path, ignore_errors=True)
+
+
+PROBE_MIGRATIONS = Path(__file__).parent / "probe_migrations"
+
+
+@dataclass
+class Probe:
+    """A probe service of these tests with its own database: outbox, inbox and `totals`."""
+
+    settings: ServiceSettings
+    engine: AsyncEngine
+
+    async def total(self, counter_id: str) -> int | None:
+        async with self.engine.connect() as connection:
+            found = await connection.execute(
+                text("SELECT total FROM totals WHERE counter_id = :id"), {"id": counter_id}
+            )
+            return found.scalar()
+
+
+@pytest.fixture
+async def probe(
+    make_settings: Callable[..., ServiceSettings], postgres: Databases, request: Any
+) -> AsyncIterator[Probe]:
+    """A probe service named after the test, its database migrated, on this run's servers."""
+    name = "p" + hashlib.sha256(request.node.nodeid.encode()).hexdigest()[:10]
+    settings = make_settings(name, postgres_user="mpp_probe")
+    await postgres.create(settings)
+    await db.migrate(settings, PROBE_MIGRATIONS)
+    engine = db.create_engine(settings)
+    yield Probe(settings, engine)
+    await engine.dispose()

@@ -1,15 +1,17 @@
-"""The outbox, relay, consumer runner and DLQ on the real Kafka and FerretDB."""
+"""The outbox, its relay, the consumer runner with its inbox, and the DLQ, on the real PostgreSQL
+and Kafka."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
+from collections import defaultdict
 
+import pytest
 from pydantic import BaseModel
-from pymongo import AsyncMongoClient
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import events, idempotency, outbox
+from mpp_shared import db, events, outbox
 from mpp_shared.dlq import replay
 from mpp_shared.events import Event
 from mpp_shared.kafka import (
@@ -24,6 +26,8 @@ from mpp_shared.kafka import (
 )
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.testing import eventually, read_topic
+
+from .conftest import Probe
 
 
 class Counted(BaseModel):
@@ -40,173 +44,238 @@ def counted(settings: ServiceSettings, counter_id: str, amount: int = 1) -> Even
     )
 
 
-async def start_consumer(runner: ConsumerRunner) -> asyncio.Task[None]:
+async def add(event: Event, connection: AsyncConnection) -> None:
+    """A handler with an effect that would show if it were applied twice."""
+    payload = event.payload(Counted)
+    await connection.execute(
+        text(
+            "INSERT INTO totals (counter_id, total) VALUES (:id, :amount)"
+            " ON CONFLICT (counter_id) DO UPDATE SET total = totals.total + :amount"
+        ),
+        {"id": payload.counter_id, "amount": payload.amount},
+    )
+
+
+async def send(settings: ServiceSettings, topic: str, *sent: Event | bytes) -> None:
+    """Put events (or raw bytes) on a topic as another service would."""
+    producer = create_producer(settings)
+    await producer.start()
+    try:
+        for item in sent:
+            if isinstance(item, bytes):
+                await producer.send_and_wait(topic, item, key=b"junk")
+                continue
+            record = events.to_kafka(item)
+            await producer.send_and_wait(
+                topic, record.value, key=item.subject.encode(), headers=list(record.headers.items())
+            )
+    finally:
+        await producer.stop()
+
+
+async def start(runner: ConsumerRunner) -> asyncio.Task[None]:
     task = asyncio.create_task(runner.run())
     await asyncio.wait_for(runner.ready.wait(), 30)
     return task
 
 
-async def stop_consumer(runner: ConsumerRunner, task: asyncio.Task[None]) -> None:
+async def finish(runner: ConsumerRunner, task: asyncio.Task[None]) -> None:
     runner.stop()
     await asyncio.wait_for(task, 30)
 
 
-def idempotent_counter(db: Any, calls: list[str]) -> Callable[[Event], Any]:
-    async def handle(event: Event) -> None:
-        calls.append(event.id)
-        payload = event.payload(Counted)
-        await db.totals.update_one(
-            {"_id": payload.counter_id}, {"$setOnInsert": {"total": 0}}, upsert=True
-        )
-        await db.totals.update_one(
-            {"_id": payload.counter_id, **idempotency.not_applied(event.id)},
-            {"$inc": {"total": payload.amount}, **idempotency.mark_applied(event.id)},
-        )
-
-    return handle
+# --- the outbox and its relay ------------------------------------------------------------------
 
 
-async def test_event_written_through_outbox_reaches_consumer_and_applies_once_when_delivered_twice(
-    make_settings: Callable[..., ServiceSettings],
-    mongo: AsyncMongoClient[dict[str, Any]],
-    kafka: str,
+async def test_events_recorded_in_a_transaction_are_published_on_commit_without_a_wake(
+    probe: Probe, kafka: str
 ) -> None:
-    producer_settings = make_settings("probe1")
-    consumer_settings = make_settings("probe1sink")
-    db = mongo[producer_settings.database_name]
-    await ensure_topics(
-        kafka, [producer_settings.topic("probe1.events"), consumer_settings.dlq_topic], partitions=1
-    )
-    event = counted(producer_settings, "c1", amount=5)
-    await db.counters.insert_one(outbox.new_document({"_id": "c1", "state": "open"}, [event]))
-
-    relay = outbox.OutboxRelay(settings=producer_settings, db=db, collections=["counters"])
-    assert await relay.publish_pending() == 1
-    stored = await db.counters.find_one({"_id": "c1"})
-    assert stored is not None and stored["outbox"] == [] and outbox.PENDING not in stored
-
-    sink = mongo[consumer_settings.database_name]
-    calls: list[str] = []
-    runner = ConsumerRunner(
-        settings=consumer_settings,
-        topics=["probe1.events"],
-        handlers={event.type: idempotent_counter(sink, calls)},
-    )
-    task = await start_consumer(runner)
+    topic = probe.settings.topic(f"{probe.settings.service_name}.events")
+    await ensure_topics(kafka, [topic], partitions=1)
+    relay = outbox.Relay(settings=probe.settings, engine=probe.engine, poll_seconds=60)
+    running = asyncio.create_task(relay.run())
     try:
-        await eventually(lambda: len(calls) == 1)
-        # The same record again, as after a producer retry or a consumer restart before commit.
-        record = events.to_kafka(event)
-        producer = create_producer(producer_settings)
-        await producer.start()
-        await producer.send_and_wait(
-            producer_settings.topic("probe1.events"),
-            record.value,
-            key=event.subject.encode(),
-            headers=list(record.headers.items()),
-        )
-        await producer.stop()
-        await eventually(lambda: len(calls) == 2)
+        await asyncio.sleep(0.5)  # the listener is connected before anything is recorded
+        first, second = counted(probe.settings, "c1", 1), counted(probe.settings, "c1", 2)
+        async with db.transaction(probe.engine) as connection:
+            await outbox.record(connection, [first, second])
+        # Only the database's notification wakes the relay: its poll is a minute away.
+        records = await read_topic(kafka, topic, until=lambda r: len(r) >= 2, timeout=20)
     finally:
-        await stop_consumer(runner, task)
-    total = await sink.totals.find_one({"_id": "c1"})
-    assert calls == [event.id, event.id]
-    assert total is not None and total["total"] == 5
+        relay.stop()
+        await running
+    assert [events.from_json(r.value or b"").id for r in records] == [first.id, second.id]
+    assert {r.key for r in records} == {b"c1"}
+    async with probe.engine.connect() as connection:
+        assert (await connection.execute(text("SELECT count(*) FROM outbox"))).scalar_one() == 0
+
+
+async def test_a_rolled_back_change_publishes_nothing(probe: Probe) -> None:
+    async def failing_change() -> None:
+        async with db.transaction(probe.engine) as connection:
+            await outbox.record(connection, [counted(probe.settings, "c1")])
+            raise RuntimeError("the change failed after its events were recorded")
+
+    with pytest.raises(RuntimeError):
+        await failing_change()
+    relay = outbox.Relay(settings=probe.settings, engine=probe.engine)
+    assert await relay.publish_pending() == 0
+
+
+async def test_two_relays_side_by_side_publish_every_event_once_in_order_per_entity(
+    probe: Probe, kafka: str
+) -> None:
+    topic = probe.settings.topic(f"{probe.settings.service_name}.events")
+    await ensure_topics(kafka, [topic], partitions=3)
+    entities, per_entity = 12, 25
+    recorded: dict[str, list[str]] = defaultdict(list)
+
+    async def write(entity: str) -> None:
+        for n in range(per_entity):
+            event = counted(probe.settings, entity, n)
+            recorded[entity].append(event.id)
+            async with db.transaction(probe.engine) as connection:
+                await outbox.record(connection, [event])
+
+    relays = [
+        outbox.Relay(settings=probe.settings, engine=probe.engine, batch_size=7) for _ in range(2)
+    ]
+    running = [asyncio.create_task(r.run()) for r in relays]
+    try:
+        await asyncio.gather(*(write(f"e{i}") for i in range(entities)))
+        total = entities * per_entity
+        records = await read_topic(kafka, topic, until=lambda r: len(r) >= total, timeout=60)
+    finally:
+        for relay in relays:
+            relay.stop()
+        await asyncio.gather(*running)
+    seen: dict[str, list[str]] = defaultdict(list)
+    for record in records:
+        event = events.from_json(record.value or b"")
+        seen[event.subject].append(event.id)
+    assert seen == recorded
+
+
+# --- consumers: once, retried, dead-lettered ----------------------------------------------------
+
+
+async def test_an_event_delivered_twice_is_applied_once_by_the_inbox(
+    probe: Probe, kafka: str
+) -> None:
+    topic = probe.settings.topic("probe.events")
+    await ensure_topics(kafka, [topic, probe.settings.dlq_topic], partitions=1)
+    calls: list[str] = []
+
+    async def counting(event: Event, connection: AsyncConnection) -> None:
+        calls.append(event.id)
+        await add(event, connection)
+
+    event = counted(probe.settings, "c9", amount=5)
+    # Twice, as after a producer retry or a consumer restart before its commit.
+    await send(probe.settings, topic, event, event)
+    runner = ConsumerRunner(
+        settings=probe.settings,
+        topics=["probe.events"],
+        handlers={event.type: counting},
+        engine=probe.engine,
+    )
+    task = await start(runner)
+    try:
+        await eventually(lambda: calls)
+        await asyncio.sleep(1.5)  # time for the second copy to be read
+    finally:
+        await finish(runner, task)
+    assert calls == [event.id]
+    assert await probe.total("c9") == 5
+
+
+async def test_an_effect_that_fails_leaves_no_inbox_record_so_a_retry_applies_it(
+    probe: Probe,
+) -> None:
+    attempts: list[int] = []
+
+    async def flaky(event: Event, connection: AsyncConnection) -> None:
+        attempts.append(1)
+        await add(event, connection)
+        if len(attempts) == 1:
+            raise ConnectionError("simulated failure after the effect was written")
+
+    runner = ConsumerRunner(settings=probe.settings, topics=[], handlers={}, engine=probe.engine)
+    event = counted(probe.settings, "c5", amount=3)
+    with pytest.raises(ConnectionError):
+        await runner.apply(flaky, event)
+    await runner.apply(flaky, event)
+    await runner.apply(flaky, event)  # a redelivery: nothing happens
+    assert len(attempts) == 2
+    assert await probe.total("c5") == 3
 
 
 async def test_handler_failing_three_times_then_succeeding_applies_its_effect_once(
-    make_settings: Callable[..., ServiceSettings],
-    mongo: AsyncMongoClient[dict[str, Any]],
-    kafka: str,
+    probe: Probe, kafka: str
 ) -> None:
-    settings = make_settings("probe2")
-    await ensure_topics(kafka, [settings.topic("probe2.events"), settings.dlq_topic], partitions=1)
-    sink = mongo[settings.database_name]
+    topic = probe.settings.topic("probe2.events")
+    await ensure_topics(kafka, [topic, probe.settings.dlq_topic], partitions=1)
     attempts: list[str] = []
-    applied: list[str] = []
-    counter = idempotent_counter(sink, applied)
 
-    async def flaky(event: Event) -> None:
+    async def flaky(event: Event, connection: AsyncConnection) -> None:
         attempts.append(event.id)
+        await add(event, connection)
         if len(attempts) <= 3:
             raise ConnectionError(f"simulated outage #{len(attempts)}")
-        await counter(event)
 
-    event = counted(settings, "c2", amount=7)
-    producer = create_producer(settings)
-    await producer.start()
-    record = events.to_kafka(event)
-    await producer.send_and_wait(
-        settings.topic("probe2.events"),
-        record.value,
-        key=b"c2",
-        headers=list(record.headers.items()),
-    )
-    await producer.stop()
-
+    event = counted(probe.settings, "c2", amount=7)
+    await send(probe.settings, topic, event)
     runner = ConsumerRunner(
-        settings=settings,
+        settings=probe.settings,
         topics=["probe2.events"],
         handlers={event.type: flaky},
+        engine=probe.engine,
         max_attempts=4,
         backoff_initial=0.05,
         backoff_max=0.2,
     )
-    task = await start_consumer(runner)
+    task = await start(runner)
     try:
-        await eventually(lambda: len(applied) == 1)
+        await eventually(lambda: len(attempts) == 4)
     finally:
-        await stop_consumer(runner, task)
-    total = await sink.totals.find_one({"_id": "c2"})
-    assert len(attempts) == 4
-    assert total is not None and total["total"] == 7
-    dead = await read_topic(kafka, settings.dlq_topic, until=lambda r: True, timeout=3)
+        await finish(runner, task)
+    assert await probe.total("c2") == 7
+    dead = await read_topic(kafka, probe.settings.dlq_topic, until=lambda r: True, timeout=3)
     assert dead == []
 
 
 async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_goes_on(
-    make_settings: Callable[..., ServiceSettings],
-    mongo: AsyncMongoClient[dict[str, Any]],
-    kafka: str,
+    probe: Probe, kafka: str
 ) -> None:
-    settings = make_settings("probe3")
+    settings = probe.settings
     topic = settings.topic("probe3.events")
     await ensure_topics(kafka, [topic, settings.dlq_topic], partitions=1)
-    sink = mongo[settings.database_name]
     handled: list[str] = []
-    counter = idempotent_counter(sink, handled)
 
-    async def poisoned(event: Event) -> None:
+    async def poisoned(event: Event, connection: AsyncConnection) -> None:
         if event.subject == "poison":
             raise ValueError("cannot apply this one")
-        await counter(event)
+        handled.append(event.id)
+        await add(event, connection)
 
     bad, good = counted(settings, "poison"), counted(settings, "c3", amount=2)
-    producer = create_producer(settings)
-    await producer.start()
-    for event in (bad, good):
-        record = events.to_kafka(event)
-        await producer.send_and_wait(
-            topic, record.value, key=event.subject.encode(), headers=list(record.headers.items())
-        )
-    # Not a CloudEvent at all: parked at once, without retries.
-    await producer.send_and_wait(topic, b"{not json", key=b"junk")
-    await producer.stop()
-
+    # The last is not a CloudEvent at all: parked at once, without retries.
+    await send(settings, topic, bad, good, b"{not json")
     runner = ConsumerRunner(
         settings=settings,
         topics=["probe3.events"],
         handlers={good.type: poisoned},
+        engine=probe.engine,
         max_attempts=3,
         backoff_initial=0.05,
         backoff_max=0.1,
     )
-    task = await start_consumer(runner)
+    task = await start(runner)
     try:
         await eventually(lambda: handled == [good.id])
         dead = await read_topic(kafka, settings.dlq_topic, until=lambda r: len(r) >= 2)
     finally:
-        await stop_consumer(runner, task)
+        await finish(runner, task)
 
     assert [r.key for r in dead] == [b"poison", b"junk"]
     headers = dict(dead[0].headers)
@@ -217,50 +286,25 @@ async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_
     assert b"ValueError: cannot apply this one" in headers[DLQ_ERROR]
     assert b"InvalidEvent" in dict(dead[1].headers)[DLQ_ERROR]
     assert events.from_json(dead[0].value or b"").id == bad.id
-    total = await sink.totals.find_one({"_id": "c3"})
-    assert total is not None and total["total"] == 2
+    assert await probe.total("c3") == 2
 
     # Once the cause is fixed, a replay hands the parked event to the consumer again.
-    replayed = await replay(settings)
-    assert replayed == 2
+    assert await replay(settings) == 2
     fixed: list[str] = []
 
-    async def fixed_handler(event: Event) -> None:
+    async def fixed_handler(event: Event, connection: AsyncConnection) -> None:
         fixed.append(event.subject)
 
     runner = ConsumerRunner(
-        settings=settings, topics=["probe3.events"], handlers={good.type: fixed_handler}
+        settings=settings,
+        topics=["probe3.events"],
+        handlers={good.type: fixed_handler},
+        engine=probe.engine,
     )
-    task = await start_consumer(runner)
+    task = await start(runner)
     try:
         await eventually(lambda: "poison" in fixed)
     finally:
-        await stop_consumer(runner, task)
+        await finish(runner, task)
+    assert fixed == ["poison"]  # the good event, applied before, is not applied again
     assert await replay(settings) == 1  # only the junk record came back to the DLQ
-
-
-async def test_relay_keeps_an_event_recorded_while_it_was_publishing(
-    make_settings: Callable[..., ServiceSettings],
-    mongo: AsyncMongoClient[dict[str, Any]],
-    kafka: str,
-) -> None:
-    settings = make_settings("probe10")
-    await ensure_topics(kafka, [settings.topic("probe10.events")], partitions=1)
-    db = mongo[settings.database_name]
-    first, second = counted(settings, "c10"), counted(settings, "c10", amount=2)
-    await db.counters.insert_one(outbox.new_document({"_id": "c10"}, [first]))
-    relay = outbox.OutboxRelay(settings=settings, db=db, collections=["counters"])
-    read = await db.counters.find_one({"_id": "c10"}, {outbox.OUTBOX: 1, "version": 1})
-    assert read is not None
-    # Another writer records an event after the relay read the document, before it clears it.
-    await outbox.apply_change(
-        db.counters, id="c10", expected_version=1, set_fields={"n": 2}, new_events=[second]
-    )
-    await relay._clear(db.counters, read)
-    kept = await db.counters.find_one({"_id": "c10"})
-    assert kept is not None
-    assert [e["id"] for e in kept["outbox"]] == [second.id]
-    assert kept[outbox.PENDING] is True
-    assert await relay.publish_pending() == 1
-    assert (await db.counters.find_one({"_id": "c10"}) or {}).get(outbox.OUTBOX) == []
-    await relay._close_producer()

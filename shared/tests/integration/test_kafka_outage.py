@@ -3,53 +3,51 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
-from typing import Any
 
-from pymongo import AsyncMongoClient
+from sqlalchemy import text
 
-from mpp_shared import events, outbox
+from mpp_shared import db, events, outbox
 from mpp_shared.kafka import ensure_topics
-from mpp_shared.settings import ServiceSettings
 from mpp_shared.testing import eventually, read_topic
 
-from .conftest import PrivateKafka
+from .conftest import PrivateKafka, Probe
 from .test_event_pipeline import counted
 
 
 async def test_writes_during_kafka_outage_are_accepted_and_all_their_events_published_after(
-    make_settings: Callable[..., ServiceSettings],
-    mongo: AsyncMongoClient[dict[str, Any]],
-    private_kafka: PrivateKafka,
+    probe: Probe, private_kafka: PrivateKafka
 ) -> None:
-    settings = make_settings("probe4", kafka_bootstrap=private_kafka.bootstrap)
-    topic = settings.topic("probe4.events")
+    settings = probe.settings.model_copy(update={"kafka_bootstrap": private_kafka.bootstrap})
+    topic = settings.topic(f"{settings.service_name}.events")
     await ensure_topics(private_kafka.bootstrap, [topic], partitions=1)
-    db = mongo[settings.database_name]
-    relay = outbox.OutboxRelay(settings=settings, db=db, collections=["counters"], poll_seconds=0.2)
+    relay = outbox.Relay(settings=settings, engine=probe.engine, poll_seconds=0.2)
     relay_task = asyncio.create_task(relay.run())
 
-    async def nothing_pending() -> bool:
-        return await db.counters.count_documents({outbox.PENDING: True}) == 0
+    async def waiting() -> int:
+        async with probe.engine.connect() as connection:
+            return int((await connection.execute(text("SELECT count(*) FROM outbox"))).scalar_one())
+
+    async def nothing_waits() -> bool:
+        return await waiting() == 0
 
     try:
         first = counted(settings, "before")
-        await db.counters.insert_one(outbox.new_document({"_id": "before"}, [first]))
-        relay.wake()
-        await eventually(nothing_pending)
+        async with db.transaction(probe.engine) as connection:
+            await outbox.record(connection, [first])
+        await eventually(nothing_waits)
 
         private_kafka.stop()
         written = []
         for n in range(20):
             event = counted(settings, f"during-{n}")
-            await db.counters.insert_one(outbox.new_document({"_id": f"during-{n}"}, [event]))
-            relay.wake()
+            async with db.transaction(probe.engine) as connection:
+                await outbox.record(connection, [event])
             written.append(event.id)
         await asyncio.sleep(2)
-        assert await db.counters.count_documents({outbox.PENDING: True}) == 20
+        assert await waiting() == 20
 
         private_kafka.start()
-        await eventually(nothing_pending, timeout=60)
+        await eventually(nothing_waits, timeout=60)
     finally:
         relay.stop()
         await asyncio.wait_for(relay_task, 30)

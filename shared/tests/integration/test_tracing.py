@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI
@@ -14,35 +13,34 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
-from pymongo import AsyncMongoClient
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import outbox, runtime, web
+from mpp_shared import db, outbox, runtime, web
 from mpp_shared.events import Event
 from mpp_shared.kafka import ensure_topics
-from mpp_shared.settings import ServiceSettings
 from mpp_shared.testing import eventually
 
+from .conftest import PROBE_MIGRATIONS, Probe
 from .test_event_pipeline import counted
 
 
 async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
-    make_settings: Callable[..., ServiceSettings],
-    mongo: AsyncMongoClient[dict[str, Any]],
-    kafka: str,
+    probe: Probe, kafka: str
 ) -> None:
-    settings = make_settings("probe5")
-    await ensure_topics(kafka, [settings.topic("probe5.events"), settings.dlq_topic], partitions=1)
+    settings = probe.settings
+    own = f"{settings.service_name}.events"
+    await ensure_topics(kafka, [settings.topic(own), settings.dlq_topic], partitions=1)
     seen: list[tuple[str, int]] = []
 
-    async def handle(event: Event) -> None:
+    async def handle(event: Event, connection: AsyncConnection) -> None:
         seen.append((event.subject, trace.get_current_span().get_span_context().trace_id))
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.run(
             settings,
-            outbox_collections=["counters"],
-            consumes=["probe5.events"],
+            migrations=PROBE_MIGRATIONS,
+            consumes=[own],
             handlers={"probe.counter.incremented.v1": handle},
         ) as rt:
             app.state.runtime = rt
@@ -52,11 +50,8 @@ async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
 
     @app.post("/counters/{counter_id}", status_code=201)
     async def create(counter_id: str, rt: web.RuntimeDep) -> dict[str, str]:
-        await rt.db.counters.insert_one(
-            outbox.new_document({"_id": counter_id}, [counted(settings, counter_id)])
-        )
-        assert rt.relay is not None
-        rt.relay.wake()
+        async with db.transaction(rt.engine) as connection:
+            await outbox.record(connection, [counted(settings, counter_id)])
         return {"id": counter_id}
 
     exporter = InMemorySpanExporter()

@@ -15,16 +15,25 @@ class WithS3(ServiceSettings, S3Settings):
 
 
 def test_default_secrets_are_refused_in_production() -> None:
+    database = {"postgres_password": SecretStr("from-the-vault")}
     with pytest.raises(ValidationError, match="MPP_SECRET_KEY must be set"):
-        ServiceSettings(service_name="catalog", environment="production")
+        ServiceSettings(service_name="catalog", environment="production", **database)
+    with pytest.raises(ValidationError, match="MPP_POSTGRES_PASSWORD must be set"):
+        ServiceSettings(
+            service_name="catalog", environment="production", secret_key=SecretStr("x" * 32)
+        )
     with pytest.raises(ValidationError, match="MPP_S3_SECRET_KEY must be set"):
         WithS3(
             service_name="documents",
             environment="production",
             secret_key=SecretStr("s3cr3t-from-vault"),
+            **database,
         )
     assert ServiceSettings(
-        service_name="catalog", environment="production", secret_key=SecretStr("x" * 32)
+        service_name="catalog",
+        environment="production",
+        secret_key=SecretStr("x" * 32),
+        **database,
     )
 
 
