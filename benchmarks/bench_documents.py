@@ -22,13 +22,13 @@ from typing import Any
 import httpx
 import uvicorn
 from PIL import Image
-from pymongo import AsyncMongoClient
 from reportlab.pdfgen import canvas
 
 from documents.app import create_app
 from documents.settings import Settings
-from mpp_shared import blobs, telemetry
+from mpp_shared import blobs, db, telemetry
 from mpp_shared.auth import AuthSettings, TokenVerifier
+from mpp_shared.local import postgres_admin_url, postgres_port
 from mpp_shared.testing import Tokens
 
 FILES = 40
@@ -89,7 +89,16 @@ def report(files: list[tuple[str, bytes, str]], rows: list[tuple[str, float]]) -
 async def main() -> None:
     namespace = f"bench{secrets.token_hex(3)}"
     port = free_port()
-    settings = Settings(namespace=namespace, kafka_partitions=1, http_port=port)
+    settings = Settings(
+        namespace=namespace, kafka_partitions=1, http_port=port, postgres_port=postgres_port()
+    )
+    admin = postgres_admin_url()
+    await db.ensure_database(
+        admin,
+        database=settings.postgres_database_name,
+        role=settings.postgres_role,
+        password=settings.postgres_password.get_secret_value(),
+    )
     tokens = Tokens()
     files = sample_files()
     s3 = blobs.create_s3(settings)
@@ -140,9 +149,7 @@ async def main() -> None:
         for item in s3.list_objects(settings.bucket_name, recursive=True):
             s3.remove_object(settings.bucket_name, item.object_name)
         s3.remove_bucket(settings.bucket_name)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(settings.mongo_url)
-        await mongo.drop_database(settings.database_name)
-        await mongo.close()
+        await db.drop_databases(admin, prefix=f"{namespace}_")
 
 
 if __name__ == "__main__":

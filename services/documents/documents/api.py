@@ -11,7 +11,7 @@ from fastapi.responses import RedirectResponse
 from minio import Minio
 from starlette.datastructures import UploadFile
 
-from documents import checks, issuing, service, store
+from documents import checks, issuing, service
 from documents.models import (
     AccessLine,
     DocumentView,
@@ -24,6 +24,7 @@ from documents.models import (
     UploadTicket,
     Verification,
 )
+from documents.outputs.store import Output
 from documents.settings import Settings
 from mpp_shared import pagination
 from mpp_shared.auth import CurrentPrincipal, Principal, require
@@ -103,7 +104,7 @@ async def upload(
     data = await file.read()
     fields = {k: v for k, v in form.items() if isinstance(v, str)}
     document, created = await service.upload(
-        rt.db,
+        rt.engine,
         s3,
         settings=settings,
         caller=caller,
@@ -113,11 +114,9 @@ async def upload(
         requirement=fields.get("requirement") or None,
         idempotency_key=idempotency_key,
     )
-    if created:
-        rt.wake_relay()
-    else:
+    if not created:
         response.status_code = 200
-    response.headers["Location"] = f"/api/v1/documents/{document['_id']}"
+    response.headers["Location"] = f"/api/v1/documents/{document.id}"
     return DocumentView.of(document)
 
 
@@ -132,7 +131,7 @@ async def start_upload(
     """Get a presigned URL to PUT the content straight to storage, then call finalize."""
     settings = _settings(request)
     document, url = await service.start_upload(
-        rt.db,
+        rt.engine,
         _s3(request),
         settings=settings,
         caller=caller,
@@ -146,7 +145,7 @@ async def start_upload(
         document=DocumentView.of(document),
         upload_url=url,
         expires_in=settings.upload_url_minutes * 60,
-        finalize_url=f"/api/v1/documents/{document['_id']}/finalize",
+        finalize_url=f"/api/v1/documents/{document.id}/finalize",
     )
 
 
@@ -156,9 +155,8 @@ async def finalize(
 ) -> DocumentView:
     """Check the content PUT to storage: the document becomes available or rejected."""
     document = await service.finish_upload(
-        rt.db, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
+        rt.engine, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
     )
-    rt.wake_relay()
     return DocumentView.of(document)
 
 
@@ -170,10 +168,10 @@ async def my_documents(
     cursor: pagination.Cursor = None,
 ) -> pagination.Page[DocumentView]:
     """The citizen's documents, newest first."""
-    found = await store.of_owner(
-        rt.db, caller.subject, before=pagination.decode_cursor(cursor), limit=limit
+    found = await service.of_owner(rt.engine, caller=caller, cursor=cursor, limit=limit)
+    return pagination.keyset_page(
+        [DocumentView.of(d) for d in found], limit=limit, key=lambda d: (d.created_at, d.id)
     )
-    return pagination.page([DocumentView.of(d) for d in found], limit=limit, key=lambda d: d.id)
 
 
 @router.get("/documents/outputs")
@@ -184,17 +182,13 @@ async def output_of_application(
     application_id: Annotated[str, Query()],
 ) -> OutputView:
     """The output issued for an application (its holder or the issuing agency's staff)."""
-    output = await issuing.holder_view(rt.db, caller=caller, application_id=application_id)
+    output = await issuing.holder_view(rt.engine, caller=caller, application_id=application_id)
     return _output_view(_settings(request), output)
 
 
-def _output_view(settings: Settings, output: dict[str, Any]) -> OutputView:
+def _output_view(settings: Settings, output: Output) -> OutputView:
     return OutputView.model_validate(
-        {
-            **output,
-            "id": output["_id"],
-            "verify_url": issuing.verify_url(settings, output["verification_code"]),
-        }
+        output.model_dump() | {"verify_url": issuing.verify_url(settings, output.verification_code)}
     )
 
 
@@ -204,7 +198,7 @@ async def new_pin(
 ) -> dict[str, str]:
     """A new PIN for the holder (the old one stops working); it is also sent to them."""
     pin = await issuing.new_pin(
-        rt.db,
+        rt.engine,
         settings=_settings(request),
         pins=request.app.state.pins,
         caller=caller,
@@ -218,16 +212,15 @@ async def revoke(
     rt: RuntimeDep, request: Request, caller: CurrentPrincipal, output_id: str, body: RevokeInput
 ) -> OutputView:
     """Revoke an issued output (its agency's staff); the verification page says so."""
-    output = await issuing.revoke(rt.db, caller=caller, output_id=output_id, reason=body.reason)
-    rt.wake_relay()
+    output = await issuing.revoke(rt.engine, caller=caller, output_id=output_id, reason=body.reason)
     return _output_view(_settings(request), output)
 
 
 @router.get("/documents/{document_id}")
 async def read(rt: RuntimeDep, caller: CurrentPrincipal, document_id: str) -> DocumentView:
     """A document's metadata (its owner, and officers of an agency handling it)."""
-    document = await service.visible(rt.db, caller=caller, document_id=document_id)
-    await service.record_access(rt.db, caller=caller, document=document, action="metadata")
+    document = await service.visible(rt.engine, caller=caller, document_id=document_id)
+    await service.record_access(rt.engine, caller=caller, document=document, action="metadata")
     return DocumentView.of(document)
 
 
@@ -241,7 +234,7 @@ async def content(
 ) -> RedirectResponse | Link:
     """The content: a redirect to a link valid for a minute (or the link, `redirect=false`)."""
     url, expires_in = await service.download_url(
-        rt.db, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
+        rt.engine, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
     )
     if redirect:
         return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
@@ -251,33 +244,30 @@ async def content(
 @router.get("/documents/{document_id}/access-log")
 async def access_log(rt: RuntimeDep, caller: Citizen, document_id: str) -> list[AccessLine]:
     """Who accessed one's document, how and when."""
-    document = await service.visible(rt.db, caller=caller, document_id=document_id, owner_only=True)
-    return [
-        AccessLine.model_validate(line) for line in await store.access_log(rt.db, document["_id"])
-    ]
+    lines = await service.access_log(rt.engine, caller=caller, document_id=document_id)
+    return [AccessLine.model_validate(line.model_dump()) for line in lines]
 
 
 @router.delete("/documents/{document_id}", status_code=204)
 async def delete(rt: RuntimeDep, request: Request, caller: Citizen, document_id: str) -> Response:
     """Delete one's document, unless a submitted application refers to it."""
     await service.delete(
-        rt.db, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
+        rt.engine, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
     )
-    rt.wake_relay()
     return Response(status_code=204)
 
 
 @router.get("/verify/{code}", tags=["verification"])
 async def verify(rt: RuntimeDep, code: str) -> Verification:
     """Public: is the document with this code authentic, valid or revoked (names masked)."""
-    output = await issuing.by_code(rt.db, code)
-    return Verification.model_validate(issuing.public_view(output, now=dt.datetime.now(dt.UTC)))
+    output = await issuing.by_code(rt.engine, code)
+    return issuing.public_view(output, now=dt.datetime.now(dt.UTC))
 
 
 @router.post("/verify/{code}/check", tags=["verification"])
 async def check(rt: RuntimeDep, request: Request, code: str) -> FileCheck:
     """Public: is this PDF (multipart `file`) exactly the document issued under the code."""
-    output = await issuing.by_code(rt.db, code)
+    output = await issuing.by_code(rt.engine, code)
     try:
         form = await _form_within(request, 20 * 1024 * 1024)
     except _TooLarge:
@@ -285,16 +275,14 @@ async def check(rt: RuntimeDep, request: Request, code: str) -> FileCheck:
     file = form.get("file")
     if not isinstance(file, UploadFile):
         raise Problem(422, "validation")
-    return FileCheck.model_validate(
-        issuing.check_file(_settings(request), output, await file.read())
-    )
+    return issuing.check_file(_settings(request), output, await file.read())
 
 
 @router.post("/verify/{code}/download", tags=["verification"])
 async def download(rt: RuntimeDep, request: Request, code: str, body: PinInput) -> Link:
     """Public: the document itself, for whoever has its PIN (a few wrong PINs lock it)."""
-    output = await issuing.by_code(rt.db, code)
+    output = await issuing.by_code(rt.engine, code)
     url, expires_in = await issuing.unlock(
-        rt.db, _s3(request), settings=_settings(request), output=output, pin=body.pin
+        rt.engine, _s3(request), settings=_settings(request), output=output, pin=body.pin
     )
     return Link(url=url, expires_in=expires_in)

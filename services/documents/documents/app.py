@@ -12,13 +12,13 @@ from datetime import UTC, datetime
 
 from fastapi import FastAPI
 from minio import Minio
-from pymongo.errors import PyMongoError
+from sqlalchemy.exc import DBAPIError
 
-from documents import api, consumers, service, store
+from documents import api, consumers, service
 from documents.settings import Settings
 from mpp_shared import blobs, runtime, topics, web
-from mpp_shared.kafka import DirectPublisher, Handler
-from mpp_shared.runtime import Database, Runtime
+from mpp_shared.kafka import DirectPublisher
+from mpp_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
@@ -33,25 +33,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         s3 = blobs.create_s3(settings)
         # PINs are secrets: published now on their short-lived topic, never via the outbox.
         pins = DirectPublisher(settings, topics.DOCUMENTS_PINS)
-        started: list[Runtime] = []
-
-        def wake() -> None:
-            for running in started:
-                running.wake_relay()
-
-        def handlers(db: Database) -> dict[str, Handler]:
-            return consumers.handlers(db, s3, settings, pins, wake)
-
         async with runtime.run(
             settings,
-            indexes=store.INDEXES,
-            outbox_collections=store.OUTBOX_COLLECTIONS,
+            migrations="documents.migrations",
             consumes=[topics.CATALOG, topics.IDENTITY, topics.APPLICATIONS],
             produces=[topics.DOCUMENTS_PINS],
-            handlers=handlers,
+            handlers=consumers.handlers(s3, settings, pins),
             checks={"blobs": lambda: blobs.check(s3)},
         ) as running:
-            started.append(running)
             app.state.runtime = running
             app.state.s3 = s3
             app.state.pins = pins
@@ -82,10 +71,9 @@ async def clean_forever(running: Runtime, s3: Minio, settings: Settings) -> None
     """Remove uploads never attached, every `cleanup_interval_seconds`."""
     while True:
         try:
-            if await service.clean_unattached(
-                running.db, s3, settings=settings, now=datetime.now(UTC)
-            ):
-                running.wake_relay()
-        except PyMongoError as exc:
+            await service.clean_unattached(
+                running.engine, s3, settings=settings, now=datetime.now(UTC)
+            )
+        except (DBAPIError, OSError) as exc:
             log.warning("clean-up: %s", exc)
         await asyncio.sleep(settings.cleanup_interval_seconds)

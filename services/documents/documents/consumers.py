@@ -1,15 +1,20 @@
 """What the documents service learns from other services' events: requirement limits and names
 from the catalog, citizens' names from identity, and from applications which agency may read which
-documents and when an output is due."""
+documents and when an output is due.
+
+Each handler runs in the transaction that records the event in the inbox, so a redelivered event
+changes nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from minio import Minio
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from documents import issuing, service, store
+from documents import issuing, store
+from documents.outputs import store as outputs_store
 from documents.settings import Settings
 from mpp_shared.contracts.applications import (
     ApplicationApproved,
@@ -20,77 +25,84 @@ from mpp_shared.contracts.applications import (
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.identity import CitizenContact
 from mpp_shared.events import Event
-from mpp_shared.kafka import DirectPublisher, Handler
-
-Db = store.Db
+from mpp_shared.kafka import DirectPublisher, TxHandler
 
 
-def handlers(
-    db: Db, s3: Minio, settings: Settings, pins: DirectPublisher, wake: Callable[[], None]
-) -> dict[str, Handler]:
-    """Handlers by event type; each is idempotent, so a redelivered event changes nothing."""
+def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> dict[str, TxHandler]:
+    """Handlers by event type."""
 
-    async def published(event: Event) -> None:
+    async def published(event: Event, connection: AsyncConnection) -> None:
         facts = ServicePublished.model_validate(event.data)
-        for requirement in facts.requirements:
-            limits = {"max_size_mb": requirement.max_size_mb, "formats": requirement.formats}
-            for service_ref in (facts.slug, facts.service_id):
-                await db[store.LIMITS].replace_one(
-                    {"_id": f"{service_ref}:{requirement.code}"}, limits, upsert=True
+        await store.replace_limits(
+            connection,
+            service_refs=[facts.slug, facts.service_id],
+            by_requirement={
+                requirement.code: store.Limits(
+                    max_size_mb=requirement.max_size_mb, formats=requirement.formats
                 )
-        await _name(db, f"service:{facts.service_id}", facts.name.model_dump())
-        await issue_waiting()
+                for requirement in facts.requirements
+            },
+        )
+        await outputs_store.name_service(connection, facts.service_id, facts.name)
+        await issue_waiting(connection)
 
-    async def agency(event: Event) -> None:
+    async def agency(event: Event, connection: AsyncConnection) -> None:
         facts = AgencyUpserted.model_validate(event.data)
-        await _name(db, f"agency:{facts.code}", facts.name.model_dump())
+        await outputs_store.name_agency(connection, facts.code, facts.name)
 
-    async def citizen(event: Event) -> None:
+    async def citizen(event: Event, connection: AsyncConnection) -> None:
         facts = CitizenContact.model_validate(event.data)
-        await _name(db, f"citizen:{facts.citizen_id}", {"name": facts.name})
-        await issue_waiting()
+        await outputs_store.name_citizen(connection, facts.citizen_id, facts.name)
+        await issue_waiting(connection)
 
-    async def submitted(event: Event) -> None:
+    async def submitted(event: Event, connection: AsyncConnection) -> None:
         facts = ApplicationSubmitted.model_validate(event.data)
-        await service.attach(
-            db,
+        await store.attach(
+            connection,
             document_ids=facts.document_ids,
             application_id=facts.application_id,
             agency=facts.agency,
         )
 
-    async def status_changed(event: Event) -> None:
+    async def status_changed(event: Event, connection: AsyncConnection) -> None:
         facts = ApplicationStatusChanged.model_validate(event.data)
-        await service.attach(
-            db,
+        await store.attach(
+            connection,
             document_ids=facts.document_ids,
             application_id=facts.application_id,
             agency=facts.agency,
         )
 
-    async def decided(event: Event) -> None:
+    async def decided(event: Event, connection: AsyncConnection) -> None:
         facts = _decision(event.type, event.data)
         if not facts.electronic_output:
             return
         try:
-            issued = await issuing.issue(db, s3, settings=settings, pins=pins, facts=facts)
+            await issuing.issue(connection, s3, settings=settings, pins=pins, facts=facts)
         except issuing.NamesNotKnown:
-            await store.wait_for_names(db, facts.application_id, event.type, dict(event.data))
-            return
-        if issued:
-            wake()
-
-    async def issue_waiting() -> None:
-        """Issue the outputs that waited for the name just read."""
-        for waiting in await store.waiting(db):
-            facts = _decision(waiting["type"], waiting["data"])
+            # Under the lock a name's handler takes before it looks at the waiting decisions:
+            # a name committed meanwhile is seen here, one committed later sees this decision.
+            await outputs_store.lock_waiting(connection)
             try:
-                issued = await issuing.issue(db, s3, settings=settings, pins=pins, facts=facts)
+                await issuing.issue(connection, s3, settings=settings, pins=pins, facts=facts)
+            except issuing.NamesNotKnown:
+                await outputs_store.wait_for_names(
+                    connection,
+                    application_id=facts.application_id,
+                    event_type=event.type,
+                    data=dict(event.data),
+                )
+
+    async def issue_waiting(connection: AsyncConnection) -> None:
+        """Issue the outputs that waited for the name just read."""
+        await outputs_store.lock_waiting(connection)
+        for waiting in await outputs_store.waiting(connection):
+            facts = _decision(waiting.event_type, waiting.data)
+            try:
+                await issuing.issue(connection, s3, settings=settings, pins=pins, facts=facts)
             except issuing.NamesNotKnown:
                 continue
-            await store.done_waiting(db, waiting["_id"])
-            if issued:
-                wake()
+            await outputs_store.done_waiting(connection, waiting.application_id)
 
     return {
         "catalog.service.published.v1": published,
@@ -107,7 +119,3 @@ def handlers(
 def _decision(event_type: str, data: Any) -> ApplicationApproved | ApplicationCompleted:
     model = ApplicationApproved if event_type.endswith("approved.v1") else ApplicationCompleted
     return model.model_validate(data)
-
-
-async def _name(db: Db, key: str, value: dict[str, Any]) -> None:
-    await db[store.NAMES].replace_one({"_id": key}, value, upsert=True)

@@ -10,27 +10,26 @@ import functools
 import hashlib
 import hmac
 import logging
-from typing import Any
 
 from aiokafka.errors import KafkaError
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from minio import Minio
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from documents import service, store
-from documents.outputs import codes, pdf, signing
+from documents import service
+from documents.models import FileCheck, Verification
+from documents.outputs import codes, pdf, signing, store
+from documents.outputs.store import Output
 from documents.settings import Settings
-from mpp_shared import idempotency, topics
+from mpp_shared import db, idempotency, outbox, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts.applications import ApplicationApproved, ApplicationCompleted
 from mpp_shared.contracts.documents import OutputIssued, OutputPinIssued, OutputRevoked
 from mpp_shared.events import new_event
 from mpp_shared.kafka import DirectPublisher
-from mpp_shared.outbox import VersionConflict
 from mpp_shared.problems import Problem
 
 log = logging.getLogger(__name__)
-Db = store.Db
-Document = store.Document
 SOURCE = topics.source_of("documents")
 
 
@@ -70,21 +69,21 @@ class NamesNotKnown(LookupError):
 
 
 async def issue(
-    db: Db,
+    connection: AsyncConnection,
     s3: Minio,
     *,
     settings: Settings,
     pins: DirectPublisher,
     facts: ApplicationApproved | ApplicationCompleted,
 ) -> bool:
-    """Issue the application's output once; False when it exists already."""
+    """Issue the application's output once, in the caller's transaction; False when it exists."""
     output_id = idempotency.derived_id(facts.application_id, "output")
-    if await store.output(db, output_id) is not None:
+    if await store.output(connection, output_id) is not None:
         return False
-    service_name = await store.name(db, "service", facts.service_id)
-    agency_name = await store.name(db, "agency", facts.agency)
-    holder = await store.name(db, "citizen", facts.citizen_id)
-    if service_name is None or holder is None:
+    names = await store.names(
+        connection, service_id=facts.service_id, agency=facts.agency, citizen_id=facts.citizen_id
+    )
+    if names.service is None or names.holder is None:
         # The catalog's or identity's event has not arrived yet (topics are read side by side):
         # the caller keeps the decision and issues it when the name comes.
         raise NamesNotKnown(f"names for output of {facts.application_id} not known yet")
@@ -94,10 +93,10 @@ async def issue(
     content = pdf.render(
         pdf.OutputFacts(
             regency_name=settings.regency_name,
-            service_name_id=service_name["id"],
-            service_name_en=service_name["en"],
-            agency_name=(agency_name or {}).get("id", facts.agency),
-            holder_name=holder["name"],
+            service_name_id=names.service.id,
+            service_name_en=names.service.en,
+            agency_name=names.agency.id if names.agency else facts.agency,
+            holder_name=names.holder,
             tracking_number=facts.tracking_number,
             issued_at=now,
             valid_until=None,
@@ -110,30 +109,27 @@ async def issue(
     key = f"outputs/{output_id}/{code}.pdf"
     await service.put(s3, settings.bucket_name, key, content, "application/pdf")
     pin = codes.new_pin()
-    document: Document = {
-        "_id": output_id,
-        "application_id": facts.application_id,
-        "tracking_number": facts.tracking_number,
-        "citizen_id": facts.citizen_id,
-        "service_id": facts.service_id,
-        "agency": facts.agency,
-        "service_name": service_name,
-        "agency_name": agency_name,
-        "holder_masked": codes.mask_name(holder["name"]),
-        "verification_code": code,
-        "object_key": key,
-        "sha256": signature.sha256,
-        "signature": signature.signature,
-        "key_id": signature.key_id,
-        "algorithm": signature.algorithm,
-        "pin_hash": keys.pin_hash(output_id, pin),
-        "pin_failures": 0,
-        "status": "valid",
-        "issued_at": now,
-        "valid_until": None,
-        "revoked_at": None,
-        "revoked_reason": None,
-    }
+    output = Output(
+        id=output_id,
+        application_id=facts.application_id,
+        tracking_number=facts.tracking_number,
+        citizen_id=facts.citizen_id,
+        service_id=facts.service_id,
+        agency=facts.agency,
+        service_name=names.service,
+        agency_name=names.agency,
+        holder_masked=codes.mask_name(names.holder),
+        verification_code=code,
+        object_key=key,
+        sha256=signature.sha256,
+        signature=signature.signature,
+        key_id=signature.key_id,
+        algorithm=signature.algorithm,
+        pin_hash=keys.pin_hash(output_id, pin),
+        pin_failures=0,
+        status="valid",
+        issued_at=now,
+    )
     issued = new_event(
         type="documents.output.issued.v1",
         source=SOURCE,
@@ -149,88 +145,96 @@ async def issue(
             issued_at=now,
         ),
     )
-    if not await store.insert_output(db, document, [issued]):
+    if not await store.insert_output(connection, output):
         await service.remove(s3, settings.bucket_name, key)
         return False
-    await send_pin(settings, pins, document, pin)
+    await outbox.record(connection, [issued])
+    await send_pin(settings, pins, output, pin)
     return True
 
 
-async def send_pin(settings: Settings, pins: DirectPublisher, output: Document, pin: str) -> bool:
+async def send_pin(settings: Settings, pins: DirectPublisher, output: Output, pin: str) -> bool:
     """Hand the PIN to the notifications service; False if Kafka did not take it (the holder
     can ask for a new PIN)."""
     event = new_event(
         type="documents.output.pin_issued.v1",
         source=SOURCE,
-        subject=output["_id"],
+        subject=output.id,
         data=OutputPinIssued(
-            output_id=output["_id"],
-            application_id=output["application_id"],
-            tracking_number=output["tracking_number"],
-            citizen_id=output["citizen_id"],
-            verification_code=output["verification_code"],
-            verify_url=verify_url(settings, output["verification_code"]),
+            output_id=output.id,
+            application_id=output.application_id,
+            tracking_number=output.tracking_number,
+            citizen_id=output.citizen_id,
+            verification_code=output.verification_code,
+            verify_url=verify_url(settings, output.verification_code),
             pin=pin,
         ),
     )
     try:
         await pins.publish(event)
     except (KafkaError, OSError, TimeoutError) as exc:
-        log.warning("PIN of output %s not sent: %s", output["_id"], exc)
+        log.warning("PIN of output %s not sent: %s", output.id, exc)
         return False
     return True
 
 
 async def new_pin(
-    db: Db, *, settings: Settings, pins: DirectPublisher, caller: Principal, output_id: str
+    engine: AsyncEngine,
+    *,
+    settings: Settings,
+    pins: DirectPublisher,
+    caller: Principal,
+    output_id: str,
 ) -> str:
     """A new PIN for the holder (the old one stops working); also sent to them."""
-    output = await store.output(db, output_id)
-    if output is None or output["citizen_id"] != caller.subject:
-        raise Problem(404, "not-found")
     pin = codes.new_pin()
-    await store.change_output(
-        db,
-        output_id=output_id,
-        expected_version=output["version"],
-        fields={"pin_hash": keys_of(settings).pin_hash(output_id, pin), "pin_failures": 0},
-        new_events=[],
-    )
+    async with db.transaction(engine) as connection:
+        output = await store.replace_pin(
+            connection,
+            output_id=output_id,
+            holder=caller.subject,
+            pin_hash=keys_of(settings).pin_hash(output_id, pin),
+        )
+    if output is None:
+        raise Problem(404, "not-found")
     await send_pin(settings, pins, output, pin)
     return pin
 
 
-def public_view(output: Document, *, now: dt.datetime) -> dict[str, Any]:
+def public_view(output: Output, *, now: dt.datetime) -> Verification:
     """What the verification page shows: key facts, validity, the holder's name masked."""
-    status = output["status"]
-    if status == "valid" and output.get("valid_until") and output["valid_until"] < now.date():
+    status = output.status
+    if status == "valid" and output.valid_until and output.valid_until < now.date():
         status = "expired"
-    return {
-        "verification_code": output["verification_code"],
-        "status": status,
-        "authentic_issuer": True,
-        "service_name": output["service_name"],
-        "agency": output["agency"],
-        "agency_name": output.get("agency_name"),
-        "tracking_number": output["tracking_number"],
-        "holder": output["holder_masked"],
-        "issued_at": output["issued_at"],
-        "valid_until": output.get("valid_until"),
-        "revoked_at": output.get("revoked_at"),
-        "revoked_reason": output.get("revoked_reason"),
-        "sha256": output["sha256"],
-        "signature": {
-            "algorithm": output["algorithm"],
-            "key_id": output["key_id"],
-            "value": output["signature"],
+    return Verification(
+        verification_code=output.verification_code,
+        status=status,
+        authentic_issuer=True,
+        service_name=output.service_name.model_dump(),
+        agency=output.agency,
+        agency_name=output.agency_name.model_dump() if output.agency_name else None,
+        tracking_number=output.tracking_number,
+        holder=output.holder_masked,
+        issued_at=output.issued_at,
+        valid_until=output.valid_until,
+        revoked_at=output.revoked_at,
+        revoked_reason=output.revoked_reason,
+        sha256=output.sha256,
+        signature={
+            "algorithm": output.algorithm,
+            "key_id": output.key_id,
+            "value": output.signature,
         },
-    }
+    )
 
 
-async def by_code(db: Db, text: str) -> Document:
+async def by_code(engine: AsyncEngine, text: str) -> Output:
     """The output a (typed or scanned) verification code names, or a 404."""
     code = codes.normalize_code(text)
-    output = await store.output_by_code(db, code) if code else None
+    output = None
+    if code:
+        async with engine.connect() as connection:
+            output = await store.output_by_code(connection, code)
     if output is None:
         raise Problem(
             404,
@@ -243,20 +247,20 @@ async def by_code(db: Db, text: str) -> Document:
     return output
 
 
-def check_file(settings: Settings, output: Document, content: bytes) -> dict[str, Any]:
+def check_file(settings: Settings, output: Output, content: bytes) -> FileCheck:
     """Whether a PDF someone holds is exactly the one issued, signed by the regency."""
     signature = signing.Signature(
-        sha256=output["sha256"],
-        signature=output["signature"],
-        key_id=output["key_id"],
-        algorithm=output["algorithm"],
+        sha256=output.sha256,
+        signature=output.signature,
+        key_id=output.key_id,
+        algorithm=output.algorithm,
     )
-    same = hashlib.sha256(content).hexdigest() == output["sha256"]
+    same = hashlib.sha256(content).hexdigest() == output.sha256
     authentic = same and signing.verify(content, signature, keys_of(settings).public)
-    return {
-        "authentic": authentic,
-        "status": output["status"],
-        "detail": {
+    return FileCheck(
+        authentic=authentic,
+        status=output.status,
+        detail={
             "id": "Berkas ini sama persis dengan dokumen yang diterbitkan dan bertanda tangan sah."
             if authentic
             else "Berkas ini BUKAN dokumen yang diterbitkan: isinya berbeda atau telah diubah.",
@@ -264,14 +268,25 @@ def check_file(settings: Settings, output: Document, content: bytes) -> dict[str
             if authentic
             else "This file is NOT the issued document: its content differs or was altered.",
         },
-    }
+    )
 
 
 async def unlock(
-    db: Db, s3: Minio, *, settings: Settings, output: Document, pin: str
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, output: Output, pin: str
 ) -> tuple[str, int]:
     """A short-lived download URL for the right PIN; a few wrong PINs lock the code."""
-    if output["pin_failures"] >= settings.pin_attempts:
+    # The output is locked while its PIN is checked, so concurrent guesses are counted one after
+    # the other and no more than `pin_attempts` of them are ever compared.
+    async with db.transaction(engine) as connection:
+        current = await store.output(connection, output.id, lock=True)
+        assert current is not None
+        failures = current.pin_failures
+        locked = failures >= settings.pin_attempts
+        expected = keys_of(settings).pin_hash(current.id, pin.strip())
+        right = not locked and hmac.compare_digest(current.pin_hash, expected)
+        if not locked and not right:
+            failures = await store.count_pin_failure(connection, current.id)
+    if locked:
         raise Problem(
             429,
             "rate-limited",
@@ -281,63 +296,61 @@ async def unlock(
             },
             reason="pin-locked",
         )
-    expected = output["pin_hash"]
-    if not hmac.compare_digest(expected, keys_of(settings).pin_hash(output["_id"], pin.strip())):
-        counted = await store.count_pin_failure(db, output["_id"])
-        left = settings.pin_attempts - (counted or output)["pin_failures"]
+    if not right:
         raise Problem(
             403,
             "forbidden",
             detail={"id": "PIN salah.", "en": "Wrong PIN."},
             reason="wrong-pin",
-            attempts_left=max(0, left),
+            attempts_left=max(0, settings.pin_attempts - failures),
         )
     url = await service.presigned(
         s3,
         settings,
         "GET",
-        output["object_key"],
+        current.object_key,
         dt.timedelta(seconds=settings.download_url_seconds),
     )
     return url, settings.download_url_seconds
 
 
-async def revoke(db: Db, *, caller: Principal, output_id: str, reason: str) -> Document:
-    """The issuing agency (or the mall's administrators) revokes an output."""
-    output = await store.output(db, output_id)
-    if output is None or not caller.is_staff_of(output["agency"]):
+async def revoke(engine: AsyncEngine, *, caller: Principal, output_id: str, reason: str) -> Output:
+    """The issuing agency (or the mall's administrators) revokes an output, once."""
+    async with engine.connect() as connection:
+        output = await store.output(connection, output_id)
+    if output is None or not caller.is_staff_of(output.agency):
         raise Problem(404, "not-found")
-    if output["status"] == "revoked":
+    if output.status == "revoked":
         return output
-    now = dt.datetime.now(dt.UTC)
     revoked = new_event(
         type="documents.output.revoked.v1",
         source=SOURCE,
         subject=output_id,
         data=OutputRevoked(
             output_id=output_id,
-            application_id=output["application_id"],
-            verification_code=output["verification_code"],
+            application_id=output.application_id,
+            verification_code=output.verification_code,
             reason=reason,
         ),
     )
-    try:
-        return await store.change_output(
-            db,
-            output_id=output_id,
-            expected_version=output["version"],
-            fields={"status": "revoked", "revoked_at": now, "revoked_reason": reason},
-            new_events=[revoked],
+    async with db.transaction(engine) as connection:
+        changed = await store.revoke(
+            connection, output_id=output_id, at=dt.datetime.now(dt.UTC), reason=reason
         )
-    except VersionConflict:
-        raise Problem(409, "conflict") from None
+        if changed is not None:
+            await outbox.record(connection, [revoked])
+        else:  # a concurrent revocation came first: its answer
+            changed = await store.output(connection, output_id)
+    assert changed is not None
+    return changed
 
 
-async def holder_view(db: Db, *, caller: Principal, application_id: str) -> Document:
+async def holder_view(engine: AsyncEngine, *, caller: Principal, application_id: str) -> Output:
     """The output of an application, for its holder (or the agency's staff)."""
-    output = await store.output(db, idempotency.derived_id(application_id, "output"))
+    async with engine.connect() as connection:
+        output = await store.output(connection, idempotency.derived_id(application_id, "output"))
     if output is None or not (
-        output["citizen_id"] == caller.subject or caller.is_staff_of(output["agency"])
+        output.citizen_id == caller.subject or caller.is_staff_of(output.agency)
     ):
         raise Problem(404, "not-found")
     return output

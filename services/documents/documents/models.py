@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from documents.store import Document
 
 
 class Input(BaseModel):
@@ -39,14 +41,14 @@ class DocumentView(BaseModel):
     created_at: datetime
 
     @classmethod
-    def of(cls, document: dict[str, Any]) -> DocumentView:
+    def of(cls, document: Document) -> DocumentView:
         """The view of a stored document."""
         reason = (
-            {"id": document["reason_id"], "en": document["reason"]}
-            if document.get("reason")
+            {"id": document.reason_id or document.reason, "en": document.reason}
+            if document.reason
             else None
         )
-        return cls.model_validate({**document, "id": document["_id"], "reason": reason})
+        return cls.model_validate(document.model_dump() | {"reason": reason})
 
 
 class UploadTicket(BaseModel):

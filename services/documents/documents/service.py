@@ -3,6 +3,9 @@ and the clean-up of uploads never attached.
 
 Blobs go to S3 first and metadata second, so there is never metadata without its blob; a blob
 whose metadata could not be written is removed again. S3 away is a 503 and nothing is kept.
+Blobs are removed only after the change that frees them is committed (a presigned upload once
+it is settled, a document's content once it is deleted), so a concurrent request never finds
+metadata whose blob is gone.
 """
 
 from __future__ import annotations
@@ -16,21 +19,20 @@ from urllib.parse import urlsplit, urlunsplit
 
 from minio import Minio
 from minio.error import MinioException
+from sqlalchemy.ext.asyncio import AsyncEngine
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from documents import checks, store
 from documents.settings import Settings
-from mpp_shared import idempotency, topics
+from documents.store import Document
+from mpp_shared import db, idempotency, outbox, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts.documents import DocumentDeleted, DocumentRejected, DocumentUploaded
 from mpp_shared.events import Event, new_event
 from mpp_shared.ids import new_id
-from mpp_shared.outbox import VersionConflict
 from mpp_shared.problems import Problem
 
 log = logging.getLogger(__name__)
-Db = store.Db
-Document = store.Document
 SOURCE = topics.source_of("documents")
 S3_ERRORS = (MinioException, Urllib3Error, OSError)
 DEFAULT_FORMATS = ["pdf", "jpeg", "png"]
@@ -61,12 +63,16 @@ def refused(exc: checks.Refused) -> Problem:
 
 
 async def limits_for(
-    db: Db, settings: Settings, *, service: str | None, requirement: str | None
+    engine: AsyncEngine, settings: Settings, *, service: str | None, requirement: str | None
 ) -> tuple[int, list[str]]:
     """The byte limit and formats of a requirement (from the catalog), or the defaults."""
-    found = await store.limits(db, service, requirement) if service and requirement else None
-    megabytes = found["max_size_mb"] if found else settings.default_max_upload_mb
-    return megabytes * 1024 * 1024, (found["formats"] if found else DEFAULT_FORMATS)
+    found = None
+    if service and requirement:
+        async with engine.connect() as connection:
+            found = await store.limits(connection, service, requirement)
+    if found is None:
+        return settings.default_max_upload_mb * 1024 * 1024, DEFAULT_FORMATS
+    return found.max_size_mb * 1024 * 1024, found.formats
 
 
 def _event(kind: str, document_id: str, data: Any) -> Event:
@@ -75,17 +81,17 @@ def _event(kind: str, document_id: str, data: Any) -> Event:
     )
 
 
-def _uploaded(document: Document) -> Event:
+def _uploaded(document: Document, checked: checks.Checked) -> Event:
     return _event(
         "uploaded",
-        document["_id"],
+        document.id,
         DocumentUploaded(
-            document_id=document["_id"],
-            owner=document["owner"],
-            content_type=document["content_type"],
-            size=document["size"],
-            sha256=document["sha256"],
-            requirement=document.get("requirement"),
+            document_id=document.id,
+            owner=document.owner,
+            content_type=checked.content_type,
+            size=checked.size,
+            sha256=checked.sha256,
+            requirement=document.requirement,
         ),
     )
 
@@ -114,8 +120,14 @@ async def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> checks.
 # --- uploads ------------------------------------------------------------------------------------
 
 
+async def find(engine: AsyncEngine, document_id: str) -> Document | None:
+    """A document's metadata by id."""
+    async with engine.connect() as connection:
+        return await store.find(connection, document_id)
+
+
 async def upload(
-    db: Db,
+    engine: AsyncEngine,
     s3: Minio,
     *,
     settings: Settings,
@@ -130,10 +142,12 @@ async def upload(
     document_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:documents", key=idempotency_key
     )
-    existing = await store.find(db, document_id)
+    existing = await find(engine, document_id)
     if existing is not None:
         return existing, False
-    max_bytes, formats = await limits_for(db, settings, service=service, requirement=requirement)
+    max_bytes, formats = await limits_for(
+        engine, settings, service=service, requirement=requirement
+    )
     try:
         checked = await inspect(data, formats=formats, max_bytes=max_bytes)
     except checks.Refused as exc:
@@ -141,37 +155,37 @@ async def upload(
     key = f"documents/{caller.subject}/{document_id}"
     await put(s3, settings.bucket_name, key, checked.content, checked.content_type)
     now = _now()
-    document: Document = {
-        "_id": document_id,
-        "owner": caller.subject,
-        "status": "available",
-        "filename": checks.safe_filename(filename),
-        "service": service,
-        "requirement": requirement,
-        "content_type": checked.content_type,
-        "size": checked.size,
-        "sha256": checked.sha256,
-        "object_key": key,
-        "attached": False,
-        "applications": [],
-        "agencies": [],
-        "created_at": now,
-        "updated_at": now,
-    }
+    document = Document(
+        id=document_id,
+        owner=caller.subject,
+        status="available",
+        filename=checks.safe_filename(filename),
+        service=service,
+        requirement=requirement,
+        content_type=checked.content_type,
+        size=checked.size,
+        sha256=checked.sha256,
+        object_key=key,
+        created_at=now,
+        updated_at=now,
+    )
     try:
-        inserted = await store.insert(db, document, [_uploaded(document)])
+        async with db.transaction(engine) as connection:
+            inserted = await store.add(connection, document)
+            if inserted:
+                await outbox.record(connection, [_uploaded(document, checked)])
     except BaseException:
         await remove(s3, settings.bucket_name, key)  # no blob without its metadata
         raise
-    if not inserted:
-        found = await store.find(db, document_id)
+    if not inserted:  # a retry with the same key, sent while the first was being kept
+        found = await find(engine, document_id)
         assert found is not None
         return found, False
-    return document | {"version": 1}, True
+    return document, True
 
 
 async def start_upload(
-    db: Db,
+    engine: AsyncEngine,
     s3: Minio,
     *,
     settings: Settings,
@@ -183,78 +197,74 @@ async def start_upload(
     idempotency_key: str | None,
 ) -> tuple[Document, str]:
     """A pending document and a presigned URL to PUT its content to S3 directly."""
-    max_bytes, _ = await limits_for(db, settings, service=service, requirement=requirement)
+    max_bytes, _ = await limits_for(engine, settings, service=service, requirement=requirement)
     if size > max_bytes:
         raise refused(checks.too_large(max_bytes))
     document_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:documents", key=idempotency_key
     )
     now = _now()
-    document: Document = {
-        "_id": document_id,
-        "owner": caller.subject,
-        "status": "pending",
-        "filename": checks.safe_filename(filename),
-        "service": service,
-        "requirement": requirement,
-        "declared_size": size,
-        "upload_key": f"uploads/{caller.subject}/{document_id}",
-        "object_key": None,
-        "attached": False,
-        "applications": [],
-        "agencies": [],
-        "created_at": now,
-        "updated_at": now,
-    }
-    if not await store.insert(db, document, []):
-        found = await store.find(db, document_id)
-        assert found is not None
-        document = found
+    document = Document(
+        id=document_id,
+        owner=caller.subject,
+        status="pending",
+        filename=checks.safe_filename(filename),
+        service=service,
+        requirement=requirement,
+        declared_size=size,
+        upload_key=f"uploads/{caller.subject}/{document_id}",
+        created_at=now,
+        updated_at=now,
+    )
+    async with db.transaction(engine) as connection:
+        if not await store.add(connection, document):
+            found = await store.find(connection, document_id)
+            assert found is not None
+            document = found
+    assert document.upload_key is not None
     url = await presigned(
-        s3,
-        settings,
-        "PUT",
-        document["upload_key"],
-        dt.timedelta(minutes=settings.upload_url_minutes),
+        s3, settings, "PUT", document.upload_key, dt.timedelta(minutes=settings.upload_url_minutes)
     )
     return document, url
 
 
 async def finish_upload(
-    db: Db, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
 ) -> Document:
     """Check what was PUT to S3: the document becomes available or rejected (retry-safe)."""
-    document = await visible(db, caller=caller, document_id=document_id, owner_only=True)
-    if document["status"] != "pending":
+    document = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+    if document.status != "pending" or document.upload_key is None:
         return document  # finished already: the same answer again
     try:
-        response = await asyncio.to_thread(
-            s3.get_object, settings.bucket_name, document["upload_key"]
-        )
+        response = await asyncio.to_thread(s3.get_object, settings.bucket_name, document.upload_key)
         try:
             data = response.read()
         finally:
             response.close()
             response.release_conn()
     except MinioException as exc:
-        if getattr(exc, "code", "") == "NoSuchKey":
-            raise Problem(
-                409,
-                "conflict",
-                detail={
-                    "id": "Isi berkas belum diunggah ke alamat yang diberikan.",
-                    "en": "The content has not been uploaded to the given URL yet.",
-                },
-                reason="content-missing",
-            ) from None
-        raise s3_unavailable() from exc
+        if getattr(exc, "code", "") != "NoSuchKey":
+            raise s3_unavailable() from exc
+        # The upload is removed only once the document is settled: a concurrent finish's answer.
+        settled = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+        if settled.status != "pending":
+            return settled
+        raise Problem(
+            409,
+            "conflict",
+            detail={
+                "id": "Isi berkas belum diunggah ke alamat yang diberikan.",
+                "en": "The content has not been uploaded to the given URL yet.",
+            },
+            reason="content-missing",
+        ) from None
     except S3_ERRORS as exc:
         raise s3_unavailable() from exc
     max_bytes, formats = await limits_for(
-        db, settings, service=document.get("service"), requirement=document.get("requirement")
+        engine, settings, service=document.service, requirement=document.requirement
     )
     try:
-        if len(data) != document["declared_size"]:
+        if len(data) != document.declared_size:
             raise checks.Refused(
                 "truncated",
                 "Ukuran berkas tidak sesuai dengan yang diumumkan (terpotong?). Unggah ulang.",
@@ -262,25 +272,23 @@ async def finish_upload(
             )
         checked = await inspect(data, formats=formats, max_bytes=max_bytes)
     except checks.Refused as exc:
-        await remove(s3, settings.bucket_name, document["upload_key"])
-        rejected = await _settle(
-            db,
-            document,
-            {"status": "rejected", "reason": exc.messages["en"], "reason_id": exc.messages["id"]},
-            [
-                _event(
-                    "rejected",
-                    document_id,
-                    DocumentRejected(
-                        document_id=document_id, owner=document["owner"], reason=exc.messages["en"]
-                    ),
-                )
-            ],
+        rejected = DocumentRejected(
+            document_id=document_id, owner=document.owner, reason=exc.messages["en"]
         )
-        return rejected
-    key = f"documents/{document['owner']}/{document_id}"
+        return await _settle(
+            engine,
+            s3,
+            settings=settings,
+            document=document,
+            fields={
+                "status": "rejected",
+                "reason": exc.messages["en"],
+                "reason_id": exc.messages["id"],
+            },
+            event=_event("rejected", document_id, rejected),
+        )
+    key = f"documents/{document.owner}/{document_id}"
     await put(s3, settings.bucket_name, key, checked.content, checked.content_type)
-    await remove(s3, settings.bucket_name, document["upload_key"])
     fields = {
         "status": "available",
         "object_key": key,
@@ -288,22 +296,37 @@ async def finish_upload(
         "size": checked.size,
         "sha256": checked.sha256,
     }
-    return await _settle(db, document, fields, [_uploaded(document | fields)])
+    return await _settle(
+        engine,
+        s3,
+        settings=settings,
+        document=document,
+        fields=fields,
+        event=_uploaded(document, checked),
+    )
 
 
-async def _settle(db: Db, document: Document, fields: Document, events: list[Event]) -> Document:
-    try:
-        return await store.change(
-            db,
-            document_id=document["_id"],
-            expected_version=document["version"],
-            fields=fields | {"updated_at": _now()},
-            new_events=events,
-        )
-    except VersionConflict:
-        found = await store.find(db, document["_id"])  # a concurrent finish won: its answer
+async def _settle(
+    engine: AsyncEngine,
+    s3: Minio,
+    *,
+    settings: Settings,
+    document: Document,
+    fields: dict[str, Any],
+    event: Event,
+) -> Document:
+    """Settle a pending upload once; a concurrent finish that settled it first gives the answer."""
+    async with db.transaction(engine) as connection:
+        settled = await store.settle(connection, document.id, **fields, updated_at=_now())
+        if settled is not None:
+            await outbox.record(connection, [event])
+    if settled is None:
+        found = await find(engine, document.id)
         assert found is not None
         return found
+    assert document.upload_key is not None
+    await remove(s3, settings.bucket_name, document.upload_key)
+    return settled
 
 
 # --- access -------------------------------------------------------------------------------------
@@ -312,41 +335,56 @@ async def _settle(db: Db, document: Document, fields: Document, events: list[Eve
 def may_read(caller: Principal, document: Document) -> bool:
     """The owner, and officers of an agency handling an application that references it."""
     if caller.role == "citizen":
-        return bool(document["owner"] == caller.subject)
-    return caller.role in ("officer", "agency_admin") and caller.agency in document["agencies"]
+        return document.owner == caller.subject
+    return caller.role in ("officer", "agency_admin") and caller.agency in document.agencies
 
 
 async def visible(
-    db: Db, *, caller: Principal, document_id: str, owner_only: bool = False
+    engine: AsyncEngine, *, caller: Principal, document_id: str, owner_only: bool = False
 ) -> Document:
     """A document the caller may see (or change, `owner_only`), else a 404."""
-    document = await store.find(db, document_id)
-    allowed = (
-        document is not None
-        and document["status"] != "deleted"
-        and (document["owner"] == caller.subject if owner_only else may_read(caller, document))
-    )
-    if not allowed:
+    document = await find(engine, document_id)
+    if (
+        document is None
+        or document.status == "deleted"
+        or not (document.owner == caller.subject if owner_only else may_read(caller, document))
+    ):
         raise Problem(404, "not-found")
-    assert document is not None
     return document
 
 
-async def record_access(db: Db, *, caller: Principal, document: Document, action: str) -> None:
+async def record_access(
+    engine: AsyncEngine, *, caller: Principal, document: Document, action: str
+) -> None:
     """Log who accessed which document, how and when."""
-    await store.log_access(
-        db,
-        {
-            "_id": new_id(),
-            "document_id": document["_id"],
-            "owner": document["owner"],
-            "actor": caller.subject,
-            "actor_role": caller.role,
-            "actor_agency": caller.agency,
-            "action": action,
-            "at": _now(),
-        },
-    )
+    async with db.transaction(engine) as connection:
+        await store.log_access(
+            connection,
+            id=new_id(),
+            document=document,
+            actor=caller.subject,
+            actor_role=caller.role,
+            actor_agency=caller.agency,
+            action=action,
+            at=_now(),
+        )
+
+
+async def access_log(
+    engine: AsyncEngine, *, caller: Principal, document_id: str
+) -> list[store.Access]:
+    """Who accessed one's document, how and when, oldest first."""
+    document = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+    async with engine.connect() as connection:
+        return await store.access_log(connection, document.id)
+
+
+async def of_owner(
+    engine: AsyncEngine, *, caller: Principal, cursor: str | None, limit: int
+) -> list[Document]:
+    """The caller's documents, newest first, `limit + 1` of them."""
+    async with engine.connect() as connection:
+        return await store.of_owner(connection, caller.subject, cursor=cursor, limit=limit)
 
 
 async def presigned(
@@ -366,71 +404,77 @@ async def presigned(
 
 
 async def download_url(
-    db: Db, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
 ) -> tuple[str, int]:
     """A short-lived URL to the content, for those who may read it; the access is logged."""
-    document = await visible(db, caller=caller, document_id=document_id)
-    if document["status"] != "available":
+    document = await visible(engine, caller=caller, document_id=document_id)
+    if document.status != "available" or document.object_key is None:
         raise Problem(
             409,
             "conflict",
             detail={"id": "Dokumen belum tersedia.", "en": "The document is not available."},
-            reason=f"document-{document['status']}",
+            reason=f"document-{document.status}",
         )
     url = await presigned(
         s3,
         settings,
         "GET",
-        document["object_key"],
+        document.object_key,
         dt.timedelta(seconds=settings.download_url_seconds),
     )
-    await record_access(db, caller=caller, document=document, action="download")
+    await record_access(engine, caller=caller, document=document, action="download")
     return url, settings.download_url_seconds
 
 
-async def delete(
-    db: Db, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
-) -> None:
-    """The owner removes a document no submitted application refers to."""
-    document = await visible(db, caller=caller, document_id=document_id, owner_only=True)
-    if document["attached"]:
-        raise Problem(
-            409,
-            "conflict",
-            detail={
-                "id": "Dokumen ini dilampirkan pada permohonan yang sudah diajukan.",
-                "en": "This document is attached to a submitted application.",
-            },
-            reason="document-attached",
-        )
-    await _erase(db, s3, settings=settings, document=document)
-
-
-async def _erase(db: Db, s3: Minio, *, settings: Settings, document: Document) -> None:
-    for key in (document.get("object_key"), document.get("upload_key")):
-        if key:
-            await remove(s3, settings.bucket_name, key)
-    deleted = DocumentDeleted(document_id=document["_id"], owner=document["owner"])
-    await _settle(
-        db, document, {"status": "deleted"}, [_event("deleted", document["_id"], deleted)]
+def _attached() -> Problem:
+    return Problem(
+        409,
+        "conflict",
+        detail={
+            "id": "Dokumen ini dilampirkan pada permohonan yang sudah diajukan.",
+            "en": "This document is attached to a submitted application.",
+        },
+        reason="document-attached",
     )
 
 
-async def clean_unattached(db: Db, s3: Minio, *, settings: Settings, now: dt.datetime) -> int:
+async def delete(
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
+) -> None:
+    """The owner removes a document no submitted application refers to."""
+    document = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+    if document.attached:
+        raise _attached()
+    if not await _erase(engine, s3, settings=settings, document=document):
+        # Attached or deleted meanwhile: the change that came first decides.
+        current = await find(engine, document_id)
+        if current is not None and current.attached and current.status != "deleted":
+            raise _attached()
+
+
+async def _erase(engine: AsyncEngine, s3: Minio, *, settings: Settings, document: Document) -> bool:
+    """Delete a document not attached, then its blobs; False when it was attached or gone."""
+    deleted = DocumentDeleted(document_id=document.id, owner=document.owner)
+    async with db.transaction(engine) as connection:
+        erased = await store.mark_deleted(connection, document.id, now=_now())
+        if erased:
+            await outbox.record(connection, [_event("deleted", document.id, deleted)])
+    if erased:
+        for key in (document.object_key, document.upload_key):
+            if key:
+                await remove(s3, settings.bucket_name, key)
+    return erased
+
+
+async def clean_unattached(
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, now: dt.datetime
+) -> int:
     """Remove the uploads never attached within `unattached_hours`; returns how many."""
-    old = await store.unattached_before(db, now - dt.timedelta(hours=settings.unattached_hours))
-    for document in old:
-        await _erase(db, s3, settings=settings, document=document)
-    return len(old)
-
-
-async def attach(db: Db, *, document_ids: list[str], application_id: str, agency: str) -> None:
-    """Documents referenced by a submitted application: kept, and readable by its agency."""
-    for document_id in document_ids:
-        await db[store.DOCUMENTS].update_one(
-            {"_id": document_id},
-            {
-                "$set": {"attached": True},
-                "$addToSet": {"applications": application_id, "agencies": agency},
-            },
+    async with engine.connect() as connection:
+        old = await store.unattached_before(
+            connection, now - dt.timedelta(hours=settings.unattached_hours)
         )
+    erased = 0
+    for document in old:
+        erased += await _erase(engine, s3, settings=settings, document=document)
+    return erased

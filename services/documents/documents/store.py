@@ -1,169 +1,301 @@
-"""Every query of the documents service's database.
+"""Every query of the documents service's database about citizens' documents; the tables of
+issued outputs (`documents.outputs.store`) join the same metadata.
 
-`documents` (citizens' uploads, an aggregate with its outbox), `outputs` (issued outputs, with
-their outbox), `document_access` (one line per access, never changed), `output_codes` (a
-verification code to its output), and read models from other services' events: `requirement_limits`
-and `names` (services, agencies, citizens: what an output prints).
+Tables: `documents` (uploads' metadata; the blobs are in S3), `document_links` (which application,
+of which agency, refers to a document), `document_access` (one line per access, never changed),
+`requirement_limits` (from the catalog's events: what an upload is checked against), the outbox
+and the inbox. Each state change is an UPDATE guarded by the state it starts from, so of two
+concurrent actions on a document exactly one changes it.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
-from pymongo import ASCENDING, DESCENDING, IndexModel, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Select,
+    Table,
+    Text,
+    delete,
+    func,
+    literal,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import idempotency, outbox
-from mpp_shared.events import Event
-from mpp_shared.outbox import VersionConflict
+from documents.outputs import store as outputs_store
+from mpp_shared import db, inbox, outbox, pagination
 
-Db = AsyncDatabase[dict[str, Any]]
-Document = dict[str, Any]
+Connection = AsyncConnection
 
-DOCUMENTS = "documents"
-OUTPUTS = "outputs"
-ACCESS = "document_access"
-CODES = "output_codes"
-LIMITS = "requirement_limits"
-NAMES = "names"
-# Decisions whose output waits for a name (service, citizen) whose event has not arrived yet.
-WAITING = "outputs_waiting"
-OUTBOX_COLLECTIONS = [DOCUMENTS, OUTPUTS]
-INDEXES = {
-    DOCUMENTS: [
-        IndexModel([("owner", ASCENDING), ("_id", DESCENDING)]),
-        IndexModel([("attached", ASCENDING), ("created_at", ASCENDING)]),
-    ],
-    ACCESS: [IndexModel([("document_id", ASCENDING), ("at", ASCENDING)])],
-}
-HIDDEN = {"outbox": 0, "outbox_pending": 0}
+metadata = db.metadata()
+outbox.table(metadata)
+inbox.table(metadata)
+for _table in outputs_store.metadata.tables.values():
+    _table.to_metadata(metadata)
+
+documents = Table(
+    "documents",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("status", Text, nullable=False),  # pending, available, rejected, deleted
+    Column("filename", Text, nullable=False),
+    Column("service", Text),
+    Column("requirement", Text),
+    Column("content_type", Text),
+    Column("size", Integer),
+    Column("declared_size", Integer),  # a presigned upload's announced size
+    Column("sha256", Text),
+    Column("object_key", Text),
+    Column("upload_key", Text),  # where a presigned upload is PUT before it is checked
+    Column("attached", Boolean, nullable=False),
+    Column("reason", Text),
+    Column("reason_id", Text),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("updated_at", DateTime(timezone=True), nullable=False),
+    Index("ix_documents_owner_created_at_id", "owner", "created_at", "id"),
+    Index("ix_documents_attached_created_at", "attached", "created_at"),
+)
+
+document_links = Table(
+    "document_links",
+    metadata,
+    Column("document_id", Text, ForeignKey("documents.id"), primary_key=True),
+    Column("application_id", Text, primary_key=True),
+    Column("agency", Text, nullable=False),
+)
+
+document_access = Table(
+    "document_access",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("document_id", Text, nullable=False),
+    Column("owner", Text, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_role", Text, nullable=False),
+    Column("actor_agency", Text),
+    Column("action", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index("ix_document_access_document_id_at_id", "document_id", "at", "id"),
+)
+
+requirement_limits = Table(
+    "requirement_limits",
+    metadata,
+    Column("service_ref", Text, primary_key=True),  # a service's slug or id: uploads name either
+    Column("requirement", Text, primary_key=True),
+    Column("max_size_mb", Integer, nullable=False),
+    Column("formats", ARRAY(Text), nullable=False),
+)
 
 
-async def find(db: Db, document_id: str) -> Document | None:
+class Record(BaseModel):
+    """A row as the service layer sees it."""
+
+    model_config = ConfigDict(frozen=True)
+
+
+class Document(Record):
+    """A citizen's document's metadata."""
+
+    id: str
+    owner: str
+    status: str
+    filename: str
+    service: str | None = None
+    requirement: str | None = None
+    content_type: str | None = None
+    size: int | None = None
+    declared_size: int | None = None
+    sha256: str | None = None
+    object_key: str | None = None
+    upload_key: str | None = None
+    attached: bool = False
+    reason: str | None = None
+    reason_id: str | None = None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    # The agencies handling an application that refers to it: their officers may read it.
+    agencies: tuple[str, ...] = ()
+
+
+class Access(Record):
+    """One access to a document."""
+
+    at: dt.datetime
+    actor: str
+    actor_role: str
+    actor_agency: str | None
+    action: str
+
+
+class Limits(Record):
+    """The size and formats a service's requirement accepts."""
+
+    max_size_mb: int
+    formats: list[str]
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+_AGENCIES = (
+    select(func.array_agg(document_links.c.agency.distinct()))
+    .where(document_links.c.document_id == documents.c.id)
+    .scalar_subquery()
+)
+
+
+def _documents() -> Select[Any]:
+    return select(*documents.c, func.coalesce(_AGENCIES, text("'{}'")).label("agencies"))
+
+
+def _document(row: Any) -> Document:
+    return Document.model_validate(row, from_attributes=True)
+
+
+async def find(connection: Connection, document_id: str) -> Document | None:
     """A document's metadata by id."""
-    return await db[DOCUMENTS].find_one({"_id": document_id}, HIDDEN)
+    row = (await connection.execute(_documents().where(documents.c.id == document_id))).first()
+    return _document(row) if row else None
 
 
-async def insert(db: Db, document: Document, new_events: list[Event]) -> bool:
-    """A new document with its events; False when its id exists (a retried request)."""
-    return await idempotency.insert_once(db[DOCUMENTS], outbox.new_document(document, new_events))
-
-
-async def change(
-    db: Db, *, document_id: str, expected_version: int, fields: Document, new_events: list[Event]
-) -> Document:
-    """Change a document still at `expected_version` (else VersionConflict)."""
-    updated = await db[DOCUMENTS].find_one_and_update(
-        {"_id": document_id, "version": expected_version},
-        outbox.change(fields, new_events),
-        return_document=ReturnDocument.AFTER,
+async def add(connection: Connection, document: Document) -> bool:
+    """A new document; False when its id exists (a retried request)."""
+    values = document.model_dump(exclude={"agencies"})
+    inserted = await connection.execute(
+        insert(documents)
+        .values(values)
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(documents.c.id)
     )
-    if updated is None:
-        raise VersionConflict(document_id)
-    for hidden in HIDDEN:
-        updated.pop(hidden, None)
-    return updated
+    return inserted.first() is not None
 
 
-async def of_owner(db: Db, owner: str, *, before: str | None, limit: int) -> list[Document]:
-    """A citizen's documents that are not deleted, newest first, `limit + 1` of them."""
-    query: Document = {"owner": owner, "status": {"$ne": "deleted"}}
-    if before:
-        query["_id"] = {"$lt": before}
-    cursor = db[DOCUMENTS].find(query, HIDDEN).sort("_id", DESCENDING).limit(limit + 1)
-    return [d async for d in cursor]
-
-
-async def unattached_before(db: Db, moment: datetime) -> list[Document]:
-    """Documents never attached to an application, uploaded before `moment`."""
-    cursor = db[DOCUMENTS].find(
-        {"attached": False, "status": {"$in": ["pending", "available", "rejected"]}}
-        | {"created_at": {"$lt": moment}},
-        HIDDEN,
+async def settle(connection: Connection, document_id: str, **fields: Any) -> Document | None:
+    """Finish a pending upload (available or rejected); None when it is not pending any more."""
+    changed = await connection.execute(
+        update(documents)
+        .where(documents.c.id == document_id, documents.c.status == "pending")
+        .values(**fields)
+        .returning(documents.c.id)
     )
-    return [d async for d in cursor]
+    return await find(connection, document_id) if changed.first() else None
 
 
-async def log_access(db: Db, entry: Document) -> None:
-    """One line of the access log."""
-    await db[ACCESS].insert_one(entry)
-
-
-async def access_log(db: Db, document_id: str) -> list[Document]:
-    """Every access to a document, oldest first."""
-    cursor = db[ACCESS].find({"document_id": document_id}).sort("at", ASCENDING)
-    return [d async for d in cursor]
-
-
-# --- issued outputs -----------------------------------------------------------------------------
-
-
-async def output(db: Db, output_id: str) -> Document | None:
-    """An issued output by id."""
-    return await db[OUTPUTS].find_one({"_id": output_id}, HIDDEN)
-
-
-async def output_by_code(db: Db, code: str) -> Document | None:
-    """The output a verification code names."""
-    found = await db[CODES].find_one({"_id": code})
-    return await output(db, found["output_id"]) if found else None
-
-
-async def insert_output(db: Db, document: Document, new_events: list[Event]) -> bool:
-    """A newly issued output and its code; False when this application's output exists."""
-    if not await idempotency.insert_once(db[OUTPUTS], outbox.new_document(document, new_events)):
-        return False
-    await db[CODES].insert_one({"_id": document["verification_code"], "output_id": document["_id"]})
-    return True
-
-
-async def change_output(
-    db: Db, *, output_id: str, expected_version: int, fields: Document, new_events: list[Event]
-) -> Document:
-    """Change an output still at `expected_version` (else VersionConflict)."""
-    return await outbox.apply_change(
-        db[OUTPUTS],
-        id=output_id,
-        expected_version=expected_version,
-        set_fields=fields,
-        new_events=new_events,
+async def mark_deleted(connection: Connection, document_id: str, *, now: dt.datetime) -> bool:
+    """Mark a document no application refers to deleted; False when it is attached or gone."""
+    changed = await connection.execute(
+        update(documents)
+        .where(
+            documents.c.id == document_id,
+            documents.c.status != "deleted",
+            documents.c.attached.is_(False),
+        )
+        .values(status="deleted", updated_at=now)
+        .returning(documents.c.id)
     )
+    return changed.first() is not None
 
 
-async def count_pin_failure(db: Db, output_id: str) -> Document | None:
-    """Count a wrong PIN; the output after it."""
-    return await db[OUTPUTS].find_one_and_update(
-        {"_id": output_id}, {"$inc": {"pin_failures": 1}}, return_document=ReturnDocument.AFTER
-    )
-
-
-# --- read models of other services' facts -------------------------------------------------------
-
-
-async def limits(db: Db, service: str, requirement: str) -> Document | None:
-    """The size and format limits of one requirement of a service (by slug or id)."""
-    return await db[LIMITS].find_one({"_id": f"{service}:{requirement}"})
-
-
-async def name(db: Db, kind: str, key: str) -> Document | None:
-    """A service's, agency's or citizen's name as last announced."""
-    return await db[NAMES].find_one({"_id": f"{kind}:{key}"})
-
-
-async def wait_for_names(
-    db: Db, application_id: str, event_type: str, data: dict[str, Any]
+async def attach(
+    connection: Connection, *, document_ids: Sequence[str], application_id: str, agency: str
 ) -> None:
-    """Keep a decision until the names its output needs have arrived."""
-    await db[WAITING].replace_one(
-        {"_id": application_id}, {"type": event_type, "data": data}, upsert=True
+    """Documents an application refers to: kept, and readable by its agency."""
+    known = select(documents.c.id, literal(application_id, Text), literal(agency, Text)).where(
+        documents.c.id.in_(document_ids)
+    )
+    await connection.execute(
+        insert(document_links)
+        .from_select(["document_id", "application_id", "agency"], known)
+        .on_conflict_do_nothing()
+    )
+    await connection.execute(
+        update(documents)
+        .where(documents.c.id.in_(document_ids), documents.c.attached.is_(False))
+        .values(attached=True)
     )
 
 
-async def waiting(db: Db) -> list[Document]:
-    """Decisions still waiting for names (a handful at most: names arrive within seconds)."""
-    return await db[WAITING].find({}).to_list(None)
+async def of_owner(
+    connection: Connection, owner: str, *, cursor: str | None, limit: int
+) -> list[Document]:
+    """A citizen's documents that are not deleted, newest first, `limit + 1` of them."""
+    query = pagination.keyset(
+        _documents().where(documents.c.owner == owner, documents.c.status != "deleted"),
+        order_by=[documents.c.created_at, documents.c.id],
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+    return [_document(row) for row in await connection.execute(query)]
 
 
-async def done_waiting(db: Db, application_id: str) -> None:
-    await db[WAITING].delete_one({"_id": application_id})
+async def unattached_before(connection: Connection, moment: dt.datetime) -> list[Document]:
+    """Documents never attached to an application, uploaded before `moment`."""
+    query = _documents().where(
+        documents.c.attached.is_(False),
+        documents.c.created_at < moment,
+        documents.c.status.in_(["pending", "available", "rejected"]),
+    )
+    return [_document(row) for row in await connection.execute(query)]
+
+
+async def log_access(connection: Connection, *, id: str, document: Document, **line: Any) -> None:
+    """One line of the access log."""
+    await connection.execute(
+        insert(document_access).values(id=id, document_id=document.id, owner=document.owner, **line)
+    )
+
+
+async def access_log(connection: Connection, document_id: str) -> list[Access]:
+    """Every access to a document, oldest first."""
+    query = (
+        select(document_access)
+        .where(document_access.c.document_id == document_id)
+        .order_by(document_access.c.at, document_access.c.id)
+    )
+    return [
+        Access.model_validate(row, from_attributes=True) for row in await connection.execute(query)
+    ]
+
+
+# --- the catalog's limits ---------------------------------------------------------------------
+
+
+async def limits(connection: Connection, service: str, requirement: str) -> Limits | None:
+    """The size and format limits of one requirement of a service (by slug or id)."""
+    query = select(requirement_limits.c.max_size_mb, requirement_limits.c.formats).where(
+        requirement_limits.c.service_ref == service,
+        requirement_limits.c.requirement == requirement,
+    )
+    row = (await connection.execute(query)).first()
+    return Limits.model_validate(row, from_attributes=True) if row else None
+
+
+async def replace_limits(
+    connection: Connection, *, service_refs: Sequence[str], by_requirement: dict[str, Limits]
+) -> None:
+    """A published service's requirements' limits, by requirement code, under each reference."""
+    await connection.execute(
+        delete(requirement_limits).where(requirement_limits.c.service_ref.in_(service_refs))
+    )
+    rows = [
+        {"service_ref": ref, "requirement": code, **limit.model_dump()}
+        for ref in service_refs
+        for code, limit in by_requirement.items()
+    ]
+    if rows:
+        await connection.execute(insert(requirement_limits), rows)

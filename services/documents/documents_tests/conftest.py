@@ -1,4 +1,4 @@
-"""The documents app in-process on the real store, bus and S3 server; events from the other
+"""The documents app in-process on the real PostgreSQL, bus and S3 server; events from the other
 services handed to its consumers as if they came from Kafka; sample files."""
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import httpx
 import pytest
 from PIL import Image
 from reportlab.pdfgen import canvas
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from documents.app import create_app
 from documents.settings import Settings
@@ -63,7 +64,7 @@ def settings(namespace: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def documents(
-    settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+    settings: Settings, tokens: Tokens, postgres: Any, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The documents API in-process; `documents.app` is the FastAPI app."""
     async for client in started(settings, tokens):
@@ -102,6 +103,12 @@ def citizen_id() -> str:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+def engine_of(client: httpx.AsyncClient) -> AsyncEngine:
+    """The database of an in-process documents app."""
+    engine: AsyncEngine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    return engine
 
 
 @pytest.fixture

@@ -3,6 +3,7 @@ code by anyone, downloaded with the holder's PIN, a tampered PDF failing, revoca
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import Callable
@@ -11,13 +12,14 @@ from typing import Any
 import httpx
 from pypdf import PdfReader
 
+from documents.outputs import store as outputs_store
 from documents.settings import Settings
 from mpp_shared.contracts.applications import ApplicationApproved, ApplicationCompleted
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.identity import CitizenRegistered
 from mpp_shared.testing import KAFKA, Tokens, read_topic
 
-from ..conftest import AGENCY, citizen_id, event, now
+from ..conftest import AGENCY, citizen_id, engine_of, event, now
 
 
 async def approve(
@@ -95,6 +97,10 @@ async def test_an_approved_application_gets_one_signed_output_anyone_can_verify(
 ) -> None:
     owner = citizen_id()
     approved = await approve(feed, owner)
+    holder = tokens.headers("citizen", subject=owner)
+    path = f"/api/v1/documents/outputs?application_id={approved.application_id}"
+    first = await documents.get(path, headers=holder)
+    assert first.status_code == 200, first.text
     completed = ApplicationCompleted(**approved.model_dump(exclude={"state"}), state="completed")
     await feed(
         event(
@@ -104,16 +110,8 @@ async def test_an_approved_application_gets_one_signed_output_anyone_can_verify(
             "applications",
         )
     )
-    holder = tokens.headers("citizen", subject=owner)
-    mine = await documents.get(
-        f"/api/v1/documents/outputs?application_id={approved.application_id}", headers=holder
-    )
-    assert mine.status_code == 200, mine.text
-    output = mine.json()
-    db = documents.app.state.runtime.db  # type: ignore[attr-defined]
-    assert await db["outputs"].count_documents({"application_id": approved.application_id}) == 1, (
-        "issued once"
-    )
+    output = (await documents.get(path, headers=holder)).json()
+    assert output == first.json(), "issued once"
 
     public = await documents.get(f"/api/v1/verify/{output['verification_code'].lower()}")
     assert public.status_code == 200
@@ -244,7 +242,76 @@ async def test_a_decision_read_before_the_names_it_needs_is_issued_when_they_arr
         f"/api/v1/documents/outputs?application_id={approved.application_id}", headers=holder
     )
     assert mine.status_code == 200, mine.text
-    db = documents.app.state.runtime.db  # type: ignore[attr-defined]
-    assert await db["outputs_waiting"].count_documents({"_id": approved.application_id}) == 0
+    async with engine_of(documents).connect() as connection:
+        waiting = await outputs_store.waiting(connection)
+    assert approved.application_id not in [w.application_id for w in waiting]
     public = await documents.get(f"/api/v1/verify/{mine.json()['verification_code']}")
     assert public.json()["holder"] == "A*** B***"
+
+
+async def test_concurrent_wrong_pins_are_counted_one_by_one(
+    documents: httpx.AsyncClient, tokens: Tokens, settings: Settings, feed: Callable[..., Any]
+) -> None:
+    owner = citizen_id()
+    approved = await approve(feed, owner)
+    output = (
+        await documents.get(
+            f"/api/v1/documents/outputs?application_id={approved.application_id}",
+            headers=tokens.headers("citizen", subject=owner),
+        )
+    ).json()
+    pin = await pin_of(settings, output["id"])
+    wrong = "000000" if pin != "000000" else "111111"
+    guesses = await asyncio.gather(
+        *(
+            documents.post(
+                f"/api/v1/verify/{output['verification_code']}/download", json={"pin": wrong}
+            )
+            for _ in range(settings.pin_attempts * 2)
+        )
+    )
+    statuses = sorted(g.status_code for g in guesses)
+    assert statuses == [403] * settings.pin_attempts + [429] * settings.pin_attempts
+    left = sorted(g.json()["attempts_left"] for g in guesses if g.status_code == 403)
+    assert left == list(range(settings.pin_attempts))
+
+
+async def test_of_two_concurrent_revocations_one_is_recorded(
+    documents: httpx.AsyncClient, tokens: Tokens, settings: Settings, feed: Callable[..., Any]
+) -> None:
+    owner = citizen_id()
+    approved = await approve(feed, owner)
+    staff = tokens.headers("agency_admin", agency=AGENCY)
+    output = (
+        await documents.get(
+            f"/api/v1/documents/outputs?application_id={approved.application_id}", headers=staff
+        )
+    ).json()
+    first, second = await asyncio.gather(
+        *(
+            documents.post(
+                f"/api/v1/documents/outputs/{output['id']}/revoke",
+                json={"reason": reason},
+                headers=staff,
+            )
+            for reason in ("Data salah ketik", "Nama salah")
+        )
+    )
+    assert (first.status_code, second.status_code) == (200, 200)
+    assert first.json()["status"] == second.json()["status"] == "revoked"
+    public = (await documents.get(f"/api/v1/verify/{output['verification_code']}")).json()
+    assert public["revoked_reason"] in ("Data salah ketik", "Nama salah")
+
+    def revoked(records: list[Any]) -> list[str]:
+        found = (json.loads(r.value) for r in records)
+        return [
+            e["data"]["reason"]
+            for e in found
+            if e["subject"] == output["id"] and e["type"] == "documents.output.revoked.v1"
+        ]
+
+    await asyncio.sleep(1)  # both transactions committed before answering; the relay is quick
+    seen = await read_topic(
+        KAFKA, settings.topic("documents.events"), until=lambda r: bool(revoked(r))
+    )
+    assert revoked(seen) == [public["revoked_reason"]]

@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from documents import service
+from documents import service, store
 from documents.settings import Settings
 from mpp_shared.contracts.applications import ApplicationSubmitted
 from mpp_shared.contracts.catalog import ServicePublished
@@ -22,6 +22,7 @@ from ..conftest import (
     AGENCY,
     citizen_id,
     documents_settings,
+    engine_of,
     event,
     jpeg_with_gps,
     now,
@@ -183,7 +184,7 @@ async def test_bad_files_are_refused_with_a_reason_and_nothing_is_kept(
 
 
 async def test_s3_down_is_a_503_and_no_metadata_is_kept(
-    namespace: str, tokens: Tokens, mongo: Any, kafka: str
+    namespace: str, tokens: Tokens, postgres: Any, kafka: str
 ) -> None:
     away = documents_settings(namespace, s3_endpoint="127.0.0.1:9")
     owner = citizen_id()
@@ -191,8 +192,8 @@ async def test_s3_down_is_a_503_and_no_metadata_is_kept(
         response = await send(client, tokens, owner, pdf_bytes())
         assert response.status_code == 503
         assert response.headers["Retry-After"]
-        db = client.app.state.runtime.db  # type: ignore[attr-defined]
-        assert await db["documents"].count_documents({"owner": owner}) == 0
+        async with engine_of(client).connect() as connection:
+            assert await store.of_owner(connection, owner, cursor=None, limit=10) == []
 
 
 async def test_a_presigned_upload_is_checked_on_finalize_and_retry_safe(
@@ -282,10 +283,10 @@ async def test_deleting_and_cleaning_unattached_uploads(
     assert (
         await documents.get(f"/api/v1/documents/{gone['id']}", headers=headers)
     ).status_code == 404
-    db = documents.app.state.runtime.db  # type: ignore[attr-defined]
     s3 = documents.app.state.s3  # type: ignore[attr-defined]
     later = dt.datetime.now(dt.UTC) + dt.timedelta(hours=settings.unattached_hours, minutes=1)
-    assert await service.clean_unattached(db, s3, settings=settings, now=later) >= 1
+    engine = engine_of(documents)
+    assert await service.clean_unattached(engine, s3, settings=settings, now=later) >= 1
     assert (
         await documents.get(f"/api/v1/documents/{kept['id']}", headers=headers)
     ).status_code == 404
@@ -306,3 +307,93 @@ async def test_the_same_idempotency_key_uploads_once(
     )
     assert (first.status_code, again.status_code) == (201, 200)
     assert first.json()["id"] == again.json()["id"]
+
+
+async def test_the_same_idempotency_key_sent_twice_at_once_uploads_once(
+    documents: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    owner = citizen_id()
+    headers = tokens.headers("citizen", subject=owner) | {"Idempotency-Key": "upload-together"}
+    content = pdf_bytes("bersamaan")
+    first, again = await asyncio.gather(
+        *(
+            documents.post("/api/v1/documents", files={"file": ("a.pdf", content)}, headers=headers)
+            for _ in range(2)
+        )
+    )
+    assert sorted((first.status_code, again.status_code)) == [200, 201]
+    assert first.json()["id"] == again.json()["id"]
+    mine = await documents.get(
+        "/api/v1/documents", headers=tokens.headers("citizen", subject=owner)
+    )
+    assert [d["id"] for d in mine.json()["items"]] == [first.json()["id"]]
+
+
+async def test_of_a_deletion_and_a_submission_at_once_exactly_one_wins(
+    documents: httpx.AsyncClient, tokens: Tokens, settings: Settings, feed: Callable[..., Any]
+) -> None:
+    outcomes = set()
+    for round in range(4):
+        owner = citizen_id()
+        headers = tokens.headers("citizen", subject=owner)
+        created = (await send(documents, tokens, owner, pdf_bytes(f"lomba {round}"))).json()
+        submitted = ApplicationSubmitted(
+            application_id=f"app-race-{round}-{owner}",
+            tracking_number="SNJ-DISDUKCAPIL-20261127-000003",
+            service_id="svc",
+            service_version=1,
+            agency=AGENCY,
+            citizen_id=owner,
+            state="submitted",
+            document_ids=[created["id"]],
+        )
+        attach = event("applications.application.submitted.v1", "app", submitted, "applications")
+        deleted, _ = await asyncio.gather(
+            documents.delete(f"/api/v1/documents/{created['id']}", headers=headers), feed(attach)
+        )
+        async with engine_of(documents).connect() as connection:
+            document = await store.find(connection, created["id"])
+        assert document is not None
+        if deleted.status_code == 204:
+            assert document.status == "deleted"
+            assert not [k for k in objects(settings) if created["id"] in k]
+        else:
+            assert (deleted.status_code, deleted.json()["reason"]) == (409, "document-attached")
+            assert (document.status, document.attached) == ("available", True)
+            assert [k for k in objects(settings) if created["id"] in k], "its blob is kept"
+        outcomes.add(deleted.status_code)
+    assert outcomes <= {204, 409}
+
+
+async def test_the_list_is_newest_first_and_pages_by_upload_time(
+    documents: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    owner = citizen_id()
+    ids = []
+    for number in range(5):
+        # Keyed uploads get ids derived from their key: not in upload order.
+        headers = tokens.headers("citizen", subject=owner) | {
+            "Idempotency-Key": f"key-{number:08d}"
+        }
+        sent = await documents.post(
+            "/api/v1/documents", files={"file": ("a.pdf", pdf_bytes(str(number)))}, headers=headers
+        )
+        ids.append(sent.json()["id"])
+    seen: list[str] = []
+    cursor = None
+    while True:
+        query = "?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = (
+            await documents.get(
+                f"/api/v1/documents{query}", headers=tokens.headers("citizen", subject=owner)
+            )
+        ).json()
+        seen += [d["id"] for d in page["items"]]
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen == ids[::-1]
+    garbage = await documents.get(
+        "/api/v1/documents?cursor=bm9wZQ", headers=tokens.headers("citizen", subject=owner)
+    )
+    assert garbage.status_code == 400

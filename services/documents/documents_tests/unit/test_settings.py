@@ -10,12 +10,17 @@ from documents.settings import Settings
 SECRET = SecretStr("a-real-secret-from-the-cluster")
 
 
-def test_production_needs_the_regencys_signing_key() -> None:
-    with pytest.raises(ValidationError, match="MPP_OUTPUT_SIGNING_KEY"):
-        Settings(environment="production", secret_key=SECRET, s3_secret_key=SECRET)
-    Settings(
+def production(signing_key: str = "") -> Settings:
+    return Settings(
         environment="production",
         secret_key=SECRET,
         s3_secret_key=SECRET,
-        output_signing_key=SecretStr("pem"),
+        postgres_password=SECRET,
+        output_signing_key=SecretStr(signing_key),
     )
+
+
+def test_production_needs_the_regencys_signing_key() -> None:
+    with pytest.raises(ValidationError, match="MPP_OUTPUT_SIGNING_KEY"):
+        production()
+    production(signing_key="pem")
