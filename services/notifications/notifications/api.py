@@ -5,17 +5,21 @@ switch for developers and tests."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import hmac
-from typing import Annotated, Any
+import json
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from mpp_shared import pagination
+from mpp_shared import db, pagination
 from mpp_shared.auth import Principal, require
 from mpp_shared.problems import Problem
 from mpp_shared.web import RuntimeDep
-from notifications import contacts, figures, messages, providers
+from notifications import figures, messages, providers, store
+from notifications.contacts import store as contacts
+from notifications.models import DEFAULT_CHANNELS, InboxItem, Preferences
 from notifications.settings import Settings
 
 router = APIRouter(prefix="/api/v1/notifications", tags=["notifications"])
@@ -26,17 +30,6 @@ Staff = Annotated[Principal, require("officer", "agency_admin", "mpp_admin", "op
 def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
-
-
-class InboxItem(BaseModel):
-    """A message in the citizen's in-app inbox."""
-
-    id: str
-    event_type: str
-    subject: str | None
-    text: str
-    created_at: dt.datetime
-    read_at: dt.datetime | None
 
 
 class Inbox(pagination.Page[InboxItem]):
@@ -54,52 +47,53 @@ async def inbox(
     cursor: pagination.Cursor = None,
 ) -> Inbox:
     """The citizen's inbox, newest first."""
-    query: dict[str, Any] = {"citizen_id": caller.subject, "channel": "inbox"}
-    last = pagination.decode_cursor(cursor)
-    page_query = query | ({"_id": {"$lt": last}} if last else {})
-    if unread_only:
-        page_query["read_at"] = None
-    found = rt.db[messages.MESSAGES].find(page_query).sort("created_at", -1).limit(limit + 1)
-    items = [InboxItem.model_validate({**m, "id": m["_id"]}) async for m in found]
-    unread = await rt.db[messages.MESSAGES].count_documents(query | {"read_at": None})
-    page = pagination.page(items, limit=limit, key=lambda i: i.id)
+    async with rt.engine.connect() as connection:
+        found = await store.inbox_page(
+            connection,
+            citizen_id=caller.subject,
+            unread_only=unread_only,
+            cursor=cursor,
+            limit=limit,
+        )
+        unread = await store.unread_count(connection, caller.subject)
+    items = [InboxItem.model_validate(m.model_dump()) for m in found]
+    page = pagination.keyset_page(items, limit=limit, key=lambda i: (i.created_at, i.id))
     return Inbox(items=page.items, next_cursor=page.next_cursor, unread=unread)
 
 
 @router.get("/unread-count")
 async def unread_count(rt: RuntimeDep, caller: Citizen) -> dict[str, int]:
     """How many inbox messages are unread (for the app's badge)."""
-    count = await rt.db[messages.MESSAGES].count_documents(
-        {"citizen_id": caller.subject, "channel": "inbox", "read_at": None}
-    )
-    return {"unread": count}
+    async with rt.engine.connect() as connection:
+        return {"unread": await store.unread_count(connection, caller.subject)}
 
 
 @router.post("/{message_id}/read", status_code=204)
 async def mark_read(rt: RuntimeDep, caller: Citizen, message_id: str) -> Response:
     """Mark one inbox message read (again is fine)."""
-    found = await rt.db[messages.MESSAGES].find_one({"_id": message_id})
-    if found is None or found["citizen_id"] != caller.subject or found["channel"] != "inbox":
-        raise Problem(404, "not-found")
-    if found["read_at"] is None:
-        await rt.db[messages.MESSAGES].update_one(
-            {"_id": message_id}, {"$set": {"read_at": dt.datetime.now(dt.UTC)}}
+    async with db.transaction(rt.engine) as connection:
+        marked = await store.mark_read(
+            connection,
+            citizen_id=caller.subject,
+            message_id=message_id,
+            now=dt.datetime.now(dt.UTC),
         )
+    if not marked:
+        raise Problem(404, "not-found")
     return Response(status_code=204)
 
 
 @router.get("/preferences")
-async def get_preferences(rt: RuntimeDep, caller: Citizen) -> contacts.Preferences:
+async def get_preferences(rt: RuntimeDep, caller: Citizen) -> Preferences:
     """The channels the citizen wants and their quiet hours."""
-    return contacts.preferences(await contacts.contact(rt.db, caller.subject))
+    async with rt.engine.connect() as connection:
+        return await contacts.find_preferences(connection, caller.subject)
 
 
 @router.put("/preferences")
-async def put_preferences(
-    rt: RuntimeDep, caller: Citizen, chosen: contacts.Preferences
-) -> contacts.Preferences:
+async def put_preferences(rt: RuntimeDep, caller: Citizen, chosen: Preferences) -> Preferences:
     """Choose channels (the inbox is always on) and quiet hours."""
-    unknown = set(chosen.channels) - set(contacts.DEFAULT_CHANNELS)
+    unknown = set(chosen.channels) - set(DEFAULT_CHANNELS)
     if unknown:
         raise Problem(
             422,
@@ -113,8 +107,11 @@ async def put_preferences(
                 for name in sorted(unknown)
             ],
         )
-    await contacts.save_preferences(rt.db, caller.subject, chosen)
-    return chosen
+    async with db.transaction(rt.engine) as connection:
+        await contacts.save_preferences(
+            connection, caller.subject, chosen, now=dt.datetime.now(dt.UTC)
+        )
+        return await contacts.find_preferences(connection, caller.subject)
 
 
 class PushSubscription(BaseModel):
@@ -138,34 +135,39 @@ async def subscribe(
     """Receive push messages on this browser."""
     if not {"p256dh", "auth"} <= set(subscription.keys):
         raise Problem(422, "validation")
-    import hashlib
-    import json
-
     text = json.dumps(subscription.model_dump(), sort_keys=True)
     subscription_id = hashlib.sha256(subscription.endpoint.encode()).hexdigest()[:32]
-    await rt.db[messages.PUSH].replace_one(
-        {"_id": subscription_id},
-        {"citizen_id": caller.subject, "subscription": text},
-        upsert=True,
-    )
+    async with db.transaction(rt.engine) as connection:
+        await store.save_push(
+            connection,
+            subscription_id=subscription_id,
+            citizen_id=caller.subject,
+            subscription=text,
+        )
     return {"id": subscription_id}
 
 
 @router.delete("/push/subscriptions/{subscription_id}", status_code=204)
 async def unsubscribe(rt: RuntimeDep, caller: Citizen, subscription_id: str) -> Response:
     """Stop push messages on a browser."""
-    await rt.db[messages.PUSH].delete_one({"_id": subscription_id, "citizen_id": caller.subject})
+    async with db.transaction(rt.engine) as connection:
+        await store.delete_push(
+            connection, subscription_id=subscription_id, citizen_id=caller.subject
+        )
     return Response(status_code=204)
 
 
 @router.get("/ops/deliveries")
 async def deliveries(rt: RuntimeDep, caller: Staff) -> figures.DeliveryFigures:
     """Messages created today and in the last 24 hours, per channel and status (staff)."""
-    return await figures.delivery_figures(rt.db, now=dt.datetime.now(dt.UTC), zone=messages.ZONE)
+    async with rt.engine.connect() as connection:
+        return await figures.delivery_figures(
+            connection, now=dt.datetime.now(dt.UTC), zone=messages.ZONE
+        )
 
 
 @router.post("/receipts/infobip", status_code=204, include_in_schema=False)
-async def infobip_receipt(request: Request, rt: RuntimeDep, token: str = "") -> Response:
+async def infobip_receipt(request: Request, token: str = "") -> Response:
     """Infobip's delivery reports; each result must carry its message's token."""
     settings = _settings(request)
     body = await request.json()
@@ -178,7 +180,6 @@ async def infobip_receipt(request: Request, rt: RuntimeDep, token: str = "") -> 
         status = providers.RECEIPT_STATUSES.get(group)
         if status is not None:
             await sender.receipt(message_id, status, group)
-    rt.wake_relay()
     return Response(status_code=204)
 
 
@@ -203,5 +204,5 @@ async def sandbox_script(
     allowed = {providers.DELIVERED, providers.TEMPORARY, providers.PERMANENT, providers.TECHNICAL}
     if not set(script.outcomes) <= allowed:
         raise Problem(422, "validation")
-    await providers.script_sandbox(rt.db, script.to, script.outcomes)
+    await providers.script_sandbox(rt.engine, script.to, script.outcomes)
     return Response(status_code=204)

@@ -12,18 +12,16 @@ from datetime import UTC, datetime
 
 import httpx
 from fastapi import FastAPI
-from pymongo.errors import PyMongoError
+from sqlalchemy.exc import SQLAlchemyError
 
 from mpp_shared import runtime, web
-from mpp_shared.kafka import Handler
-from mpp_shared.runtime import Database, Runtime
+from mpp_shared.runtime import Runtime
 from notifications import api, consumers, messages
 from notifications.settings import Settings
 from notifications.templates import api as templates_api
 from notifications.templates import service as templates
 from notifications.webhooks import api as webhooks_api
 from notifications.webhooks import deliveries as webhooks
-from notifications.webhooks import store as webhooks_store
 
 log = logging.getLogger(__name__)
 
@@ -33,23 +31,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     due = asyncio.Event()
 
-    def handlers(db: Database) -> dict[str, Handler]:
-        return consumers.handlers(db, settings, due.set)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with (
             httpx.AsyncClient(follow_redirects=False) as http,
             runtime.run(
                 settings,
-                indexes=messages.INDEXES | webhooks_store.INDEXES,
-                outbox_collections=[messages.MESSAGES],
+                migrations="notifications.migrations",
                 consumes=consumers.CONSUMED,
-                handlers=handlers,
+                handlers=consumers.handlers(settings, due.set),
             ) as running,
         ):
-            await templates.ensure_defaults(running.db)
-            sender = messages.Sender(running.db, settings, http)
+            await templates.ensure_defaults(running.engine)
+            sender = messages.Sender(running.engine, settings, http)
             app.state.runtime = running
             app.state.sender = sender
             app.state.http = http
@@ -85,11 +79,10 @@ async def send_forever(
         due.clear()
         try:
             now = datetime.now(UTC)
-            sent = await sender.deliver_due(now)
-            sent += await webhooks.deliver_due(running.db, settings, http, now=now)
-            if sent:
-                running.wake_relay()
-        except PyMongoError as exc:
+            # The events of finished messages are in the outbox; its relay is woken at commit.
+            await sender.deliver_due(now)
+            await webhooks.deliver_due(running.engine, settings, http, now=now)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
             log.warning("sending: %s", exc)
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(due.wait(), settings.delivery_poll_seconds)

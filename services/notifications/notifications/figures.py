@@ -10,16 +10,14 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, Field
-from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from notifications.messages import CHANNELS, MESSAGES, RETRYABLE
-from notifications.providers import DELIVERED, PERMANENT, SENDING, TECHNICAL, TEMPORARY
+from notifications import store
+from notifications.messages import CHANNELS, RETRYABLE
+from notifications.models import CREATED, DELIVERED, PERMANENT, SENDING, TECHNICAL, TEMPORARY
 
-Db = AsyncDatabase[dict[str, Any]]
-STATUSES = ("created", SENDING, DELIVERED, TEMPORARY, TECHNICAL, PERMANENT)
+STATUSES = (CREATED, SENDING, DELIVERED, TEMPORARY, TECHNICAL, PERMANENT)
 WINDOW = dt.timedelta(hours=24)
-# Only what the counts need: decoding whole messages (their text, their history) costs far more.
-FIELDS = {"_id": 0, "channel": 1, "status": 1, "created_at": 1, "next_attempt_at": 1}
 
 
 class Counts(BaseModel):
@@ -63,38 +61,41 @@ class DeliveryFigures(BaseModel):
     last_24h: Period
 
 
-async def delivery_figures(db: Db, *, now: dt.datetime, zone: ZoneInfo) -> DeliveryFigures:
-    """Count the messages created since the earlier of local midnight and 24 hours ago."""
+async def delivery_figures(
+    connection: AsyncConnection, *, now: dt.datetime, zone: ZoneInfo
+) -> DeliveryFigures:
+    """Count the messages created since local midnight and in the last 24 hours."""
     midnight = dt.datetime.combine(now.astimezone(zone).date(), dt.time(), tzinfo=zone)
-    day_ago = now - WINDOW
-    # FerretDB 1 pushes down only exact _id filters: one range read, counted here.
-    found = db[MESSAGES].find({"created_at": {"$gte": min(midnight, day_ago)}}, FIELDS)
-    recent = [m async for m in found]
+    counts = await store.status_counts(connection, midnight=midnight, day_ago=now - WINDOW)
+    today = [(c.channel, c.status, c.final, c.today) for c in counts]
+    last_day = [(c.channel, c.status, c.final, c.last_day) for c in counts]
     return DeliveryFigures(
         at=now,
         timezone=zone.key,
-        today=Today(since=midnight, **_period(recent, since=midnight)),
-        last_24h=Period(**_period(recent, since=day_ago)),
+        today=Today(since=midnight, **_period(today)),
+        last_24h=Period(**_period(last_day)),
     )
 
 
-def _period(messages: list[dict[str, Any]], *, since: dt.datetime) -> dict[str, Any]:
-    chosen = [m for m in messages if m["created_at"] >= since]
+# (channel, status, final, how many)
+Group = tuple[str, str, bool, int]
+
+
+def _period(groups: list[Group]) -> dict[str, Any]:
     channels = [
-        ChannelCounts(channel=channel, **_counts(m for m in chosen if m["channel"] == channel))
+        ChannelCounts(channel=channel, **_counts(g for g in groups if g[0] == channel))
         for channel in CHANNELS
     ]
-    return {"channels": channels, **_counts(chosen)}
+    return {"channels": channels, **_counts(groups)}
 
 
-def _counts(messages: Iterable[dict[str, Any]]) -> dict[str, Any]:
+def _counts(groups: Iterable[Group]) -> dict[str, Any]:
     statuses: Counter[str] = Counter()
     failed = 0
-    for message in messages:
-        status = message["status"]
-        statuses[status] += 1
-        final = message.get("next_attempt_at") is None
-        failed += status == PERMANENT or (status in RETRYABLE and final)
+    for _, status, final, count in groups:
+        statuses[status] += count
+        if status == PERMANENT or (status in RETRYABLE and final):
+            failed += count
     delivered = statuses[DELIVERED]
     finished = delivered + failed
     return {

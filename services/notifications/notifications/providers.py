@@ -23,20 +23,15 @@ import aiosmtplib
 import httpx
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from pymongo.asynchronous.database import AsyncDatabase
 from pywebpush import WebPushException, webpush
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from mpp_shared import db
+from notifications import store
+from notifications.models import DELIVERED, PERMANENT, SENDING, TECHNICAL, TEMPORARY
 from notifications.settings import Settings
 
-Db = AsyncDatabase[dict[str, Any]]
-SANDBOX_MESSAGES = "sandbox_messages"
-SANDBOX_SCRIPTS = "sandbox_scripts"
-# Statuses, as GOV.UK Notify names them.
-DELIVERED = "delivered"
-SENDING = "sending"
-TEMPORARY = "temporary-failure"
-PERMANENT = "permanent-failure"
-TECHNICAL = "technical-failure"
+__all__ = ["DELIVERED", "PERMANENT", "SENDING", "TECHNICAL", "TEMPORARY"]
 
 
 @dataclass(frozen=True)
@@ -92,31 +87,29 @@ async def send_email(settings: Settings, message: Outgoing) -> Outcome:
 # --- the sandbox ----------------------------------------------------------------------------------
 
 
-async def script_sandbox(db: Db, to: str, outcomes: list[str]) -> None:
+async def script_sandbox(engine: AsyncEngine, to: str, outcomes: list[str]) -> None:
     """Make the sandbox answer the next messages to `to` with these outcomes, in order."""
-    await db[SANDBOX_SCRIPTS].replace_one({"_id": to}, {"outcomes": outcomes}, upsert=True)
+    async with db.transaction(engine) as connection:
+        await store.script_sandbox(connection, to=to, outcomes=outcomes)
 
 
-async def _scripted(db: Db, to: str) -> str | None:
-    found = await db[SANDBOX_SCRIPTS].find_one({"_id": to})
-    if not found or not found.get("outcomes"):
-        return None
-    await db[SANDBOX_SCRIPTS].update_one({"_id": to}, {"$pop": {"outcomes": -1}})
-    return str(found["outcomes"][0])
-
-
-async def send_sandbox(db: Db, settings: Settings, message: Outgoing) -> Outcome:
+async def send_sandbox(engine: AsyncEngine, settings: Settings, message: Outgoing) -> Outcome:
     """Record the message, or fail as scripted; also shown in Mailpit for developers."""
-    scripted = await _scripted(db, message.to)
-    if scripted is not None and scripted != DELIVERED:
-        return Outcome(scripted, detail="sandbox: scripted failure")
+    async with db.transaction(engine) as connection:
+        scripted = await store.next_scripted(connection, message.to)
+        if scripted is not None and scripted != DELIVERED:
+            return Outcome(scripted, detail="sandbox: scripted failure")
+        await store.record_sandbox(
+            connection,
+            message_id=message.id,
+            channel=message.channel,
+            to=message.to,
+            text=message.text,
+        )
     domain = (
         settings.sms_sandbox_domain
         if message.channel == "sms"
         else settings.whatsapp_sandbox_domain
-    )
-    await db[SANDBOX_MESSAGES].insert_one(
-        {"_id": message.id, "channel": message.channel, "to": message.to, "text": message.text}
     )
     mirrored = await send_email(
         settings,

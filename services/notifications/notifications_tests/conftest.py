@@ -3,19 +3,23 @@ consumer as if they came from Kafka."""
 
 from __future__ import annotations
 
+import contextlib
 import secrets
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mpp_shared import events, topics
+from mpp_shared import db, events, topics
 from mpp_shared.contracts.applications import ApplicationSubmitted
 from mpp_shared.contracts.identity import CitizenRegistered
-from mpp_shared.testing import Tokens, feeder, in_process, settings_for
+from mpp_shared.testing import Databases, Tokens, feeder, in_process, settings_for
 from notifications.app import create_app
 from notifications.settings import Settings
+
+MIGRATIONS = "notifications.migrations"
 
 
 def notifications_settings(namespace: str, **overrides: Any) -> Settings:
@@ -40,11 +44,38 @@ def settings(namespace: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def notifications(
-    settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+    settings: Settings, tokens: Tokens, postgres: Databases, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The notifications API in-process; `notifications.app` is the FastAPI app."""
     async for client in started(settings, tokens):
         yield client
+
+
+def engine_of(client: httpx.AsyncClient) -> AsyncEngine:
+    """The database of an in-process notifications app."""
+    engine: AsyncEngine = client.app.state.runtime.engine  # type: ignore[attr-defined]
+    return engine
+
+
+@contextlib.asynccontextmanager
+async def own_database(
+    postgres: Databases, namespace: str, name: str, **overrides: Any
+) -> AsyncIterator[tuple[Settings, AsyncEngine]]:
+    """A notifications database of a test's own (`<namespace>_notifications_<name>`), migrated,
+    for tests whose counts must see only their own rows."""
+    settings = notifications_settings(
+        namespace,
+        service_name=f"notifications_{name}",
+        postgres_user="mpp_notifications",
+        **overrides,
+    )
+    await postgres.create(settings)
+    await db.migrate(settings, MIGRATIONS)
+    engine = db.create_engine(settings)
+    try:
+        yield settings, engine
+    finally:
+        await engine.dispose()
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from mpp_shared import etags
+from mpp_shared import db, etags
 from mpp_shared.auth import Principal, require
 from mpp_shared.etags import IfMatch
 from mpp_shared.web import RuntimeDep
@@ -38,13 +38,15 @@ async def list_templates(
     channel: Channel | None = None,
 ) -> list[Template]:
     """List the current templates, optionally of one event type or channel."""
-    return await service.list_templates(rt.db, event_type=event_type, channel=channel)
+    async with rt.engine.connect() as connection:
+        return await service.list_templates(connection, event_type=event_type, channel=channel)
 
 
 @router.post("/preview")
 async def preview(rt: RuntimeDep, caller: Admin, data: PreviewInput) -> Preview:
     """Render a template (given text, or the current one) with a sample context."""
-    return await service.preview(rt.db, data=data)
+    async with rt.engine.connect() as connection:
+        return await service.preview(connection, data=data)
 
 
 @router.get("/{event_type}/{channel}/{language}")
@@ -57,7 +59,10 @@ async def get_template(
     response: Response,
 ) -> Template:
     """Show the current version of a template; its ETag is the version."""
-    found = await service.get(rt.db, event_type=event_type, channel=channel, language=language)
+    async with rt.engine.connect() as connection:
+        found = await service.get(
+            connection, event_type=event_type, channel=channel, language=language
+        )
     response.headers["ETag"] = f'"{found.version}"'
     return found
 
@@ -74,15 +79,16 @@ async def put_template(
     if_match: IfMatch = None,
 ) -> Template:
     """Save a new version of a template (send If-Match with the ETag of the version edited)."""
-    saved, created = await service.save(
-        rt.db,
-        event_type=event_type,
-        channel=channel,
-        language=language,
-        data=data,
-        if_match=etags.edit_version(if_match),
-        author=caller.subject,
-    )
+    async with db.transaction(rt.engine) as connection:
+        saved, created = await service.save(
+            connection,
+            event_type=event_type,
+            channel=channel,
+            language=language,
+            data=data,
+            if_match=etags.edit_version(if_match),
+            author=caller.subject,
+        )
     response.status_code = 201 if created else 200
     response.headers["ETag"] = f'"{saved.version}"'
     return saved
@@ -98,6 +104,7 @@ async def list_versions(
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
 ) -> list[Template]:
     """List a template's versions, newest first."""
-    return await service.versions(
-        rt.db, event_type=event_type, channel=channel, language=language, limit=limit
-    )
+    async with rt.engine.connect() as connection:
+        return await service.versions(
+            connection, event_type=event_type, channel=channel, language=language, limit=limit
+        )

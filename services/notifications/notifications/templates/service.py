@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jinja2
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from mpp_shared import db
 from mpp_shared.etags import precondition_required, stale
 from mpp_shared.problems import Problem
 from notifications.templates import defaults, placeholders, store
@@ -30,9 +32,6 @@ log = logging.getLogger(__name__)
 
 FALLBACK_LANGUAGE = "id"
 SYSTEM = "system"  # who saves the built-in defaults
-
-Db = store.Db
-Document = store.Document
 
 
 # --- rendering ---------------------------------------------------------------------------------
@@ -62,22 +61,27 @@ def _render(subject: str | None, text: str, context: Mapping[str, Any], version:
 
 
 async def render(
-    db: Db, *, event_type: str, channel: str, language: str, context: dict[str, Any]
+    connection: AsyncConnection,
+    *,
+    event_type: str,
+    channel: str,
+    language: str,
+    context: dict[str, Any],
 ) -> Rendered | None:
     """The message of an event on a channel, from the current template in the recipient's
     language (Indonesian when it has none); None when the channel has no template for it, or its
     template fails to render (logged: the message is not sent rather than sent broken)."""
-    document = None
+    found = None
     for lang in dict.fromkeys((language, FALLBACK_LANGUAGE)):
-        document = await store.find(db, store.template_id(event_type, channel, lang))
-        if document is not None:
+        found = await store.find(connection, store.template_id(event_type, channel, lang))
+        if found is not None:
             break
-    if document is None:
+    if found is None:
         return None
     try:
-        return _render(document.get("subject"), document["text"], context, document["version"])
+        return _render(found.subject, found.text, context, found.version)
     except Exception:
-        log.exception("template %s v%s failed to render", document["_id"], document["version"])
+        log.exception("template %s v%s failed to render", found.id, found.version)
         return None
 
 
@@ -230,22 +234,6 @@ def check(*, event_type: str, channel: str, language: str, subject: str | None, 
 # --- reading -----------------------------------------------------------------------------------
 
 
-def view(document: Document) -> Template:
-    """A current template or a version as the API shows it."""
-    return Template(
-        id=document["template_id"],
-        event_type=document["event_type"],
-        channel=document["channel"],
-        language=document["language"],
-        version=document["version"],
-        subject=document.get("subject"),
-        text=document["text"],
-        origin=document["origin"],
-        saved_by=document["saved_by"],
-        saved_at=document["saved_at"],
-    )
-
-
 def not_found(template: str) -> Problem:
     """A 404 naming the template."""
     return Problem(
@@ -258,78 +246,74 @@ def not_found(template: str) -> Problem:
     )
 
 
-async def get(db: Db, *, event_type: str, channel: str, language: str) -> Template:
+async def get(
+    connection: AsyncConnection, *, event_type: str, channel: str, language: str
+) -> Template:
     """The current version of one template."""
     template = store.template_id(event_type, channel, language)
-    document = await store.find(db, template)
-    if document is None:
+    found = await store.find(connection, template)
+    if found is None:
         raise not_found(template)
-    return view(document)
+    return found
 
 
 async def list_templates(
-    db: Db, *, event_type: str | None = None, channel: str | None = None
+    connection: AsyncConnection, *, event_type: str | None = None, channel: str | None = None
 ) -> list[Template]:
     """The current templates, optionally of one event type or channel."""
-    found = await store.list_current(db, event_type=event_type, channel=channel)
-    return [view(d) for d in found]
+    return await store.list_current(connection, event_type=event_type, channel=channel)
 
 
 async def versions(
-    db: Db, *, event_type: str, channel: str, language: str, limit: int = 20
+    connection: AsyncConnection, *, event_type: str, channel: str, language: str, limit: int = 20
 ) -> list[Template]:
     """A template's versions, newest first."""
     template = store.template_id(event_type, channel, language)
-    current = await store.find(db, template)
-    if current is None:
+    if await store.find(connection, template) is None:
         raise not_found(template)
-    found = await store.list_versions(db, template, newest=current["version"], limit=limit)
-    return [view(d) for d in found]
+    return await store.list_versions(connection, template, limit=limit)
 
 
 # --- saving ------------------------------------------------------------------------------------
 
 
 async def _write(
-    db: Db,
+    connection: AsyncConnection,
     *,
     event_type: str,
     channel: str,
     language: str,
     subject: str | None,
     text: str,
-    version: int,
+    edited: int | None,
     origin: str,
     author: str,
-) -> Document | None:
-    """Save `version` and make it current; None when another save took that number first."""
-    template = store.template_id(event_type, channel, language)
-    document: Document = {
-        "_id": store.version_id(template, version),
-        "template_id": template,
-        "event_type": event_type,
-        "channel": channel,
-        "language": language,
-        "version": version,
-        "subject": subject,
-        "text": text,
-        "origin": origin,
-        "saved_by": author,
-        "saved_at": datetime.now(UTC),
-    }
-    if not await store.insert_version(db, document):
-        # Its saver may have died before making it current: finish that, or nothing ever could
-        # save this template again.
-        taken = await store.find_version(db, template, version)
-        if taken is not None:
-            await store.advance(db, taken)
-        return None
-    await store.advance(db, document)
-    return document
+) -> Template | None:
+    """Save the version after `edited` (the first without one) and make it current; None when
+    another save moved the template on first."""
+    saved = Template.model_validate(
+        {
+            "id": store.template_id(event_type, channel, language),
+            "event_type": event_type,
+            "channel": channel,
+            "language": language,
+            "version": (edited or 0) + 1,
+            "subject": subject,
+            "text": text,
+            "origin": origin,
+            "saved_by": author,
+            "saved_at": datetime.now(UTC),
+        }
+    )
+    if edited is None:
+        done = await store.create(connection, saved)
+    else:
+        done = await store.advance(connection, saved, edited=edited)
+    return saved if done else None
 
 
 async def save(
-    db: Db,
+    connection: AsyncConnection,
     *,
     event_type: str,
     channel: str,
@@ -345,69 +329,70 @@ async def save(
     check(
         event_type=event_type, channel=channel, language=language, subject=subject, text=data.text
     )
-    current = await store.find(db, store.template_id(event_type, channel, language))
-    if current is not None and (current.get("subject"), current["text"]) == (subject, data.text):
-        return view(current), False
+    current = await store.find(connection, store.template_id(event_type, channel, language))
+    if current is not None and (current.subject, current.text) == (subject, data.text):
+        return current, False
     if current is None and if_match is not None:
         raise stale()
     if current is not None and if_match is None:
         raise precondition_required()
-    if current is not None and if_match != current["version"]:
+    if current is not None and if_match != current.version:
         raise stale()
     written = await _write(
-        db,
+        connection,
         event_type=event_type,
         channel=channel,
         language=language,
         subject=subject,
         text=data.text,
-        version=current["version"] + 1 if current else 1,
+        edited=current.version if current else None,
         origin="admin",
         author=author,
     )
     if written is None:
         raise stale()
-    return view(written), current is None
+    return written, current is None
 
 
-async def ensure_defaults(db: Db) -> int:
+async def ensure_defaults(engine: AsyncEngine) -> int:
     """Save each built-in template that is missing, or still the default but since reworded;
     never touch one an administrator saved. Returns how many versions it saved."""
     saved = 0
-    for event_type, channel, language, subject, text in defaults.each():
-        current = await store.find(db, store.template_id(event_type, channel, language))
-        if current is not None and (
-            current["origin"] != "default"
-            or (current.get("subject"), current["text"]) == (subject, text)
-        ):
-            continue
-        written = await _write(
-            db,
-            event_type=event_type,
-            channel=channel,
-            language=language,
-            subject=subject,
-            text=text,
-            version=current["version"] + 1 if current else 1,
-            origin="default",
-            author=SYSTEM,
-        )
-        saved += written is not None
+    async with db.transaction(engine) as connection:
+        current = {t.id: t for t in await store.list_current(connection)}
+        for event_type, channel, language, subject, text in defaults.each():
+            found = current.get(store.template_id(event_type, channel, language))
+            if found is not None and (
+                found.origin != "default" or (found.subject, found.text) == (subject, text)
+            ):
+                continue
+            written = await _write(
+                connection,
+                event_type=event_type,
+                channel=channel,
+                language=language,
+                subject=subject,
+                text=text,
+                edited=found.version if found else None,
+                origin="default",
+                author=SYSTEM,
+            )
+            saved += written is not None
     return saved
 
 
 # --- preview -----------------------------------------------------------------------------------
 
 
-async def preview(db: Db, *, data: PreviewInput) -> Preview:
+async def preview(connection: AsyncConnection, *, data: PreviewInput) -> Preview:
     """Render given text and subject (the current template's where left out) with a sample
     context, after the same checks as saving."""
     template = store.template_id(data.event_type, data.channel, data.language)
-    current = await store.find(db, template)
+    current = await store.find(connection, template)
     if data.text is None and current is None:
         raise not_found(template)
-    text = data.text if data.text is not None else current["text"] if current else ""
-    subject = data.subject if data.subject is not None else (current or {}).get("subject")
+    text = data.text if data.text is not None else current.text if current else ""
+    subject = data.subject if data.subject is not None else current.subject if current else None
     subject = subject if subject and subject.strip() else None
     check(
         event_type=data.event_type,
@@ -420,7 +405,7 @@ async def preview(db: Db, *, data: PreviewInput) -> Preview:
         placeholders.sample_context(data.event_type, language=data.language), data.context
     )
     try:
-        rendered = _render(subject, text, context, current["version"] if current else 0)
+        rendered = _render(subject, text, context, current.version if current else 0)
     except Exception as exc:
         raise Problem(
             422,
@@ -433,12 +418,12 @@ async def preview(db: Db, *, data: PreviewInput) -> Preview:
                 )
             ],
         ) from None
-    unchanged = current is not None and (subject, text) == (current.get("subject"), current["text"])
+    unchanged = current is not None and (subject, text) == (current.subject, current.text)
     return Preview(
         subject=rendered.subject,
         text=rendered.text,
         characters=len(rendered.text),
-        template_version=current["version"] if current and unchanged else None,
+        template_version=current.version if current and unchanged else None,
         context=context,
         placeholders=sorted(placeholders.allowed(data.event_type)),
     )

@@ -1,77 +1,160 @@
-"""Every query of templates: the current version of each, and every version ever saved.
+"""Every query of templates: which version of each is current, and every version ever saved.
 
-The current template's `_id` is `<event type>:<channel>:<language>` and a version's
-`<event type>:<channel>:<language>:<version>`, so every hot look-up is an exact `_id` match (the
-one filter FerretDB 1 answers from an index). Inserting a version is the lock of a save: its `_id`
-is unique, so of two saves from the same version exactly one gets the next number.
+A template's id is `<event type>:<channel>:<language>`. Saving a version moves the current
+version from the one edited to the next, guarded by the version in the UPDATE's WHERE: of two
+saves from the same version exactly one wins.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from pymongo import ASCENDING
-from pymongo.asynchronous.database import AsyncDatabase
+from sqlalchemy import (
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Row,
+    Select,
+    Table,
+    Text,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import idempotency
+from notifications.store import metadata
+from notifications.templates.models import Template
 
-Db = AsyncDatabase[dict[str, Any]]
-Document = dict[str, Any]
+templates = Table(
+    "templates",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("event_type", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("language", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Index("ix_templates_event_type_channel", "event_type", "channel"),
+)
 
-TEMPLATES = "templates"
-VERSIONS = "template_versions"
+template_versions = Table(
+    "template_versions",
+    metadata,
+    Column("template_id", Text, ForeignKey("templates.id", ondelete="CASCADE"), primary_key=True),
+    Column("version", Integer, primary_key=True),
+    Column("subject", Text),
+    Column("text", Text, nullable=False),
+    Column("origin", Text, nullable=False),
+    Column("saved_by", Text, nullable=False),
+    Column("saved_at", DateTime(timezone=True), nullable=False),
+)
 
 
 def template_id(event_type: str, channel: str, language: str) -> str:
-    """The `_id` of the current template of an event type on a channel in a language."""
+    """The id of the template of an event type on a channel in a language."""
     return f"{event_type}:{channel}:{language}"
 
 
-def version_id(template: str, version: int) -> str:
-    """The `_id` of one version of a template."""
-    return f"{template}:{version}"
+def _selected() -> Select[Any]:
+    v = template_versions.c
+    return select(
+        templates.c.id,
+        templates.c.event_type,
+        templates.c.channel,
+        templates.c.language,
+        v.version,
+        v.subject,
+        v.text,
+        v.origin,
+        v.saved_by,
+        v.saved_at,
+    ).join(template_versions, template_versions.c.template_id == templates.c.id)
 
 
-async def find(db: Db, template: str) -> Document | None:
+def _current() -> Select[Any]:
+    return _selected().where(template_versions.c.version == templates.c.version)
+
+
+def _template(row: Row[Any]) -> Template:
+    return Template.model_validate(row._mapping)
+
+
+async def find(connection: AsyncConnection, template: str) -> Template | None:
     """The current version of a template, or None."""
-    return await db[TEMPLATES].find_one({"_id": template})
-
-
-async def find_version(db: Db, template: str, version: int) -> Document | None:
-    """One version of a template, or None."""
-    return await db[VERSIONS].find_one({"_id": version_id(template, version)})
+    row = (await connection.execute(_current().where(templates.c.id == template))).first()
+    return _template(row) if row else None
 
 
 async def list_current(
-    db: Db, *, event_type: str | None = None, channel: str | None = None
-) -> list[Document]:
-    """The current templates, by id; a few hundred at most, so a scan is cheap."""
-    query: Document = {}
+    connection: AsyncConnection, *, event_type: str | None = None, channel: str | None = None
+) -> list[Template]:
+    """The current templates, by id (a few hundred at most)."""
+    query = _current().order_by(templates.c.id)
     if event_type is not None:
-        query["event_type"] = event_type
+        query = query.where(templates.c.event_type == event_type)
     if channel is not None:
-        query["channel"] = channel
-    return await db[TEMPLATES].find(query).sort("_id", ASCENDING).to_list(None)
+        query = query.where(templates.c.channel == channel)
+    return [_template(row) for row in await connection.execute(query)]
 
 
-async def list_versions(db: Db, template: str, *, newest: int, limit: int) -> list[Document]:
-    """Up to `limit` versions from `newest` down, newest first."""
-    ids = [version_id(template, v) for v in range(newest, max(0, newest - limit), -1)]
-    found = await db[VERSIONS].find({"_id": {"$in": ids}}).to_list(None)
-    return sorted(found, key=lambda d: int(d["version"]), reverse=True)
-
-
-async def insert_version(db: Db, document: Document) -> bool:
-    """Claim a version number with its content; False when another save took it first."""
-    return await idempotency.insert_once(db[VERSIONS], document)
-
-
-async def advance(db: Db, document: Document) -> bool:
-    """Make a saved version current unless a later one already is; True when it became current."""
-    current = {k: v for k, v in document.items() if k != "_id"} | {"_id": document["template_id"]}
-    if document["version"] == 1:
-        return await idempotency.insert_once(db[TEMPLATES], current)
-    result = await db[TEMPLATES].replace_one(
-        {"_id": current["_id"], "version": {"$lt": document["version"]}}, current
+async def list_versions(
+    connection: AsyncConnection, template: str, *, limit: int
+) -> list[Template]:
+    """Up to `limit` versions of a template, newest first."""
+    query = (
+        _selected()
+        .where(templates.c.id == template)
+        .order_by(template_versions.c.version.desc())
+        .limit(limit)
     )
-    return result.modified_count == 1
+    return [_template(row) for row in await connection.execute(query)]
+
+
+async def create(connection: AsyncConnection, saved: Template) -> bool:
+    """Save the first version of a template; False when another save made it first."""
+    created = await connection.execute(
+        insert(templates)
+        .values(
+            id=saved.id,
+            event_type=saved.event_type,
+            channel=saved.channel,
+            language=saved.language,
+            version=saved.version,
+        )
+        .on_conflict_do_nothing()
+        .returning(templates.c.id)
+    )
+    if created.first() is None:
+        return False
+    await _insert_version(connection, saved)
+    return True
+
+
+async def advance(connection: AsyncConnection, saved: Template, *, edited: int) -> bool:
+    """Save a version and make it current if `edited` still is; False when another save moved
+    the template on first (the row lock makes the second wait, then find it moved)."""
+    moved = await connection.execute(
+        update(templates)
+        .where(templates.c.id == saved.id, templates.c.version == edited)
+        .values(version=saved.version)
+    )
+    if moved.rowcount != 1:
+        return False
+    await _insert_version(connection, saved)
+    return True
+
+
+async def _insert_version(connection: AsyncConnection, saved: Template) -> None:
+    await connection.execute(
+        insert(template_versions).values(
+            template_id=saved.id,
+            version=saved.version,
+            subject=saved.subject,
+            text=saved.text,
+            origin=saved.origin,
+            saved_by=saved.saved_by,
+            saved_at=saved.saved_at,
+        )
+    )

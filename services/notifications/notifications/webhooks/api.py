@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import contextlib
-from typing import Annotated, Any
+from typing import Annotated
 
 import httpx
 from fastapi import APIRouter, Depends, Request, Response
@@ -18,7 +18,6 @@ from notifications.webhooks.deliveries import send_test
 from notifications.webhooks.models import (
     Delivery,
     DeliveryList,
-    Notice,
     SecretRotated,
     Subscription,
     SubscriptionCreated,
@@ -38,30 +37,6 @@ def _settings(request: Request) -> Settings:
 SettingsDep = Annotated[Settings, Depends(_settings)]
 
 
-def _view(subscription: dict[str, Any]) -> Subscription:
-    notice = subscription.get("notice")
-    return Subscription(
-        id=subscription["_id"],
-        owner=subscription["owner"],
-        url=subscription["url"],
-        event_types=subscription["event_types"],
-        agency=subscription["agency"],
-        fields=subscription["fields"],
-        description=subscription.get("description"),
-        active=subscription["active"],
-        consecutive_failures=subscription["consecutive_failures"],
-        disabled_reason=subscription.get("disabled_reason"),
-        disabled_at=subscription.get("disabled_at"),
-        notice=Notice.model_validate(notice) if notice else None,
-        created_at=subscription["created_at"],
-        updated_at=subscription["updated_at"],
-    )
-
-
-def _delivery(delivery: dict[str, Any]) -> Delivery:
-    return Delivery.model_validate({**delivery, "id": delivery["_id"]})
-
-
 @router.post("/subscriptions", status_code=201)
 async def create(
     rt: RuntimeDep,
@@ -73,7 +48,7 @@ async def create(
 ) -> SubscriptionCreated:
     """Subscribe a URL to event types; the signing secret is shown only in this answer."""
     created, secret, new = await service.create(
-        rt.db,
+        rt.engine,
         settings=settings,
         caller=caller,
         subscription=subscription,
@@ -81,21 +56,22 @@ async def create(
     )
     if not new:
         response.status_code = 200
-    response.headers["Location"] = f"{router.prefix}/subscriptions/{created['_id']}"
-    return SubscriptionCreated(**_view(created).model_dump(), secret=secret)
+    response.headers["Location"] = f"{router.prefix}/subscriptions/{created.id}"
+    return SubscriptionCreated(**created.view().model_dump(), secret=secret)
 
 
 @router.get("/subscriptions")
 async def subscriptions(rt: RuntimeDep, caller: CurrentPrincipal) -> SubscriptionList:
     """The caller's webhooks (all of them for MPP administrators)."""
-    found = await service.listed(rt.db, caller=caller)
-    return SubscriptionList(items=[_view(s) for s in found])
+    found = await service.listed(rt.engine, caller=caller)
+    return SubscriptionList(items=[s.view() for s in found])
 
 
 @router.get("/subscriptions/{subscription_id}")
 async def read(rt: RuntimeDep, caller: CurrentPrincipal, subscription_id: str) -> Subscription:
     """One webhook, with the notice left when it was switched off."""
-    return _view(await service.read(rt.db, caller=caller, subscription_id=subscription_id))
+    found = await service.read(rt.engine, caller=caller, subscription_id=subscription_id)
+    return found.view()
 
 
 @router.patch("/subscriptions/{subscription_id}")
@@ -108,15 +84,19 @@ async def update(
 ) -> Subscription:
     """Change a webhook; `active: true` switches it back on and clears its failure count."""
     updated = await service.update(
-        rt.db, settings=settings, caller=caller, subscription_id=subscription_id, changes=changes
+        rt.engine,
+        settings=settings,
+        caller=caller,
+        subscription_id=subscription_id,
+        changes=changes,
     )
-    return _view(updated)
+    return updated.view()
 
 
 @router.delete("/subscriptions/{subscription_id}", status_code=204)
 async def delete(rt: RuntimeDep, caller: CurrentPrincipal, subscription_id: str) -> Response:
     """Remove a webhook with its delivery log."""
-    await service.delete(rt.db, caller=caller, subscription_id=subscription_id)
+    await service.delete(rt.engine, caller=caller, subscription_id=subscription_id)
     return Response(status_code=204)
 
 
@@ -126,7 +106,7 @@ async def rotate_secret(
 ) -> SecretRotated:
     """A new signing secret, shown once; the old one also signs for 24 hours."""
     secret, until = await service.rotate_secret(
-        rt.db, settings=settings, caller=caller, subscription_id=subscription_id
+        rt.engine, settings=settings, caller=caller, subscription_id=subscription_id
     )
     return SecretRotated(secret=secret, previous_secret_valid_until=until)
 
@@ -140,10 +120,13 @@ async def deliveries(
     cursor: pagination.Cursor = None,
 ) -> DeliveryList:
     """The webhook's delivery log, newest first: attempts, status, last answer or error."""
-    found, next_cursor = await service.deliveries(
-        rt.db, caller=caller, subscription_id=subscription_id, limit=limit, cursor=cursor
+    found = await service.deliveries(
+        rt.engine, caller=caller, subscription_id=subscription_id, limit=limit, cursor=cursor
     )
-    return DeliveryList(items=[_delivery(d) for d in found], next_cursor=next_cursor)
+    page = pagination.keyset_page(
+        [d.view() for d in found], limit=limit, key=lambda d: (d.created_at, d.id)
+    )
+    return DeliveryList(items=page.items, next_cursor=page.next_cursor)
 
 
 @router.post("/subscriptions/{subscription_id}/test")
@@ -161,6 +144,6 @@ async def ping(
             shared if shared is not None else await stack.enter_async_context(httpx.AsyncClient())
         )
         delivery = await send_test(
-            rt.db, settings=settings, http=http, caller=caller, subscription_id=subscription_id
+            rt.engine, settings=settings, http=http, caller=caller, subscription_id=subscription_id
         )
-    return _delivery(delivery)
+    return delivery.view()

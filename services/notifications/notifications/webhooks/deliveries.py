@@ -18,27 +18,33 @@ from typing import Any
 
 import httpx
 from cryptography.exceptions import InvalidTag
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from standardwebhooks import Webhook
 
-from mpp_shared import idempotency
+from mpp_shared import db, idempotency
 from mpp_shared.auth import Principal
+from mpp_shared.contracts.catalog import LocalizedText
 from mpp_shared.events import Event
 from mpp_shared.ids import new_id
 from notifications.settings import Settings
 from notifications.webhooks import addresses, store
-from notifications.webhooks.models import CANCELLED, DELIVERED, FAILED, NOTICES, PENDING
+from notifications.webhooks.models import (
+    CANCELLED,
+    DELIVERED,
+    FAILED,
+    NOTICES,
+    PENDING,
+    Notice,
+    StoredDelivery,
+    StoredSubscription,
+)
 from notifications.webhooks.service import (
-    _active_subscriptions,
-    _forget,
     _load,
     _now,
     _open,
     partner_contracts,
     types_matching,
 )
-
-Db = store.Db
-Document = store.Document
 
 TEST_TYPE = "partners.test"
 USER_AGENT = "MPP-Elektronik-Webhooks/1.0"
@@ -51,12 +57,14 @@ CONCURRENT_ATTEMPTS = 16
 # --- signing ------------------------------------------------------------------------------------
 
 
-def _signing_secrets(settings: Settings, subscription: Document, at: datetime) -> list[str]:
+def _signing_secrets(
+    settings: Settings, subscription: StoredSubscription, at: datetime
+) -> list[str]:
     """The current secret, and the previous one during its grace period after a rotation."""
-    found = [_open(settings, subscription["secret"], subscription["_id"])]
-    previous_until = subscription.get("previous_secret_until")
-    if subscription.get("previous_secret") and previous_until and previous_until > at:
-        found.append(_open(settings, subscription["previous_secret"], subscription["_id"]))
+    found = [_open(settings, subscription.secret, subscription.id)]
+    previous_until = subscription.previous_secret_until
+    if subscription.previous_secret and previous_until and previous_until > at:
+        found.append(_open(settings, subscription.previous_secret, subscription.id))
     return found
 
 
@@ -74,20 +82,22 @@ def sign(secrets_: list[str], *, message_id: str, body: str, at: datetime) -> di
 # --- recording deliveries -----------------------------------------------------------------------
 
 
-async def on_event(db: Db, settings: Settings, event: Event) -> int:
+async def on_event(connection: AsyncConnection, event: Event) -> int:
     """Record one delivery, due now, for each active subscription the event matches; the same
     event again records nothing. How many were recorded."""
     if event.type not in partner_contracts():
         return 0
     recorded = 0
     now = _now()
-    for subscription in await _active_subscriptions(db):
+    agency = event.data.get("agency")
+    for subscription in await store.active_for(
+        connection, at=event.time, agency=agency if isinstance(agency, str) else None
+    ):
         if not _matches(subscription, event):
             continue
-        delivery_id = idempotency.derived_id(event.id, f"webhook:{subscription['_id']}")
         delivery = _new_delivery(
-            delivery_id=delivery_id,
-            subscription_id=subscription["_id"],
+            delivery_id=idempotency.derived_id(event.id, f"webhook:{subscription.id}"),
+            subscription_id=subscription.id,
             event_id=event.id,
             event_type=event.type,
             body=_body(
@@ -95,35 +105,24 @@ async def on_event(db: Db, settings: Settings, event: Event) -> int:
                 event_type=event.type,
                 time=event.time,
                 subject=event.subject,
-                data=_selected(event, subscription["fields"]),
+                data=_selected(event, subscription.fields),
             ),
             now=now,
         )
-        if await store.insert_delivery(db, delivery):
-            recorded += 1
-            due_at = now
-        else:
-            existing = await store.find_delivery(db, delivery_id)
-            if existing is None or existing["status"] != PENDING:
-                continue
-            due_at = existing["next_attempt_at"]
-        # Queued after the log entry: an event redelivered after a crash in between queues it.
-        await store.enqueue(
-            db, delivery_id=delivery_id, subscription_id=subscription["_id"], at=due_at
-        )
+        recorded += await store.insert_delivery(connection, delivery)
     return recorded
 
 
-def _matches(subscription: Document, event: Event) -> bool:
+def _matches(subscription: StoredSubscription, event: Event) -> bool:
     """Of a chosen type, of the chosen agency (if any), and not older than the subscription."""
-    if subscription["agency"] is not None and event.data.get("agency") != subscription["agency"]:
+    if subscription.agency is not None and event.data.get("agency") != subscription.agency:
         return False
-    if event.time < subscription["created_at"]:
+    if event.time < subscription.created_at:
         return False
-    return any(event.type in types_matching(p) for p in subscription["event_types"])
+    return any(event.type in types_matching(p) for p in subscription.event_types)
 
 
-def _selected(event: Event, fields: list[str] | None) -> Document:
+def _selected(event: Event, fields: list[str] | None) -> dict[str, Any]:
     """The payload fields the subscription chose, among those of the event's contract."""
     contract_fields = partner_contracts()[event.type].model_fields
     wanted = (
@@ -132,7 +131,9 @@ def _selected(event: Event, fields: list[str] | None) -> Document:
     return {name: event.data[name] for name in wanted if name in event.data}
 
 
-def _body(*, event_id: str, event_type: str, time: datetime, subject: str, data: Document) -> str:
+def _body(
+    *, event_id: str, event_type: str, time: datetime, subject: str, data: dict[str, Any]
+) -> str:
     """The JSON body, kept as sent so that every retry carries the same bytes and signature."""
     payload = {
         "id": event_id,
@@ -152,22 +153,18 @@ def _new_delivery(
     event_type: str,
     body: str,
     now: datetime,
-) -> Document:
-    return {
-        "_id": delivery_id,
-        "subscription_id": subscription_id,
-        "event_id": event_id,
-        "event_type": event_type,
-        "body": body,
-        "status": PENDING,
-        "attempts": 0,
-        "last_status_code": None,
-        "last_error": None,
-        "created_at": now,
-        "last_attempt_at": None,
-        "next_attempt_at": now,
-        "finished_at": None,
-    }
+) -> StoredDelivery:
+    return StoredDelivery(
+        id=delivery_id,
+        subscription_id=subscription_id,
+        event_id=event_id,
+        event_type=event_type,
+        body=body,
+        status=PENDING,
+        attempts=0,
+        created_at=now,
+        next_attempt_at=now,
+    )
 
 
 # --- attempting deliveries ----------------------------------------------------------------------
@@ -199,133 +196,146 @@ def retry_delay(attempts: int, *, retry_after: float | None = None) -> timedelta
 
 
 async def deliver_due(
-    db: Db, settings: Settings, http: httpx.AsyncClient, *, now: datetime | None = None
+    engine: AsyncEngine, settings: Settings, http: httpx.AsyncClient, *, now: datetime | None = None
 ) -> int:
     """Attempt every delivery due by `now`, several at once; how many were attempted.
 
-    Each is claimed first (a version check on its queue entry), so two replicas never send the
-    same attempt; one that dies mid-attempt leaves it due again when its lease ends.
+    They are claimed first, skipping those another replica holds, so two replicas never send
+    the same attempt; one that dies mid-attempt leaves its claims due again when the lease ends.
     """
     now = now or _now()
     lease = timedelta(seconds=settings.webhook_timeout_seconds + addresses.RESOLVE_SECONDS + 60)
-    entries = await store.due(db, now=now, limit=DUE_BATCH)
+    async with db.transaction(engine) as connection:
+        claimed = await store.claim_due(
+            connection, now=now, lease_until=now + lease, limit=DUE_BATCH
+        )
     limit = asyncio.Semaphore(CONCURRENT_ATTEMPTS)
 
-    async def attempt(entry: Document) -> bool:
+    async def attempt(delivery: StoredDelivery) -> bool:
         async with limit:
-            claimed = await store.claim(db, entry, lease_until=now + lease)
-            if claimed is None:
-                return False
-            return await _attempt(db, settings, http, claimed, now=now)
+            return await _attempt(engine, settings, http, delivery, now=now)
 
-    return sum(await asyncio.gather(*(attempt(entry) for entry in entries)))
+    return sum(await asyncio.gather(*(attempt(delivery) for delivery in claimed)))
 
 
 async def _attempt(
-    db: Db, settings: Settings, http: httpx.AsyncClient, entry: Document, *, now: datetime
+    engine: AsyncEngine,
+    settings: Settings,
+    http: httpx.AsyncClient,
+    delivery: StoredDelivery,
+    *,
+    now: datetime,
 ) -> bool:
     """One attempt of a claimed delivery and its bookkeeping; False if there was none to make."""
-    delivery = await store.find_delivery(db, entry["_id"])
-    if delivery is None or delivery["status"] != PENDING:
-        await store.dequeue(db, entry["_id"])
-        return False
-    subscription = await store.find_subscription(db, delivery["subscription_id"])
-    if subscription is None or not subscription["active"]:
-        await _finish(db, delivery, status=CANCELLED, now=now, error="subscription switched off")
-        return False
-    outcome = await _send(
-        http, settings, subscription, delivery_id=delivery["_id"], body=delivery["body"]
-    )
-    attempts = delivery["attempts"] + 1
-    result = {"attempts": attempts, "last_status_code": outcome.status_code}
-    if outcome.ok:
-        await _finish(db, delivery, status=DELIVERED, now=now, **result)
-        await store.reset_failures(db, subscription["_id"])
-    elif outcome.status_code == 410:
-        # 410 Gone: the partner says it wants no more (Standard Webhooks: disable the endpoint).
-        await _finish(db, delivery, status=FAILED, now=now, error="410 Gone", **result)
-        await _switch_off(db, subscription, reason="gone", now=now, min_failures=0)
-    elif attempts >= settings.webhook_max_attempts:
-        await _finish(db, delivery, status=FAILED, now=now, error=outcome.error, **result)
-        counted = await store.count_failure(db, subscription["_id"])
-        if counted and counted["consecutive_failures"] >= settings.webhook_disable_after_failures:
-            await _switch_off(
-                db,
-                subscription,
-                reason="consecutive_failures",
-                now=now,
-                min_failures=settings.webhook_disable_after_failures,
+    async with engine.connect() as connection:
+        subscription = await store.find_subscription(connection, delivery.subscription_id)
+    if subscription is None or not subscription.active or delivery.body is None:
+        async with db.transaction(engine) as connection:
+            await _finish(
+                connection, delivery, status=CANCELLED, now=now, error="subscription switched off"
             )
-    else:
-        next_at = now + retry_delay(attempts, retry_after=outcome.retry_after)
-        await store.update_delivery(
-            db,
-            delivery["_id"],
-            set_fields={
-                **result,
-                "last_error": outcome.error,
-                "last_attempt_at": now,
-                "next_attempt_at": next_at,
-            },
-        )
-        await store.reschedule(db, entry, at=next_at)
+        return False
+    outcome = await _send(http, settings, subscription, delivery_id=delivery.id, body=delivery.body)
+    attempts = delivery.attempts + 1
+    result: dict[str, Any] = {"attempts": attempts, "last_status_code": outcome.status_code}
+    async with db.transaction(engine) as connection:
+        if outcome.ok:
+            if await _finish(connection, delivery, status=DELIVERED, now=now, **result):
+                await store.reset_failures(connection, subscription.id)
+        elif outcome.status_code == 410:
+            # 410 Gone: the partner wants no more (Standard Webhooks: disable the endpoint).
+            if await _finish(
+                connection, delivery, status=FAILED, now=now, error="410 Gone", **result
+            ):
+                await _switch_off(connection, subscription, reason="gone", now=now, min_failures=0)
+        elif attempts >= settings.webhook_max_attempts:
+            if await _finish(
+                connection, delivery, status=FAILED, now=now, error=outcome.error, **result
+            ):
+                failures = await store.count_failure(connection, subscription.id)
+                if failures >= settings.webhook_disable_after_failures:
+                    await _switch_off(
+                        connection,
+                        subscription,
+                        reason="consecutive_failures",
+                        now=now,
+                        min_failures=settings.webhook_disable_after_failures,
+                    )
+        else:
+            next_at = now + retry_delay(attempts, retry_after=outcome.retry_after)
+            await store.record_attempt(
+                connection,
+                delivery,
+                changes={
+                    **result,
+                    "last_error": outcome.error,
+                    "last_attempt_at": now,
+                    "next_attempt_at": next_at,
+                },
+            )
     return True
 
 
 async def _finish(
-    db: Db,
-    delivery: Document,
+    connection: AsyncConnection,
+    delivery: StoredDelivery,
     *,
     status: str,
     now: datetime,
     error: str | None = None,
     **result: Any,
-) -> None:
-    """Close a delivery's log entry (its body goes: only ids stay) and drop it from the queue."""
+) -> bool:
+    """Close a delivery (its body goes: only ids stay); False if another attempt was recorded
+    since this one was claimed."""
     attempted = {"last_attempt_at": now} if result else {}
-    await store.update_delivery(
-        db,
-        delivery["_id"],
-        set_fields={
+    finished = await store.record_attempt(
+        connection,
+        delivery,
+        changes={
             **result,
             **attempted,
             "status": status,
             "last_error": error,
             "next_attempt_at": None,
             "finished_at": now,
+            "body": None,
         },
-        unset=("body",),
     )
-    await store.dequeue(db, delivery["_id"])
+    return finished is not None
 
 
 async def _switch_off(
-    db: Db, subscription: Document, *, reason: str, now: datetime, min_failures: int
+    connection: AsyncConnection,
+    subscription: StoredSubscription,
+    *,
+    reason: str,
+    now: datetime,
+    min_failures: int,
 ) -> None:
     """Disable a failing webhook and leave the partner a notice on it."""
-    message = {
-        language: text.format(failures=min_failures)
-        for language, text in NOTICES[f"disabled_{reason}"].items()
-    }
-    switched = await store.disable(
-        db,
-        subscription["_id"],
+    message = LocalizedText.model_validate(
+        {
+            language: text.format(failures=min_failures)
+            for language, text in NOTICES[f"disabled_{reason}"].items()
+        }
+    )
+    await store.disable(
+        connection,
+        subscription.id,
         min_failures=min_failures,
-        fields={
+        changes={
             "disabled_reason": reason,
             "disabled_at": now,
-            "notice": {"code": f"disabled_{reason}", "at": now, "message": message},
+            "notice": Notice(code=f"disabled_{reason}", at=now, message=message),
             "updated_at": now,
         },
     )
-    if switched is not None:
-        _forget(db)
 
 
 async def _send(
     http: httpx.AsyncClient,
     settings: Settings,
-    subscription: Document,
+    subscription: StoredSubscription,
     *,
     delivery_id: str,
     body: str,
@@ -333,7 +343,7 @@ async def _send(
     """POST the signed body to the subscription's URL, at an address checked just now."""
     try:
         target = await addresses.resolve(
-            subscription["url"], allow_private=settings.webhooks_may_reach_private_addresses
+            subscription.url, allow_private=settings.webhooks_may_reach_private_addresses
         )
     except addresses.RefusedUrl as refused:
         return Outcome(error=f"address refused: {refused.reason}")
@@ -401,16 +411,15 @@ def _retry_after(value: str | None) -> float | None:
 
 
 async def send_test(
-    db: Db,
+    engine: AsyncEngine,
     *,
     settings: Settings,
     http: httpx.AsyncClient,
     caller: Principal,
     subscription_id: str,
-) -> Document:
+) -> StoredDelivery:
     """Send a signed `partners.test` ping now, once, and log it (switched-off webhooks too, so a
     partner can check its receiver before switching it back on)."""
-    subscription = await _load(db, caller, subscription_id)
     now = _now()
     delivery_id, event_id = new_id(), new_id()
     data = {
@@ -428,20 +437,23 @@ async def send_test(
         body=body,
         now=now,
     )
-    await store.insert_delivery(db, delivery)
+    # Pending with no next attempt: being sent here, never by the sending loop.
+    logged = delivery.model_copy(update={"attempts": 1, "next_attempt_at": None})
+    async with db.transaction(engine) as connection:
+        subscription = await _load(connection, caller, subscription_id)
+        await store.insert_delivery(connection, logged)
     outcome = await _send(http, settings, subscription, delivery_id=delivery_id, body=body)
-    updated = await store.update_delivery(
-        db,
-        delivery_id,
-        set_fields={
-            "status": DELIVERED if outcome.ok else FAILED,
-            "attempts": 1,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "last_attempt_at": now,
-            "next_attempt_at": None,
-            "finished_at": _now(),
-        },
-        unset=("body",),
-    )
-    return updated or delivery
+    async with db.transaction(engine) as connection:
+        updated = await store.record_attempt(
+            connection,
+            logged,
+            changes={
+                "status": DELIVERED if outcome.ok else FAILED,
+                "last_status_code": outcome.status_code,
+                "last_error": outcome.error,
+                "last_attempt_at": now,
+                "finished_at": _now(),
+                "body": None,
+            },
+        )
+    return updated or logged

@@ -146,3 +146,32 @@ class DeliveryList(BaseModel):
 
     items: list[Delivery]
     next_cursor: str | None
+
+
+class StoredSubscription(Subscription):
+    """A subscription as kept: with its sealed signing secrets and its version."""
+
+    model_config = ConfigDict(frozen=True)
+
+    secret: str
+    previous_secret: str | None = None
+    previous_secret_until: datetime | None = None
+    request_fingerprint: str | None = None
+    version: int
+
+    def view(self) -> Subscription:
+        """What its owner is shown."""
+        return Subscription.model_validate(self.model_dump(include=set(Subscription.model_fields)))
+
+
+class StoredDelivery(Delivery):
+    """A delivery as kept: with its subscription and, until it is finished, its body."""
+
+    model_config = ConfigDict(frozen=True)
+
+    subscription_id: str
+    body: str | None = None
+
+    def view(self) -> Delivery:
+        """What the subscription's owner is shown."""
+        return Delivery.model_validate(self.model_dump(include=set(Delivery.model_fields)))

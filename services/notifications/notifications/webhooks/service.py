@@ -12,7 +12,6 @@ import base64
 import functools
 import os
 import secrets
-import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -21,31 +20,30 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from mpp_shared import contracts, idempotency, pagination, topics
+from mpp_shared import contracts, db, idempotency, topics
 from mpp_shared.auth import Principal
 from mpp_shared.problems import Problem
 from notifications.settings import Settings
 from notifications.webhooks import addresses, store
-from notifications.webhooks.models import SubscriptionInput, SubscriptionUpdate
-
-Db = store.Db
-Document = store.Document
+from notifications.webhooks.models import (
+    StoredDelivery,
+    StoredSubscription,
+    SubscriptionInput,
+    SubscriptionUpdate,
+)
 
 SCOPE = "subscriptions:write"
 PARTNER_TOPICS = frozenset({topics.APPLICATIONS, topics.DOCUMENTS, topics.CATALOG})
 SECRET_PREFIX = "whsec_"  # noqa: S105 - the format's prefix, not a secret
 # After a rotation the old secret signs too for a day, so the partner can switch without a gap.
 ROTATION_GRACE = timedelta(hours=24)
-SUBSCRIPTIONS_CACHE_SECONDS = 5.0
-
-_active_cache: dict[str, tuple[float, list[Document]]] = {}
 
 
 def _now() -> datetime:
-    """Now, to the millisecond the store keeps: an answer shows what a later read will."""
-    now = datetime.now(UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    """The time now, in UTC."""
+    return datetime.now(UTC)
 
 
 # --- what partners may receive ------------------------------------------------------------------
@@ -142,10 +140,12 @@ def _not_found() -> Problem:
     )
 
 
-async def _load(db: Db, caller: Principal, subscription_id: str) -> Document:
+async def _load(
+    connection: AsyncConnection, caller: Principal, subscription_id: str
+) -> StoredSubscription:
     _authorize(caller)
-    found = await store.find_subscription(db, subscription_id)
-    if found is None or (caller.role != "mpp_admin" and found["owner"] != caller.subject):
+    found = await store.find_subscription(connection, subscription_id)
+    if found is None or (caller.role != "mpp_admin" and found.owner != caller.subject):
         raise _not_found()
     return found
 
@@ -197,13 +197,13 @@ def _open(settings: Settings, sealed: str, subscription_id: str) -> str:
 
 
 async def create(
-    db: Db,
+    engine: AsyncEngine,
     *,
     settings: Settings,
     caller: Principal,
     subscription: SubscriptionInput,
     idempotency_key: str | None,
-) -> tuple[Document, str, bool]:
+) -> tuple[StoredSubscription, str, bool]:
     """A new subscription and its secret (True), or the one an earlier call with the same
     `Idempotency-Key` made (False)."""
     _authorize(caller)
@@ -218,73 +218,75 @@ async def create(
     )
     secret = new_secret()
     now = _now()
-    document: Document = {
-        "_id": subscription_id,
-        "owner": caller.subject,
-        "url": subscription.url,
-        "event_types": event_types,
-        "agency": agency,
-        "fields": fields,
-        "description": subscription.description,
-        "active": True,
-        "consecutive_failures": 0,
-        "disabled_reason": None,
-        "disabled_at": None,
-        "notice": None,
-        "secret": _seal(settings, secret, subscription_id),
-        "created_at": now,
-        "updated_at": now,
-        "version": 1,
-        idempotency.FINGERPRINT: idempotency.fingerprint(subscription),
-    }
-    if await store.insert_subscription(db, document):
-        _forget(db)
-        return document, secret, True
-    existing = await store.find_subscription(db, subscription_id)
+    new = StoredSubscription(
+        id=subscription_id,
+        owner=caller.subject,
+        url=subscription.url,
+        event_types=event_types,
+        agency=agency,
+        fields=fields,
+        description=subscription.description,
+        active=True,
+        consecutive_failures=0,
+        secret=_seal(settings, secret, subscription_id),
+        created_at=now,
+        updated_at=now,
+        version=1,
+        request_fingerprint=idempotency.fingerprint(subscription),
+    )
+    async with db.transaction(engine) as connection:
+        if await store.insert_subscription(connection, new):
+            return new, secret, True
+        existing = await store.find_subscription(connection, subscription_id)
     if existing is None:  # deleted since the first call: the key's result is gone
         raise _not_found()
-    idempotency.check_replay(existing, document[idempotency.FINGERPRINT])
-    return existing, _open(settings, existing["secret"], subscription_id), False
+    idempotency.check_replay(existing.model_dump(), new.request_fingerprint or "")
+    return existing, _open(settings, existing.secret, subscription_id), False
 
 
-async def listed(db: Db, *, caller: Principal) -> list[Document]:
+async def listed(engine: AsyncEngine, *, caller: Principal) -> list[StoredSubscription]:
     """The caller's subscriptions; all of them for MPP administrators."""
     _authorize(caller)
-    query = {} if caller.role == "mpp_admin" else {"owner": caller.subject}
-    return await store.subscriptions(db, query)
+    owner = None if caller.role == "mpp_admin" else caller.subject
+    async with engine.connect() as connection:
+        return await store.subscriptions_of(connection, owner=owner)
 
 
-async def read(db: Db, *, caller: Principal, subscription_id: str) -> Document:
+async def read(
+    engine: AsyncEngine, *, caller: Principal, subscription_id: str
+) -> StoredSubscription:
     """One of the caller's subscriptions, or a 404."""
-    return await _load(db, caller, subscription_id)
+    async with engine.connect() as connection:
+        return await _load(connection, caller, subscription_id)
 
 
 async def update(
-    db: Db,
+    engine: AsyncEngine,
     *,
     settings: Settings,
     caller: Principal,
     subscription_id: str,
     changes: SubscriptionUpdate,
-) -> Document:
+) -> StoredSubscription:
     """Change a subscription; switching a disabled one on clears its failures and notice."""
-    current = await _load(db, caller, subscription_id)
+    async with engine.connect() as connection:
+        current = await _load(connection, caller, subscription_id)
     given = changes.model_fields_set
     now = _now()
-    fields: Document = {"updated_at": now}
+    fields: dict[str, Any] = {"updated_at": now}
     if changes.url is not None:
         await addresses.check_url(
             changes.url, allow_private=settings.webhooks_may_reach_private_addresses
         )
         fields["url"] = changes.url
-    event_types = current["event_types"]
+    event_types = current.event_types
     if changes.event_types is not None:
         event_types = fields["event_types"] = _validated_types(changes.event_types)
-    chosen = changes.fields if "fields" in given else current["fields"]
+    chosen = changes.fields if "fields" in given else current.fields
     fields["fields"] = _validated_fields(chosen, event_types)
     if "description" in given:
         fields["description"] = changes.description
-    if changes.active is True and not current["active"]:
+    if changes.active is True and not current.active:
         fields |= {
             "active": True,
             "consecutive_failures": 0,
@@ -292,45 +294,44 @@ async def update(
             "disabled_at": None,
             "notice": None,
         }
-    elif changes.active is False and current["active"]:
+    elif changes.active is False and current.active:
         fields |= {"active": False, "disabled_reason": "paused", "disabled_at": now}
-    updated = await store.update_subscription(
-        db, subscription_id, expected_version=current["version"], changes={"$set": fields}
-    )
+    async with db.transaction(engine) as connection:
+        updated = await store.update_subscription(
+            connection, subscription_id, expected_version=current.version, changes=fields
+        )
     if updated is None:
         raise _conflict()
-    _forget(db)
     return updated
 
 
-async def delete(db: Db, *, caller: Principal, subscription_id: str) -> None:
+async def delete(engine: AsyncEngine, *, caller: Principal, subscription_id: str) -> None:
     """Remove a subscription, its delivery log and its pending attempts."""
-    await _load(db, caller, subscription_id)
-    await store.delete_subscription(db, subscription_id)
-    _forget(db)
+    async with db.transaction(engine) as connection:
+        await _load(connection, caller, subscription_id)
+        await store.delete_subscription(connection, subscription_id)
 
 
 async def rotate_secret(
-    db: Db, *, settings: Settings, caller: Principal, subscription_id: str
+    engine: AsyncEngine, *, settings: Settings, caller: Principal, subscription_id: str
 ) -> tuple[str, datetime]:
     """A new signing secret; the current one keeps signing beside it for ROTATION_GRACE."""
-    current = await _load(db, caller, subscription_id)
     secret = new_secret()
     now = _now()
     until = now + ROTATION_GRACE
-    updated = await store.update_subscription(
-        db,
-        subscription_id,
-        expected_version=current["version"],
-        changes={
-            "$set": {
+    async with db.transaction(engine) as connection:
+        current = await _load(connection, caller, subscription_id)
+        updated = await store.update_subscription(
+            connection,
+            subscription_id,
+            expected_version=current.version,
+            changes={
                 "secret": _seal(settings, secret, subscription_id),
-                "previous_secret": current["secret"],
+                "previous_secret": current.secret,
                 "previous_secret_until": until,
                 "updated_at": now,
-            }
-        },
-    )
+            },
+        )
     if updated is None:
         raise _conflict()
     return secret, until
@@ -348,48 +349,9 @@ def _conflict() -> Problem:
 
 
 async def deliveries(
-    db: Db, *, caller: Principal, subscription_id: str, limit: int, cursor: str | None
-) -> tuple[list[Document], str | None]:
-    """A page of the subscription's delivery log, newest first, and the next page's cursor."""
-    await _load(db, caller, subscription_id)
-    found = await store.deliveries_of(
-        db, subscription_id, limit=limit + 1, before=_decode_cursor(cursor)
-    )
-    shown = found[:limit]
-    more = len(found) > limit
-    last = shown[-1] if shown else None
-    next_cursor = (
-        pagination.encode_cursor(f"{last['created_at'].isoformat()}|{last['_id']}")
-        if more and last
-        else None
-    )
-    return shown, next_cursor
-
-
-def _decode_cursor(cursor: str | None) -> tuple[datetime, str] | None:
-    decoded = pagination.decode_cursor(cursor)
-    if decoded is None:
-        return None
-    at, _, delivery_id = decoded.partition("|")
-    try:
-        return datetime.fromisoformat(at), delivery_id
-    except ValueError:
-        raise pagination.invalid_cursor() from None
-
-
-# --- active subscriptions, cached for recording deliveries --------------------------------------
-
-
-async def _active_subscriptions(db: Db) -> list[Document]:
-    """Active subscriptions, from a cache a few seconds old at most (changes made here clear it;
-    another replica's show within SUBSCRIPTIONS_CACHE_SECONDS)."""
-    cached = _active_cache.get(db.name)
-    if cached and time.monotonic() - cached[0] < SUBSCRIPTIONS_CACHE_SECONDS:
-        return cached[1]
-    found = await store.subscriptions(db, {"active": True})
-    _active_cache[db.name] = (time.monotonic(), found)
-    return found
-
-
-def _forget(db: Db) -> None:
-    _active_cache.pop(db.name, None)
+    engine: AsyncEngine, *, caller: Principal, subscription_id: str, limit: int, cursor: str | None
+) -> list[StoredDelivery]:
+    """A page of the subscription's delivery log, newest first, `limit + 1` at most."""
+    async with engine.connect() as connection:
+        await _load(connection, caller, subscription_id)
+        return await store.deliveries_page(connection, subscription_id, cursor=cursor, limit=limit)

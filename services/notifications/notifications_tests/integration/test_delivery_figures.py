@@ -4,6 +4,7 @@ last 24 hours, per channel and status, and the share of the finished messages th
 from __future__ import annotations
 
 import datetime as dt
+import secrets
 from collections.abc import AsyncIterator, Callable
 from types import SimpleNamespace
 from typing import Any
@@ -11,69 +12,81 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mpp_shared import problems
+from mpp_shared import db, problems
 from mpp_shared.auth import AuthSettings, TokenVerifier
-from mpp_shared.testing import Tokens
-from notifications import api, messages
+from mpp_shared.testing import Databases, Tokens
+from notifications import api, messages, store
+from notifications.models import Message
 
-from ..conftest import citizen, event, submitted
+from ..conftest import citizen, event, own_database, submitted
 
 PATH = "/api/v1/notifications/ops/deliveries"
 
 
 @pytest.fixture(scope="module")
-async def db(mongo: Any, namespace: str) -> Any:
+async def engine(postgres: Databases, namespace: str) -> AsyncIterator[AsyncEngine]:
     """A database of its own, so the counts are exactly the messages put there."""
-    return mongo[f"{namespace}_notifications_figures"]
+    async with own_database(postgres, namespace, "figures") as (_, engine):
+        yield engine
 
 
 @pytest.fixture(scope="module")
-async def client(db: Any, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+async def client(engine: AsyncEngine, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     problems.install(app)
     app.include_router(api.router)
-    app.state.runtime = SimpleNamespace(db=db)
+    app.state.runtime = SimpleNamespace(engine=engine)
     app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as c:
         yield c
 
 
-def message(channel: str, status: str, created_at: dt.datetime, **fields: Any) -> dict[str, Any]:
-    """A stored message as far as the figures read it (and a text they must not need)."""
+def message(channel: str, status: str, created_at: dt.datetime, **fields: Any) -> Message:
+    """A stored message as far as the figures read it."""
     retrying = status in ("created", "temporary-failure", "technical-failure")
-    return {
+    values: dict[str, Any] = {
+        "id": f"msg-{secrets.token_hex(6)}",
+        "event_id": "evt",
+        "event_type": "applications.application.submitted.v1",
         "channel": channel,
-        "status": status,
-        "created_at": created_at,
-        "next_attempt_at": created_at + dt.timedelta(minutes=1) if retrying else None,
+        "to": "someone",
+        "citizen_id": "c",
+        "subject": None,
         "text": "Permohonan Anda diterima.",
-        "history": [],
-    } | fields
+        "status": status,
+        "attempts": 1,
+        "created_at": created_at,
+        "updated_at": created_at,
+        "next_attempt_at": created_at + dt.timedelta(minutes=1) if retrying else None,
+    }
+    return Message.model_validate(values | fields)
 
 
 async def test_figures_count_today_and_the_last_day_per_channel_and_status(
-    client: httpx.AsyncClient, db: Any, tokens: Tokens
+    client: httpx.AsyncClient, engine: AsyncEngine, tokens: Tokens
 ) -> None:
     now = dt.datetime.now(dt.UTC)
     midnight = dt.datetime.combine(now.astimezone(messages.ZONE).date(), dt.time())
     midnight = midnight.replace(tzinfo=messages.ZONE)
     today = midnight + (now - midnight) / 2
     yesterday = midnight - (midnight - (now - dt.timedelta(hours=24))) / 2
-    await db["messages"].insert_many(
-        [
-            message("email", "delivered", today),
-            message("email", "delivered", today),
-            message("email", "permanent-failure", today),
-            message("email", "temporary-failure", today),  # retried later: not finished
-            message("sms", "technical-failure", today, next_attempt_at=None),  # out of retries
-            message("sms", "sending", today),
-            message("inbox", "delivered", today),
-            message("whatsapp", "delivered", yesterday),
-            message("email", "delivered", now - dt.timedelta(hours=25)),  # older than a day
-        ]
-    )
+    stored = [
+        message("email", "delivered", today),
+        message("email", "delivered", today),
+        message("email", "permanent-failure", today),
+        message("email", "temporary-failure", today),  # retried later: not finished
+        message("sms", "technical-failure", today, next_attempt_at=None),  # out of retries
+        message("sms", "sending", today),
+        message("inbox", "delivered", today),
+        message("whatsapp", "delivered", yesterday),
+        message("email", "delivered", now - dt.timedelta(hours=25)),  # older than a day
+    ]
+    async with db.transaction(engine) as connection:
+        for one in stored:
+            await store.insert_message(connection, one)
 
     response = await client.get(PATH, headers=tokens.headers("ops_viewer"))
 

@@ -14,13 +14,18 @@ import pytest
 import uvicorn
 from aiokafka.admin import AIOKafkaAdminClient
 from fastapi import FastAPI, Request
+from sqlalchemy import select
 
-from mpp_shared.testing import Tokens, eventually, in_process
+from mpp_shared import db
+from mpp_shared.local import postgres_admin_url
+from mpp_shared.testing import Databases, Tokens, eventually, feeder, in_process
+from notifications import store
 from notifications.app import create_app
+from notifications.models import Message
 from notifications.providers import receipt_token
 from notifications.settings import Settings
 
-from ..conftest import citizen, event, notifications_settings, submitted
+from ..conftest import citizen, engine_of, event, notifications_settings, submitted
 
 
 def free_port() -> int:
@@ -77,7 +82,11 @@ async def through_infobip(settings: Settings, tokens: Tokens) -> AsyncIterator[h
 
 
 async def test_an_sms_through_infobip_is_finished_by_its_receipt(
-    namespace: str, tokens: Tokens, mongo: Any, kafka: str, infobip: tuple[FakeInfobip, str]
+    namespace: str,
+    tokens: Tokens,
+    postgres: Databases,
+    kafka: str,
+    infobip: tuple[FakeInfobip, str],
 ) -> None:
     fake, base_url = infobip
     settings = notifications_settings(
@@ -86,21 +95,29 @@ async def test_an_sms_through_infobip_is_finished_by_its_receipt(
         infobip_base_url=base_url,
         infobip_api_key="test-key",  # type: ignore[arg-type]
     )
+    await postgres.create(settings)
     try:
         async with through_infobip(settings, tokens) as client:
-            runner = client.app.state.runtime.consumer  # type: ignore[attr-defined]
             person = citizen(email=None)
             application = submitted(person.citizen_id)
-            for item in (
+            await feeder(client)(
                 event("identity.citizen.registered.v1", person.citizen_id, person, "gateway"),
                 event("applications.application.submitted.v1", "app", application, "applications"),
-            ):
-                await runner.handlers[item.type](item)
-            db = client.app.state.runtime.db  # type: ignore[attr-defined]
+            )
+            engine = engine_of(client)
 
-            async def sending() -> dict[str, Any] | None:
-                found: dict[str, Any] | None = await db["messages"].find_one({"channel": "sms"})
-                return found if found and found["status"] == "sending" else None
+            async def sms() -> Message:
+                async with engine.connect() as connection:
+                    [row] = await connection.execute(
+                        select(store.messages.c.id).where(store.messages.c.channel == "sms")
+                    )
+                    found = await store.find_message(connection, row.id)
+                assert found is not None
+                return found
+
+            async def sending() -> Message | None:
+                found = await sms()
+                return found if found.status == "sending" and found.reference else None
 
             message = await eventually(sending, timeout=20)
             headers, body = fake.requests[0]
@@ -108,14 +125,14 @@ async def test_an_sms_through_infobip_is_finished_by_its_receipt(
             sent = body["messages"][0]
             assert sent["destinations"] == [{"to": person.phone.lstrip("+")}]
             assert application.tracking_number in sent["text"]
-            assert sent["callbackData"] == message["_id"]
-            assert message["reference"] == "ib-1"
+            assert sent["callbackData"] == message.id
+            assert message.reference == "ib-1"
 
             report = {
                 "results": [
                     {
                         "messageId": "ib-1",
-                        "callbackData": message["_id"],
+                        "callbackData": message.id,
                         "status": {"groupName": "DELIVERED", "name": "DELIVERED_TO_HANDSET"},
                     }
                 ]
@@ -124,7 +141,7 @@ async def test_an_sms_through_infobip_is_finished_by_its_receipt(
                 "/api/v1/notifications/receipts/infobip?token=wrong", json=report
             )
             assert forged.status_code == 403
-            token = receipt_token(settings, message["_id"])
+            token = receipt_token(settings, message.id)
             accepted = await client.post(
                 f"/api/v1/notifications/receipts/infobip?token={token}", json=report
             )
@@ -133,11 +150,12 @@ async def test_an_sms_through_infobip_is_finished_by_its_receipt(
                 f"/api/v1/notifications/receipts/infobip?token={token}", json=report
             )
             assert again.status_code == 204, "a repeated receipt changes nothing"
-            finished = await db["messages"].find_one({"_id": message["_id"]})
-            assert finished["status"] == "delivered"
-            assert [h["status"] for h in finished["history"]] == ["sending", "delivered"]
+            assert (await sms()).status == "delivered"
+            async with engine.connect() as connection:
+                history = await store.history(connection, message.id)
+            assert [h.status for h in history] == ["sending", "delivered"]
     finally:
-        await mongo.drop_database(settings.database_name)
+        await db.drop_databases(postgres_admin_url(), prefix=f"{namespace}ib_")
         admin = AIOKafkaAdminClient(bootstrap_servers=kafka)
         await admin.start()
         try:

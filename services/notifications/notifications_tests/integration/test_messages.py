@@ -3,6 +3,7 @@ however often it arrives, retried through failures, tracked to the end."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import secrets
@@ -10,17 +11,69 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from sqlalchemy import func, select
 
-from mpp_shared.testing import KAFKA, Tokens, eventually, mailbox, read_topic, sms_address
-from notifications import messages
+from mpp_shared import db
+from mpp_shared.testing import (
+    KAFKA,
+    Databases,
+    Tokens,
+    eventually,
+    mailbox,
+    read_topic,
+    sms_address,
+)
+from notifications import messages, store
+from notifications.contacts import store as contacts
+from notifications.models import Message
 from notifications.settings import Settings
 
-from ..conftest import citizen, event, notifications_settings, submitted
+from ..conftest import (
+    citizen,
+    engine_of,
+    event,
+    notifications_settings,
+    own_database,
+    submitted,
+)
 
 
-async def messages_of(notifications: httpx.AsyncClient, event_id: str) -> list[dict[str, Any]]:
-    db = notifications.app.state.runtime.db  # type: ignore[attr-defined]
-    return [m async for m in db["messages"].find({"event_id": event_id})]
+async def messages_of(notifications: httpx.AsyncClient, event_id: str) -> list[Message]:
+    async with engine_of(notifications).connect() as connection:
+        return await store.messages_of_event(connection, event_id)
+
+
+async def find(notifications: httpx.AsyncClient, message_id: str) -> Message:
+    async with engine_of(notifications).connect() as connection:
+        found = await store.find_message(connection, message_id)
+    assert found is not None
+    return found
+
+
+def stored_email(message_id: str, *, due: dt.datetime, to: str = "andi@example.id") -> Message:
+    """A message waiting for its first attempt at `due`."""
+    now = dt.datetime.now(dt.UTC)
+    return Message(
+        id=message_id,
+        event_id=f"evt-{message_id}",
+        event_type="applications.application.submitted.v1",
+        channel="email",
+        to=to,
+        citizen_id="c",
+        subject="Uji",
+        text="Uji",
+        status="created",
+        attempts=0,
+        next_attempt_at=due,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+async def put(notifications: httpx.AsyncClient, *stored: Message) -> None:
+    async with db.transaction(engine_of(notifications)) as connection:
+        for message in stored:
+            assert await store.insert_message(connection, message)
 
 
 async def test_a_submitted_application_reaches_the_citizen_by_email_sms_and_inbox(
@@ -68,11 +121,14 @@ async def test_an_event_read_before_the_citizens_contact_is_sent_when_the_contac
     assert await messages_of(notifications, happened.id) == [], "nobody known to tell yet"
     await feed(event("identity.citizen.registered.v1", person.citizen_id, person, "gateway"))
     stored = await messages_of(notifications, happened.id)
-    assert sorted(m["channel"] for m in stored) == ["email", "inbox", "sms"]
+    assert sorted(m.channel for m in stored) == ["email", "inbox", "sms"]
     [mail] = await eventually(lambda: mailbox(person.email or ""), timeout=20)
     assert application.tracking_number in mail["Text"]
-    db = notifications.app.state.runtime.db  # type: ignore[attr-defined]
-    assert await db[messages.WAITING].count_documents({"citizen_id": person.citizen_id}) == 0
+    waiting = select(func.count()).where(
+        contacts.waiting_for_contact.c.citizen_id == person.citizen_id
+    )
+    async with engine_of(notifications).connect() as connection:
+        assert (await connection.execute(waiting)).scalar_one() == 0
 
 
 async def test_the_same_event_twice_sends_each_message_once(
@@ -90,7 +146,7 @@ async def test_the_same_event_twice_sends_each_message_once(
     await feed(happened, happened)
     await eventually(lambda: mailbox(person.email or ""), timeout=20)
     stored = await messages_of(notifications, happened.id)
-    assert sorted(m["channel"] for m in stored) == ["email", "inbox", "sms"]
+    assert sorted(m.channel for m in stored) == ["email", "inbox", "sms"]
     await eventually(lambda: _all_delivered(notifications, happened.id), timeout=20)
     assert len(await mailbox(person.email or "")) == 1
     assert len(await mailbox(sms_address(person.phone))) == 1
@@ -98,7 +154,7 @@ async def test_the_same_event_twice_sends_each_message_once(
 
 async def _all_delivered(notifications: httpx.AsyncClient, event_id: str) -> bool:
     stored = await messages_of(notifications, event_id)
-    return bool(stored) and all(m["status"] == "delivered" for m in stored)
+    return bool(stored) and all(m.status == "delivered" for m in stored)
 
 
 async def test_a_provider_failing_twice_then_succeeding_delivers_once(
@@ -124,13 +180,15 @@ async def test_a_provider_failing_twice_then_succeeding_delivers_once(
     )
     await feed(happened)
 
-    async def sms_delivered() -> dict[str, Any] | None:
-        stored = [m for m in await messages_of(notifications, happened.id) if m["channel"] == "sms"]
-        return stored[0] if stored and stored[0]["status"] == "delivered" else None
+    async def sms_delivered() -> Message | None:
+        stored = [m for m in await messages_of(notifications, happened.id) if m.channel == "sms"]
+        return stored[0] if stored and stored[0].status == "delivered" else None
 
     sms = await eventually(sms_delivered, timeout=30)
-    assert sms["attempts"] == 3
-    assert [h["status"] for h in sms["history"]] == [
+    assert sms.attempts == 3
+    async with engine_of(notifications).connect() as connection:
+        history = await store.history(connection, sms.id)
+    assert [h.status for h in history] == [
         "temporary-failure",
         "temporary-failure",
         "delivered",
@@ -139,7 +197,7 @@ async def test_a_provider_failing_twice_then_succeeding_delivers_once(
 
     def ours(records: list[Any]) -> list[dict[str, Any]]:
         found = (json.loads(r.value) for r in records)
-        return [e for e in found if e["subject"] == sms["_id"]]
+        return [e for e in found if e["subject"] == sms.id]
 
     seen = await read_topic(
         KAFKA, settings.topic("notifications.events"), until=lambda r: bool(ours(r))
@@ -152,34 +210,57 @@ async def test_a_provider_failing_twice_then_succeeding_delivers_once(
 async def test_an_unreachable_mail_server_means_retries_not_a_lost_message(
     notifications: httpx.AsyncClient, namespace: str
 ) -> None:
-    db = notifications.app.state.runtime.db  # type: ignore[attr-defined]
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)  # out of the running loop's reach
     message_id = f"msg-{secrets.token_hex(4)}"
-    await db["messages"].insert_one(
-        {
-            "_id": message_id,
-            "event_id": "evt",
-            "event_type": "applications.application.submitted.v1",
-            "channel": "email",
-            "to": "andi@example.id",
-            "citizen_id": "c",
-            "subject": "Uji",
-            "text": "Uji",
-            "status": "created",
-            "attempts": 0,
-            "next_attempt_at": later,
-            "history": [],
-            "version": 1,
-        }
-    )
+    await put(notifications, stored_email(message_id, due=later))
     away = notifications_settings(namespace, smtp_port=9, retry_initial_seconds=60)
     async with httpx.AsyncClient() as http:
-        sender = messages.Sender(db, away, http)
+        sender = messages.Sender(engine_of(notifications), away, http)
         assert await sender.attempt(message_id, later) == 1
-    mail = await db["messages"].find_one({"_id": message_id})
-    assert mail["status"] == "technical-failure"
-    assert mail["next_attempt_at"] > later, "scheduled again, not dropped"
-    assert mail["attempts"] == 1
+    mail = await find(notifications, message_id)
+    assert mail.status == "technical-failure"
+    assert mail.next_attempt_at is not None and mail.next_attempt_at > later, "not dropped"
+    assert mail.attempts == 1
+
+
+async def test_of_two_replicas_attempting_one_message_exactly_one_sends_it(
+    notifications: httpx.AsyncClient, settings: Settings
+) -> None:
+    later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1)
+    message_id = f"msg-{secrets.token_hex(4)}"
+    to = f"once.{secrets.token_hex(3)}@example.id"
+    await put(notifications, stored_email(message_id, due=later, to=to))
+    async with httpx.AsyncClient() as http:
+        replicas = [messages.Sender(engine_of(notifications), settings, http) for _ in range(2)]
+        attempted = await asyncio.gather(*(r.attempt(message_id, later) for r in replicas))
+    assert sorted(attempted) == [0, 1]
+    sent = await find(notifications, message_id)
+    assert (sent.status, sent.attempts) == ("delivered", 1)
+    assert len(await mailbox(to)) == 1
+
+
+async def test_two_replicas_sending_at_once_send_each_due_message_once(
+    postgres: Databases, namespace: str
+) -> None:
+    async with own_database(postgres, namespace, "replicas") as (settings, engine):
+        now = dt.datetime.now(dt.UTC)
+        due = [
+            stored_email(f"msg-{secrets.token_hex(4)}", due=now, to=f"r{n}@example.id")
+            for n in range(6)
+        ]
+        async with db.transaction(engine) as connection:
+            for message in due:
+                await store.insert_message(connection, message)
+        async with httpx.AsyncClient() as http:
+            replicas = [messages.Sender(engine, settings, http) for _ in range(2)]
+            attempted = await asyncio.gather(*(r.deliver_due(now) for r in replicas))
+        assert sum(attempted) == len(due)
+        async with engine.connect() as connection:
+            for message in due:
+                sent = await store.find_message(connection, message.id)
+                assert sent is not None
+                assert (sent.status, sent.attempts) == ("delivered", 1)
+                assert len(await store.history(connection, message.id)) == 1
 
 
 async def test_inbox_read_marks_and_privacy(
@@ -233,7 +314,7 @@ async def test_preferences_turn_channels_off(
         "applications",
     )
     await feed(happened)
-    channels = sorted(m["channel"] for m in await messages_of(notifications, happened.id))
+    channels = sorted(m.channel for m in await messages_of(notifications, happened.id))
     assert channels == ["inbox", "sms"]
     bad = await notifications.put(
         "/api/v1/notifications/preferences", json={"channels": {"pigeon": True}}, headers=headers
@@ -286,3 +367,38 @@ async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
     assert breach.tracking_number in mail["Subject"]
     assert "melewati tenggat" in mail["Text"] and "Kepala Dinas" in mail["Text"]
     assert await mailbox(away.email or "") == [], "switched-off accounts are not told"
+
+
+async def test_the_inbox_pages_newest_first_and_reaches_every_message(
+    notifications: httpx.AsyncClient, tokens: Tokens, feed: Callable[..., Any]
+) -> None:
+    person = citizen()
+    await feed(event("identity.citizen.registered.v1", person.citizen_id, person, "gateway"))
+    sent = [submitted(person.citizen_id) for _ in range(5)]
+    for application in sent:
+        await feed(
+            event(
+                "applications.application.submitted.v1",
+                application.application_id,
+                application,
+                "applications",
+            )
+        )
+    headers = tokens.headers("citizen", subject=person.citizen_id)
+    seen: list[dict[str, Any]] = []
+    cursor = None
+    while True:
+        params: dict[str, Any] = {"limit": 2} | ({"cursor": cursor} if cursor else {})
+        page = await notifications.get("/api/v1/notifications", params=params, headers=headers)
+        assert page.status_code == 200, page.text
+        seen += page.json()["items"]
+        cursor = page.json()["next_cursor"]
+        if not cursor:
+            break
+    assert len({item["id"] for item in seen}) == 5
+    tracking = [a.tracking_number for a in reversed(sent)]
+    assert [next(t for t in tracking if t in item["text"]) for item in seen] == tracking
+    garbled = await notifications.get(
+        "/api/v1/notifications", params={"cursor": "not-a-cursor"}, headers=headers
+    )
+    assert garbled.status_code == 400

@@ -12,20 +12,14 @@ import pytest
 from mpp_shared import events, topics
 from mpp_shared.contracts.identity import OtpRequested
 from mpp_shared.kafka import create_producer
-from mpp_shared.testing import KAFKA, MONGO_URL, eventually, mailbox, sms_address
+from mpp_shared.testing import Databases, eventually, mailbox, settings_for, sms_address
 from notifications.app import create_app
 from notifications.settings import Settings
 
 
 @pytest.fixture(scope="module")
-async def notifications(namespace: str, mongo: Any, kafka: str) -> AsyncIterator[Settings]:
-    settings = Settings(
-        namespace=namespace,
-        environment="test",
-        mongo_url=MONGO_URL,
-        kafka_bootstrap=KAFKA,
-        kafka_partitions=1,
-    )
+async def notifications(namespace: str, postgres: Databases, kafka: str) -> AsyncIterator[Settings]:
+    settings = settings_for(Settings, namespace)
     app = create_app(settings)
     async with app.router.lifespan_context(app):
         yield settings

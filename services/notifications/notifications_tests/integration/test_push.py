@@ -12,7 +12,6 @@ import os
 import secrets
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 import jwt
@@ -21,9 +20,14 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Request, Response
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from notifications import messages, providers
+from mpp_shared import db
+from notifications import messages, providers, store
+from notifications.models import Message
 from notifications.settings import Settings
+
+from ..conftest import engine_of
 
 
 def free_port() -> int:
@@ -80,38 +84,46 @@ def browser_subscription(endpoint: str) -> str:
     )
 
 
-async def push_message(db: Any, to: str) -> str:
+async def push_message(engine: AsyncEngine, to: str) -> str:
     message_id = f"push-{secrets.token_hex(4)}"
-    await db["messages"].insert_one(
-        {
-            "_id": message_id,
-            "event_id": "evt",
-            "event_type": "applications.application.approved.v1",
-            "channel": "push",
-            "to": to,
-            "citizen_id": "c",
-            "subject": "Permohonan disetujui",
-            "text": "Permohonan SNJ-DISDUKCAPIL-20261127-000001 disetujui.",
-            "status": "created",
-            "attempts": 0,
-            "next_attempt_at": dt.datetime.now(dt.UTC) + dt.timedelta(days=1),
-            "history": [],
-            "version": 1,
-        }
+    now = dt.datetime.now(dt.UTC)
+    message = Message(
+        id=message_id,
+        event_id="evt",
+        event_type="applications.application.approved.v1",
+        channel="push",
+        to=to,
+        citizen_id="c",
+        subject="Permohonan disetujui",
+        text="Permohonan SNJ-DISDUKCAPIL-20261127-000001 disetujui.",
+        status="created",
+        attempts=0,
+        next_attempt_at=now + dt.timedelta(days=1),
+        created_at=now,
+        updated_at=now,
     )
+    async with db.transaction(engine) as connection:
+        assert await store.insert_message(connection, message)
     return message_id
+
+
+async def status_of(engine: AsyncEngine, message_id: str) -> str:
+    async with engine.connect() as connection:
+        found = await store.find_message(connection, message_id)
+    assert found is not None
+    return found.status
 
 
 async def test_a_push_is_encrypted_and_signed_with_the_vapid_key(
     notifications: httpx.AsyncClient, settings: Settings, push_service: tuple[PushService, str]
 ) -> None:
     service, base = push_service
-    db = notifications.app.state.runtime.db  # type: ignore[attr-defined]
+    engine = engine_of(notifications)
     later = dt.datetime.now(dt.UTC) + dt.timedelta(days=1, minutes=1)  # beyond the loop's reach
-    delivered = await push_message(db, browser_subscription(f"{base}/push/ok"))
-    gone = await push_message(db, browser_subscription(f"{base}/push/gone"))
+    delivered = await push_message(engine, browser_subscription(f"{base}/push/ok"))
+    gone = await push_message(engine, browser_subscription(f"{base}/push/gone"))
     async with httpx.AsyncClient() as http:
-        sender = messages.Sender(db, settings, http)
+        sender = messages.Sender(engine, settings, http)
         assert await sender.attempt(delivered, later) == 1
         assert await sender.attempt(gone, later) == 1
 
@@ -129,8 +141,8 @@ async def test_a_push_is_encrypted_and_signed_with_the_vapid_key(
     )
     jwt.decode(parts["t"], public, algorithms=["ES256"], audience=base)
 
-    assert (await db["messages"].find_one({"_id": delivered}))["status"] == "delivered"
-    assert (await db["messages"].find_one({"_id": gone}))["status"] == "permanent-failure"
+    assert await status_of(engine, delivered) == "delivered"
+    assert await status_of(engine, gone) == "permanent-failure"
 
 
 async def test_the_app_learns_the_vapid_public_key(

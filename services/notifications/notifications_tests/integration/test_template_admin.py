@@ -5,18 +5,21 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from types import SimpleNamespace
-from typing import Any
 
 import httpx
 import pytest
 from fastapi import FastAPI
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mpp_shared import problems
+from mpp_shared import db, problems
 from mpp_shared.auth import AuthSettings, TokenVerifier
-from mpp_shared.testing import Tokens
+from mpp_shared.testing import Databases, Tokens
 from notifications.templates import api, defaults, placeholders, store
 from notifications.templates import service as templates
-from notifications.templates.models import TemplateInput
+from notifications.templates.models import Template, TemplateInput
+
+from ..conftest import own_database
 
 SUBMITTED = "applications.application.submitted.v1"
 OTP = "identity.otp.requested.v1"
@@ -25,19 +28,24 @@ BASE = "/api/v1/notifications/templates"
 
 
 @pytest.fixture(scope="module")
-async def db(mongo: Any, namespace: str) -> Any:
+async def engine(postgres: Databases, namespace: str) -> AsyncIterator[AsyncEngine]:
     """A database of its own, so saved versions never change other tests' messages."""
-    database = mongo[f"{namespace}_notifications_templates"]
-    await templates.ensure_defaults(database)
-    return database
+    async with own_database(postgres, namespace, "templates") as (_, engine):
+        await templates.ensure_defaults(engine)
+        yield engine
+
+
+async def current(engine: AsyncEngine, template: str) -> Template | None:
+    async with engine.connect() as connection:
+        return await store.find(connection, template)
 
 
 @pytest.fixture(scope="module")
-async def client(db: Any, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
+async def client(engine: AsyncEngine, tokens: Tokens) -> AsyncIterator[httpx.AsyncClient]:
     app = FastAPI()
     problems.install(app)
     app.include_router(api.router)
-    app.state.runtime = SimpleNamespace(db=db)
+    app.state.runtime = SimpleNamespace(engine=engine)
     app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://notifications") as c:
@@ -49,36 +57,53 @@ def admin(tokens: Tokens) -> dict[str, str]:
     return tokens.headers("mpp_admin", subject="admin-templates")
 
 
-async def test_defaults_are_saved_once_and_never_over_an_administrators_version(db: Any) -> None:
-    assert await templates.ensure_defaults(db) == 0, "the fixture saved them already"
-    count = await db[store.TEMPLATES].count_documents({"origin": "default"})
-    assert count == len(list(defaults.each()))
+async def test_defaults_are_saved_once_and_never_over_an_administrators_version(
+    engine: AsyncEngine,
+) -> None:
+    assert await templates.ensure_defaults(engine) == 0, "the fixture saved them already"
+    async with engine.connect() as connection:
+        saved = await store.list_current(connection)
+    assert len([t for t in saved if t.origin == "default"]) == len(list(defaults.each()))
     otp = store.template_id(OTP, "sms", "en")
-    await templates.save(
-        db,
-        event_type=OTP,
-        channel="sms",
-        language="en",
-        data=TemplateInput(text="Code {{ event.code }}. Share it with nobody."),
-        if_match=1,
-        author="admin-1",
-    )
-    assert await templates.ensure_defaults(db) == 0
-    found = await store.find(db, otp)
+    async with db.transaction(engine) as connection:
+        await templates.save(
+            connection,
+            event_type=OTP,
+            channel="sms",
+            language="en",
+            data=TemplateInput(text="Code {{ event.code }}. Share it with nobody."),
+            if_match=1,
+            author="admin-1",
+        )
+    assert await templates.ensure_defaults(engine) == 0
+    found = await current(engine, otp)
     assert found is not None
-    assert (found["version"], found["origin"]) == (2, "admin")
+    assert (found.version, found.origin) == (2, "admin")
 
 
-async def test_a_reworded_default_replaces_the_untouched_old_one(db: Any) -> None:
+async def test_defaults_saved_by_two_replicas_at_once_are_saved_once(
+    postgres: Databases, namespace: str
+) -> None:
+    async with own_database(postgres, namespace, "defaults") as (_, engine):
+        saved = await asyncio.gather(*(templates.ensure_defaults(engine) for _ in range(2)))
+        assert sorted(saved) == [0, len(list(defaults.each()))]
+
+
+async def test_a_reworded_default_replaces_the_untouched_old_one(engine: AsyncEngine) -> None:
     template = store.template_id(SUBMITTED, "push", "en")
-    await db[store.TEMPLATES].update_one({"_id": template}, {"$set": {"text": "Old words"}})
-    assert await templates.ensure_defaults(db) == 1
-    found = await store.find(db, template)
+    async with db.transaction(engine) as connection:
+        await connection.execute(
+            update(store.template_versions)
+            .where(store.template_versions.c.template_id == template)
+            .values(text="Old words")
+        )
+    assert await templates.ensure_defaults(engine) == 1
+    found = await current(engine, template)
     assert found is not None
-    assert found["origin"] == "default"
+    assert found.origin == "default"
     wanted = next(d for d in defaults.DEFAULTS if (d.event_type, d.channel) == (SUBMITTED, "push"))
-    assert found["text"] == wanted.en
-    assert found["version"] == 2
+    assert found.text == wanted.en
+    assert found.version == 2
 
 
 async def test_an_administrator_reads_a_template_with_its_version_as_etag(
@@ -109,7 +134,7 @@ async def test_only_mpp_administrators_see_templates(
 
 
 async def test_saving_needs_the_version_edited_and_keeps_every_version(
-    client: httpx.AsyncClient, admin: dict[str, str], db: Any
+    client: httpx.AsyncClient, admin: dict[str, str], engine: AsyncEngine
 ) -> None:
     url = f"{BASE}/{BREACHED}/inbox/id"
     first = {"subject": "Terlambat", "text": "{{ event.tracking_number }} melewati batas waktu."}
@@ -144,9 +169,10 @@ async def test_saving_needs_the_version_edited_and_keeps_every_version(
     assert [v["version"] for v in one.json()] == [2]
 
     context = placeholders.sample_context(BREACHED)
-    rendered = await templates.render(
-        db, event_type=BREACHED, channel="inbox", language="id", context=context
-    )
+    async with engine.connect() as connection:
+        rendered = await templates.render(
+            connection, event_type=BREACHED, channel="inbox", language="id", context=context
+        )
     assert rendered is not None
     assert rendered.template_version == 2
     assert rendered.text == f"{placeholders.TRACKING_NUMBER}: batas waktu lewat."
@@ -174,25 +200,29 @@ async def test_of_two_saves_from_the_same_version_one_wins(
     assert current.json()["version"] == 2
 
 
-async def test_a_template_in_english_falls_back_to_indonesian_when_missing(db: Any) -> None:
-    await templates.save(
-        db,
-        event_type=BREACHED,
-        channel="push",
-        language="id",
-        data=TemplateInput(subject="Terlambat", text="{{ event.tracking_number }}"),
-        if_match=None,
-        author="admin-1",
-    )
+async def test_a_template_in_english_falls_back_to_indonesian_when_missing(
+    engine: AsyncEngine,
+) -> None:
+    async with db.transaction(engine) as connection:
+        await templates.save(
+            connection,
+            event_type=BREACHED,
+            channel="push",
+            language="id",
+            data=TemplateInput(subject="Terlambat", text="{{ event.tracking_number }}"),
+            if_match=None,
+            author="admin-1",
+        )
     context = placeholders.sample_context(BREACHED, language="en")
-    rendered = await templates.render(
-        db, event_type=BREACHED, channel="push", language="en", context=context
-    )
+    async with engine.connect() as connection:
+        rendered = await templates.render(
+            connection, event_type=BREACHED, channel="push", language="en", context=context
+        )
+        missing = await templates.render(
+            connection, event_type=BREACHED, channel="whatsapp", language="en", context=context
+        )
     assert rendered is not None
     assert rendered.subject == "Terlambat"
-    missing = await templates.render(
-        db, event_type=BREACHED, channel="whatsapp", language="en", context=context
-    )
     assert missing is None
 
 

@@ -23,20 +23,25 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI
 from pydantic import SecretStr
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks import Webhook
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from mpp_shared import events, problems, topics
+from mpp_shared import db, events, problems, topics
 from mpp_shared.auth import AUDIENCE, ISSUER, AuthSettings, TokenVerifier, public_jwk
 from mpp_shared.contracts.applications import ApplicationApproved, ApplicationSubmitted
 from mpp_shared.contracts.documents import DocumentUploaded
-from mpp_shared.testing import MONGO_URL, Tokens, eventually
+from mpp_shared.testing import Databases, Tokens, eventually, settings_for
 from notifications.settings import Settings
 from notifications.webhooks import api as webhooks_api
-from notifications.webhooks import deliveries, service
+from notifications.webhooks import deliveries, service, store
+from notifications.webhooks.models import StoredDelivery
+
+from ..conftest import own_database
 
 # Production requires a VAPID key; any P-256 key will do here.
 VAPID_PEM = (
@@ -110,16 +115,21 @@ async def receiver() -> AsyncIterator[Receiver]:
 
 def webhook_settings(namespace: str, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
-        "namespace": namespace,
-        # A database per test: another test's subscriptions never match this test's events.
-        "service_name": f"notifications_wh{secrets.token_hex(3)}",
-        "environment": "test",
-        "mongo_url": MONGO_URL,
         "webhook_timeout_seconds": 5.0,
         "webhook_max_attempts": 3,
         "webhook_disable_after_failures": 2,
     }
-    return Settings(**(values | overrides))
+    return settings_for(Settings, namespace, **(values | overrides))
+
+
+def production_settings(namespace: str) -> Settings:
+    return webhook_settings(
+        namespace,
+        environment="production",
+        secret_key=SecretStr(secrets.token_hex(32)),
+        postgres_password=SecretStr(secrets.token_hex(32)),
+        vapid_private_key=SecretStr(VAPID_PEM),
+    )
 
 
 @dataclass
@@ -127,39 +137,49 @@ class Hooks:
     """One test's API client, database and settings."""
 
     client: httpx.AsyncClient
-    db: Any
+    engine: AsyncEngine
     settings: Settings
     http: httpx.AsyncClient
 
     async def on_event(self, event: events.Event) -> int:
-        return await deliveries.on_event(self.db, self.settings, event)
+        async with db.transaction(self.engine) as connection:
+            return await deliveries.on_event(connection, event)
 
     async def deliver_due(self, now: datetime | None = None) -> int:
         return await deliveries.deliver_due(
-            self.db, self.settings, self.http, now=now or datetime.now(UTC)
+            self.engine, self.settings, self.http, now=now or datetime.now(UTC)
         )
+
+    async def logged(self) -> list[StoredDelivery]:
+        """Every delivery, as kept."""
+        async with self.engine.connect() as connection:
+            rows = await connection.execute(select(store.deliveries.c.id))
+            found = [await store.find_delivery(connection, row.id) for row in rows]
+        return [d for d in found if d is not None]
 
 
 @contextlib.asynccontextmanager
-async def started(settings: Settings, mongo: Any, tokens: Tokens) -> AsyncIterator[Hooks]:
+async def started(settings: Settings, postgres: Databases, tokens: Tokens) -> AsyncIterator[Hooks]:
+    """The webhooks API on a database of its own: another test's subscriptions never match
+    this test's events."""
     app = FastAPI()
     problems.install(app)
     app.include_router(webhooks_api.router)
-    db = mongo[settings.database_name]
-    app.state.runtime = SimpleNamespace(db=db)
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(AuthSettings(jwks=tokens.jwks))
     transport = httpx.ASGITransport(app=app)
     async with (
+        own_database(postgres, settings.namespace, f"wh{secrets.token_hex(3)}") as (_, engine),
         httpx.AsyncClient(transport=transport, base_url="http://notifications") as client,
         httpx.AsyncClient(follow_redirects=False) as http,
     ):
-        yield Hooks(client=client, db=db, settings=settings, http=http)
+        app.state.runtime = SimpleNamespace(engine=engine)
+        yield Hooks(client=client, engine=engine, settings=settings, http=http)
 
 
 @pytest.fixture
-async def hooks(namespace: str, mongo: Any, tokens: Tokens) -> AsyncIterator[Hooks]:
-    async with started(webhook_settings(namespace), mongo, tokens) as found:
+async def hooks(namespace: str, postgres: Databases, tokens: Tokens) -> AsyncIterator[Hooks]:
+    async with started(webhook_settings(namespace), postgres, tokens) as found:
         yield found
 
 
@@ -447,22 +467,22 @@ async def test_a_redirect_is_a_failure_and_is_not_followed(
     await hooks.on_event(submitted())
     assert await hooks.deliver_due() == 1
     assert receiver.requests["redirected"] == []
-    [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
-    assert (delivery["status"], delivery["last_status_code"]) == ("pending", 307)
+    [delivery] = await hooks.logged()
+    assert (delivery.status, delivery.last_status_code) == ("pending", 307)
 
 
 async def test_a_receiver_slower_than_the_time_out_is_a_failure(
-    namespace: str, mongo: Any, tokens: Tokens, receiver: Receiver
+    namespace: str, postgres: Databases, tokens: Tokens, receiver: Receiver
 ) -> None:
     impatient = webhook_settings(namespace, webhook_timeout_seconds=0.5)
-    async with started(impatient, mongo, tokens) as hooks:
+    async with started(impatient, postgres, tokens) as hooks:
         await subscribe(hooks, bearer(tokens), url=receiver.url("slow", [SLOW]), event_types=["*"])
         await hooks.on_event(submitted())
         began = time.monotonic()
         assert await hooks.deliver_due() == 1
         assert time.monotonic() - began < 2.5
-        [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
-        assert (delivery["status"], delivery["last_error"]) == ("pending", "timeout")
+        [delivery] = await hooks.logged()
+        assert (delivery.status, delivery.last_error) == ("pending", "timeout")
 
 
 async def test_a_receiver_answering_410_gone_is_switched_off_at_once(
@@ -518,16 +538,11 @@ async def test_a_test_ping_is_sent_at_once_and_logged(
 
 
 async def test_internal_urls_are_refused_when_private_addresses_are_not_allowed(
-    namespace: str, mongo: Any, tokens: Tokens, receiver: Receiver
+    namespace: str, postgres: Databases, tokens: Tokens, receiver: Receiver
 ) -> None:
-    production = webhook_settings(
-        namespace,
-        environment="production",
-        secret_key=SecretStr(secrets.token_hex(32)),
-        vapid_private_key=SecretStr(VAPID_PEM),
-    )
+    production = production_settings(namespace)
     assert not production.webhooks_may_reach_private_addresses
-    async with started(production, mongo, tokens) as hooks:
+    async with started(production, postgres, tokens) as hooks:
         for url in (
             receiver.url("never"),
             f"https://127.0.0.1:{receiver.port}/hooks/never",
@@ -551,16 +566,11 @@ async def test_an_address_is_checked_again_before_each_attempt(
     # internal address (as after DNS rebinding), so the attempt is refused before it is sent.
     await subscribe(hooks, bearer(tokens), url="https://localhost:9/hook", event_types=["*"])
     await hooks.on_event(submitted())
-    production = webhook_settings(
-        namespace,
-        environment="production",
-        secret_key=SecretStr(secrets.token_hex(32)),
-        vapid_private_key=SecretStr(VAPID_PEM),
-    )
-    assert await deliveries.deliver_due(hooks.db, production, hooks.http) == 1
-    [delivery] = [d async for d in hooks.db["webhook_deliveries"].find()]
-    assert (delivery["status"], delivery["attempts"]) == ("pending", 1)
-    assert delivery["last_error"] == "address refused: loopback"
+    production = production_settings(namespace)
+    assert await deliveries.deliver_due(hooks.engine, production, hooks.http) == 1
+    [delivery] = await hooks.logged()
+    assert (delivery.status, delivery.attempts) == ("pending", 1)
+    assert delivery.last_error == "address refused: loopback"
 
 
 # --- who may do what -----------------------------------------------------------------------------
@@ -706,6 +716,44 @@ async def test_creating_twice_with_one_idempotency_key_makes_one_subscription(
     assert other.status_code == 422
     listed = await hooks.client.get("/api/v1/partners/subscriptions", headers=headers)
     assert len(listed.json()["items"]) == 1
+
+
+async def test_two_concurrent_creations_with_one_idempotency_key_make_one_subscription(
+    hooks: Hooks, tokens: Tokens
+) -> None:
+    headers = bearer(tokens) | {"Idempotency-Key": f"race-{secrets.token_hex(4)}"}
+    body = {"url": "http://127.0.0.1:9/hook", "event_types": ["*"]}
+    answers = await asyncio.gather(
+        *(
+            hooks.client.post("/api/v1/partners/subscriptions", json=body, headers=headers)
+            for _ in range(3)
+        )
+    )
+    assert sorted(a.status_code for a in answers) == [200, 200, 201]
+    assert len({a.json()["secret"] for a in answers}) == 1
+    listed = await hooks.client.get("/api/v1/partners/subscriptions", headers=headers)
+    assert len(listed.json()["items"]) == 1
+
+
+async def test_of_two_concurrent_changes_from_one_version_exactly_one_wins(
+    hooks: Hooks, tokens: Tokens
+) -> None:
+    created = await subscribe(
+        hooks, bearer(tokens), url="http://127.0.0.1:9/hook", event_types=["*"]
+    )
+
+    async def change(description: str) -> Any:
+        async with db.transaction(hooks.engine) as connection:
+            return await store.update_subscription(
+                connection,
+                created["id"],
+                expected_version=1,
+                changes={"description": description},
+            )
+
+    changed = await asyncio.gather(*(change(f"change {n}") for n in range(3)))
+    [winner] = [c for c in changed if c is not None]
+    assert winner.version == 2
 
 
 async def test_deleting_twice_is_a_404_the_second_time_and_stops_deliveries(

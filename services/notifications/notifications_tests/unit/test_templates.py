@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -11,7 +12,13 @@ from jinja2 import Undefined
 from mpp_shared.contracts import load_all
 from mpp_shared.problems import Problem
 from notifications.templates import defaults, placeholders, service
-from notifications.templates.models import CHANNELS, NEEDS_SUBJECT, NO_SUBJECT, SMS_MAX_CHARACTERS
+from notifications.templates.models import (
+    CHANNELS,
+    NEEDS_SUBJECT,
+    NO_SUBJECT,
+    SMS_MAX_CHARACTERS,
+    Template,
+)
 
 SUBMITTED = "applications.application.submitted.v1"
 OTP = "identity.otp.requested.v1"
@@ -30,35 +37,32 @@ def messages(problem: Problem, language: str = "en") -> list[str]:
     return [e["message"][language] for e in problem.errors]
 
 
-class FakeCollection:
-    def __init__(self, documents: list[dict[str, Any]]) -> None:
-        self.documents = {d["_id"]: d for d in documents}
-
-    async def find_one(self, query: dict[str, Any]) -> dict[str, Any] | None:
-        return self.documents.get(query["_id"])
-
-
 class FakeDb:
-    """Just enough of a database for `render`: exact `_id` look-ups of current templates."""
+    """Just enough of a database for `render`: the current templates, looked up by id."""
 
-    def __init__(self, *templates: dict[str, Any]) -> None:
-        self.templates = FakeCollection(list(templates))
+    def __init__(self, monkeypatch: pytest.MonkeyPatch, *templates: Template) -> None:
+        self.templates = {t.id: t for t in templates}
+        monkeypatch.setattr(service.store, "find", self.find)
 
-    def __getitem__(self, name: str) -> FakeCollection:
-        assert name == "templates"
-        return self.templates
+    async def find(self, connection: Any, template: str) -> Template | None:
+        return self.templates.get(template)
 
 
-def current(
-    event_type: str, channel: str, language: str, text: str, **extra: Any
-) -> dict[str, Any]:
-    return {
-        "_id": f"{event_type}:{channel}:{language}",
-        "version": 1,
-        "subject": None,
-        "text": text,
-        **extra,
-    }
+def current(event_type: str, channel: str, language: str, text: str) -> Template:
+    return Template.model_validate(
+        {
+            "id": f"{event_type}:{channel}:{language}",
+            "event_type": event_type,
+            "channel": channel,
+            "language": language,
+            "version": 1,
+            "subject": None,
+            "text": text,
+            "origin": "default",
+            "saved_by": "system",
+            "saved_at": datetime.now(UTC),
+        }
+    )
 
 
 # --- placeholders ------------------------------------------------------------------------------
@@ -185,9 +189,11 @@ def test_attribute_tricks_are_refused_on_save(source: str) -> None:
 
 
 @pytest.mark.parametrize("source", ATTACKS)
-async def test_attribute_tricks_render_nothing_of_the_internals(source: str) -> None:
+async def test_attribute_tricks_render_nothing_of_the_internals(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     # Were one saved by going round the checks, the sandbox would still show nothing.
-    db = FakeDb(current(SUBMITTED, "sms", "id", f"[{source}]"))
+    db = FakeDb(monkeypatch, current(SUBMITTED, "sms", "id", f"[{source}]"))
     rendered = await service.render(
         db,  # type: ignore[arg-type]
         event_type=SUBMITTED,
@@ -292,8 +298,11 @@ def test_filters_work_inside_templates() -> None:
     assert service._render(None, source, context, 1).text == "Jumat, 27 November 2026 10.30 WITA"
 
 
-async def test_the_recipients_language_is_used_and_indonesian_when_it_has_none() -> None:
+async def test_the_recipients_language_is_used_and_indonesian_when_it_has_none(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
     db = FakeDb(
+        monkeypatch,
         current(SUBMITTED, "sms", "id", "Diterima: {{ event.tracking_number }}"),
         current(SUBMITTED, "sms", "en", "Received: {{ event.tracking_number }}"),
         current(OTP, "sms", "id", "Kode {{ event.code }}"),
@@ -327,8 +336,10 @@ async def test_the_recipients_language_is_used_and_indonesian_when_it_has_none()
     assert none is None
 
 
-async def test_a_template_that_fails_to_render_gives_no_message_rather_than_an_error() -> None:
-    db = FakeDb(current(SUBMITTED, "sms", "id", "{{ event.tracking_number + 1 }}"))
+async def test_a_template_that_fails_to_render_gives_no_message_rather_than_an_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    db = FakeDb(monkeypatch, current(SUBMITTED, "sms", "id", "{{ event.tracking_number + 1 }}"))
     rendered = await service.render(
         db,  # type: ignore[arg-type]
         event_type=SUBMITTED,

@@ -1,0 +1,1 @@
+"""Contacts: how to reach citizens and staff, and citizens' own preferences."""
