@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -74,11 +74,28 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
     )
 
 
+_AFTER_COMMIT = "mpp_after_commit"
+
+
 @contextlib.asynccontextmanager
 async def transaction(engine: AsyncEngine) -> AsyncIterator[AsyncConnection]:
-    """One transaction: committed when the block ends, rolled back if it raises."""
+    """One transaction: committed when the block ends, rolled back if it raises; what
+    `after_commit` registered runs once the commit is done."""
+    callbacks: list[Callable[[], None]] = []
     async with engine.begin() as connection:
-        yield connection
+        connection.info[_AFTER_COMMIT] = callbacks
+        try:
+            yield connection
+        finally:
+            connection.info.pop(_AFTER_COMMIT, None)
+    for callback in callbacks:
+        callback()
+
+
+def after_commit(connection: AsyncConnection, callback: Callable[[], None]) -> None:
+    """Run `callback` when this transaction has committed (e.g. wake a worker that will read
+    what it wrote); never if it rolls back."""
+    connection.info[_AFTER_COMMIT].append(callback)
 
 
 async def ping(engine: AsyncEngine) -> None:

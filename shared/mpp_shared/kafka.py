@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 
-from mpp_shared import events, inbox, metrics, telemetry
+from mpp_shared import db, events, inbox, metrics, telemetry
 from mpp_shared.events import Event, InvalidEvent
 from mpp_shared.settings import ServiceSettings
 
@@ -247,7 +247,7 @@ class ConsumerRunner:
         if self.engine is None:
             await handler(event)
             return
-        async with self.engine.begin() as connection:
+        async with db.transaction(self.engine) as connection:
             if await inbox.claim(connection, event):
                 await handler(event, connection)
 

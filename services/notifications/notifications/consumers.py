@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import topics
+from mpp_shared import db, topics
 from mpp_shared.contracts import load_all
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.events import Event
@@ -48,8 +48,8 @@ async def _names(event: Event, connection: AsyncConnection) -> None:
 
 
 def handlers(settings: Settings, wake: Callable[[], None]) -> dict[str, Handler]:
-    """A handler for every event type on the consumed topics; `wake` the sender when an event
-    planned messages or webhook deliveries (it polls too, and finds them once committed)."""
+    """A handler for every event type on the consumed topics; `wake` the sender once an event
+    that planned messages or webhook deliveries has committed (it polls too)."""
     consumed = {settings.topic(t) for t in CONSUMED}
 
     def handler_for(event_type: str) -> Handler:
@@ -65,7 +65,7 @@ def handlers(settings: Settings, wake: Callable[[], None]) -> dict[str, Handler]
                 )
             recorded = await webhooks.on_event(connection, event)
             if planned or recorded:
-                wake()
+                db.after_commit(connection, wake)
 
         return handle
 

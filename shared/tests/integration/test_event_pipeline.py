@@ -308,3 +308,23 @@ async def test_message_that_always_fails_lands_in_dlq_with_headers_and_consumer_
         await finish(runner, task)
     assert fixed == ["poison"]  # the good event, applied before, is not applied again
     assert await replay(settings) == 1  # only the junk record came back to the DLQ
+
+
+async def test_work_registered_after_commit_runs_once_committed_and_never_after_a_rollback(
+    probe: Probe,
+) -> None:
+    ran: list[str] = []
+
+    async def change(*, fail: bool) -> None:
+        async with db.transaction(probe.engine) as connection:
+            await outbox.record(connection, [counted(probe.settings, "c7")])
+            db.after_commit(connection, lambda: ran.append("woken"))
+            assert ran == []  # not before the commit
+            if fail:
+                raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError):
+        await change(fail=True)
+    assert ran == []
+    await change(fail=False)
+    assert ran == ["woken"]
