@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -210,3 +211,25 @@ def install(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return Problem(500, "internal").response(request)
+
+    @app.exception_handler(DBAPIError)
+    async def _data(request: Request, exc: DBAPIError) -> JSONResponse:
+        # Class 22 is PostgreSQL's "the data does not fit": input that passed the models but not
+        # the database (a NUL character in text, a number out of range) is the caller's to fix.
+        state = str(getattr(exc.orig, "sqlstate", "") or "")
+        if not state.startswith("22"):
+            return await _unexpected(request, exc)
+        log.warning("refused input on %s %s: %s", request.method, request.url.path, state)
+        nul = state in ("22021", "22P05")
+        return Problem(
+            422,
+            "validation",
+            detail={
+                "id": "Teks tidak boleh memuat karakter NUL."
+                if nul
+                else "Sebagian isian tidak dapat disimpan (terlalu besar atau tidak sah).",
+                "en": "Text must not contain the NUL character."
+                if nul
+                else "Part of the input cannot be stored (too large or not valid).",
+            },
+        ).response(request)

@@ -11,21 +11,19 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 
 from fastapi import FastAPI
-from pymongo.errors import PyMongoError
+from sqlalchemy.exc import SQLAlchemyError
 
-from applications import api, catalog_view, clocks, documents_view, store
+from applications import api, catalog_view, clocks, documents_view
 from applications.bookings import api as bookings_api
-from applications.bookings import store as bookings_store
 from applications.complaints import api as complaints_api
-from applications.complaints import service as complaints_service
-from applications.complaints import store as complaints_store
+from applications.complaints import clocks as complaint_clocks
 from applications.settings import Settings
 from applications.surveys import api as surveys_api
-from applications.surveys import store as surveys_store
 from applications.workdays import WorkingCalendar
 from mpp_shared import runtime, topics, web
-from mpp_shared.kafka import Handler
-from mpp_shared.runtime import Database, Runtime
+from mpp_shared.runtime import Runtime
+
+MIGRATIONS = "applications.migrations"
 
 log = logging.getLogger(__name__)
 
@@ -36,25 +34,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or Settings()
     calendar = WorkingCalendar(settings.timezone)
 
-    def handlers(db: Database) -> dict[str, Handler]:
-        return catalog_view.handlers(db) | documents_view.handlers(db)
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with runtime.run(
             settings,
-            indexes=store.INDEXES
-            | bookings_store.INDEXES
-            | surveys_store.INDEXES
-            | complaints_store.INDEXES,
-            outbox_collections=[
-                store.APPLICATIONS,
-                *bookings_store.OUTBOX_COLLECTIONS,
-                *surveys_store.OUTBOX_COLLECTIONS,
-                *complaints_store.OUTBOX_COLLECTIONS,
-            ],
+            migrations=MIGRATIONS,
             consumes=[topics.CATALOG, topics.DOCUMENTS],
-            handlers=handlers,
+            handlers=catalog_view.HANDLERS | documents_view.HANDLERS,
         ) as running:
             app.state.runtime = running
             app.state.calendar = calendar
@@ -83,10 +69,12 @@ async def run_clocks(running: Runtime, settings: Settings, calendar: WorkingCale
     while True:
         now = datetime.now(UTC)
         try:
-            changed = await clocks.check_clocks(running.db, calendar=calendar, now=now)
-            changed += await complaints_service.check_clocks(running.db, calendar=calendar, now=now)
+            changed = await clocks.check_clocks(running.engine, calendar=calendar, now=now)
+            changed += await complaint_clocks.check_clocks(
+                running.engine, calendar=calendar, now=now
+            )
             if changed:
                 running.wake_relay()
-        except PyMongoError as exc:
+        except (SQLAlchemyError, OSError) as exc:
             log.warning("clock check: %s", exc)
         await asyncio.sleep(settings.clock_check_seconds)

@@ -1,117 +1,158 @@
 """The applications service's own read model of the catalog, built from `catalog.events`.
 
 Submissions are checked against the published service version held here, so they keep working
-while the catalog is down. Snapshots are stored as JSON text (form schemas hold `$` keys) and
-found by `_id`: services by id, slugs to ids, each published version, agencies by code. An event
-older than what is held (a replay of the compacted topic) changes nothing.
+while the catalog is down. Snapshots are the catalog's own shapes, kept as JSONB: services by
+id, slugs to ids, each published version, agencies by code. An event older than what is held
+(a replay of the compacted topic) changes nothing.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from sqlalchemy import Column, Integer, PrimaryKeyConstraint, Table, Text, select, update
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from pymongo.asynchronous.database import AsyncDatabase
-
-from mpp_shared import idempotency
+from applications.store import metadata
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished, ServiceWithdrawn
 from mpp_shared.events import Event
-from mpp_shared.kafka import Handler
+from mpp_shared.kafka import TxHandler
 
-Db = AsyncDatabase[dict[str, Any]]
+catalog_services = Table(
+    "catalog_services",
+    metadata,
+    Column("service_id", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("status", Text, nullable=False),  # published, withdrawn
+    Column("snapshot", JSONB, nullable=False),
+)
+catalog_service_versions = Table(
+    "catalog_service_versions",
+    metadata,
+    Column("service_id", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+    PrimaryKeyConstraint("service_id", "version"),
+)
+# Every slug a service was published under names it, so old links keep working.
+catalog_slugs = Table(
+    "catalog_slugs",
+    metadata,
+    Column("slug", Text, primary_key=True),
+    Column("service_id", Text, nullable=False),
+)
+catalog_agencies = Table(
+    "catalog_agencies",
+    metadata,
+    Column("code", Text, primary_key=True),
+    Column("version", Integer, nullable=False),
+    Column("snapshot", JSONB, nullable=False),
+)
 
-SERVICES = "catalog_services"
-VERSIONS = "catalog_service_versions"
-SLUGS = "catalog_slugs"
-AGENCIES = "catalog_agencies"
 
-
-async def service(db: Db, ref: str) -> tuple[ServicePublished, bool] | None:
+async def service(connection: AsyncConnection, ref: str) -> tuple[ServicePublished, bool] | None:
     """The latest published version of a service by id or slug, and whether it takes
     applications (False once withdrawn)."""
-    found = await db[SERVICES].find_one({"_id": ref})
-    if found is None:
-        slug = await db[SLUGS].find_one({"_id": ref})
-        found = await db[SERVICES].find_one({"_id": slug["service_id"]}) if slug else None
-    if found is None:
+    by_slug = select(catalog_slugs.c.service_id).where(catalog_slugs.c.slug == ref)
+    found = await connection.execute(
+        select(catalog_services.c.snapshot, catalog_services.c.status)
+        .where((catalog_services.c.service_id == ref) | catalog_services.c.service_id.in_(by_slug))
+        .order_by((catalog_services.c.service_id == ref).desc())
+        .limit(1)
+    )
+    row = found.first()
+    if row is None:
         return None
-    return ServicePublished.model_validate_json(found["snapshot"]), found["status"] == "published"
+    return ServicePublished.model_validate(row.snapshot), row.status == "published"
 
 
-async def service_version(db: Db, service_id: str, version: int) -> ServicePublished | None:
+async def service_version(
+    connection: AsyncConnection, service_id: str, version: int
+) -> ServicePublished | None:
     """One published version of a service, as applications made under it were checked."""
-    found = await db[VERSIONS].find_one({"_id": f"{service_id}:{version}"})
-    return ServicePublished.model_validate_json(found["snapshot"]) if found else None
-
-
-async def agency(db: Db, code: str) -> AgencyUpserted | None:
-    """An agency's latest public facts (its counters and their hours)."""
-    found = await db[AGENCIES].find_one({"_id": code})
-    return AgencyUpserted.model_validate_json(found["snapshot"]) if found else None
-
-
-async def _on_published(db: Db, event: Event) -> None:
-    published = ServicePublished.model_validate(event.data)
-    snapshot = published.model_dump_json()
-    await idempotency.insert_once(
-        db[VERSIONS],
-        {"_id": f"{published.service_id}:{published.version}", "snapshot": snapshot},
-    )
-    await _replace_if_newer(
-        db,
-        SERVICES,
-        published.service_id,
-        published.version,
-        {"slug": published.slug, "agency": published.agency, "status": "published"}
-        | {"snapshot": snapshot},
-    )
-    await db[SLUGS].replace_one(
-        {"_id": published.slug}, {"service_id": published.service_id}, upsert=True
-    )
-
-
-async def _on_withdrawn(db: Db, event: Event) -> None:
-    withdrawn = ServiceWithdrawn.model_validate(event.data)
-    current = await db[SERVICES].find_one({"_id": withdrawn.service_id})
-    if current is not None and current["version"] <= withdrawn.version:
-        await db[SERVICES].update_one(
-            {"_id": withdrawn.service_id}, {"$set": {"status": "withdrawn"}}
+    found = await connection.execute(
+        select(catalog_service_versions.c.snapshot).where(
+            catalog_service_versions.c.service_id == service_id,
+            catalog_service_versions.c.version == version,
         )
+    )
+    snapshot = found.scalar_one_or_none()
+    return ServicePublished.model_validate(snapshot) if snapshot is not None else None
 
 
-async def _on_agency(db: Db, event: Event) -> None:
-    agency_facts = AgencyUpserted.model_validate(event.data)
-    await _replace_if_newer(
-        db,
-        AGENCIES,
-        agency_facts.code,
-        agency_facts.version,
-        {"snapshot": agency_facts.model_dump_json()},
+async def agency(connection: AsyncConnection, code: str) -> AgencyUpserted | None:
+    """An agency's latest public facts (its counters and their hours)."""
+    found = await connection.execute(
+        select(catalog_agencies.c.snapshot).where(catalog_agencies.c.code == code)
+    )
+    snapshot = found.scalar_one_or_none()
+    return AgencyUpserted.model_validate(snapshot) if snapshot is not None else None
+
+
+async def on_published(event: Event, connection: AsyncConnection) -> None:
+    """Keep the version, and the service's latest one unless a newer one is held."""
+    published = ServicePublished.model_validate(event.data)
+    snapshot = published.model_dump(mode="json")
+    await connection.execute(
+        pg_insert(catalog_service_versions)
+        .values(service_id=published.service_id, version=published.version, snapshot=snapshot)
+        .on_conflict_do_nothing()
+    )
+    newer = pg_insert(catalog_services).values(
+        service_id=published.service_id,
+        version=published.version,
+        status="published",
+        snapshot=snapshot,
+    )
+    await connection.execute(
+        newer.on_conflict_do_update(
+            index_elements=[catalog_services.c.service_id],
+            set_={
+                "version": newer.excluded.version,
+                "status": newer.excluded.status,
+                "snapshot": newer.excluded.snapshot,
+            },
+            where=catalog_services.c.version < newer.excluded.version,
+        )
+    )
+    slug = pg_insert(catalog_slugs).values(slug=published.slug, service_id=published.service_id)
+    await connection.execute(
+        slug.on_conflict_do_update(
+            index_elements=[catalog_slugs.c.slug], set_={"service_id": slug.excluded.service_id}
+        )
     )
 
 
-async def _replace_if_newer(
-    db: Db, collection: str, key: str, version: int, fields: dict[str, Any]
-) -> None:
-    current = await db[collection].find_one({"_id": key}, {"version": 1})
-    if current is not None and current["version"] >= version:
-        return  # a replay, or an older event arriving late
-    await db[collection].replace_one({"_id": key}, {"version": version, **fields}, upsert=True)
+async def on_withdrawn(event: Event, connection: AsyncConnection) -> None:
+    """Stop taking applications, unless a newer version was published since."""
+    withdrawn = ServiceWithdrawn.model_validate(event.data)
+    await connection.execute(
+        update(catalog_services)
+        .where(
+            catalog_services.c.service_id == withdrawn.service_id,
+            catalog_services.c.version <= withdrawn.version,
+        )
+        .values(status="withdrawn")
+    )
 
 
-def handlers(db: Db) -> dict[str, Handler]:
-    """The catalog events this read model follows."""
+async def on_agency(event: Event, connection: AsyncConnection) -> None:
+    """Keep an agency's latest facts."""
+    facts = AgencyUpserted.model_validate(event.data)
+    newer = pg_insert(catalog_agencies).values(
+        code=facts.code, version=facts.version, snapshot=facts.model_dump(mode="json")
+    )
+    await connection.execute(
+        newer.on_conflict_do_update(
+            index_elements=[catalog_agencies.c.code],
+            set_={"version": newer.excluded.version, "snapshot": newer.excluded.snapshot},
+            where=catalog_agencies.c.version < newer.excluded.version,
+        )
+    )
 
-    async def published(event: Event) -> None:
-        await _on_published(db, event)
 
-    async def withdrawn(event: Event) -> None:
-        await _on_withdrawn(db, event)
-
-    async def agency_upserted(event: Event) -> None:
-        await _on_agency(db, event)
-
-    return {
-        "catalog.service.published.v1": published,
-        "catalog.service.withdrawn.v1": withdrawn,
-        "catalog.agency.upserted.v1": agency_upserted,
-    }
+HANDLERS: dict[str, TxHandler] = {
+    "catalog.service.published.v1": on_published,
+    "catalog.service.withdrawn.v1": on_withdrawn,
+    "catalog.agency.upserted.v1": on_agency,
+}

@@ -5,46 +5,64 @@ from __future__ import annotations
 
 import datetime as dt
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from applications import service as rules
 from applications import store
+from applications.models import ApplicationRecord
 from applications.workdays import WorkingCalendar
+from applications.workflow import transition
+from mpp_shared import db
 from mpp_shared.contracts.applications import SlaBreached
-from mpp_shared.outbox import VersionConflict
+from mpp_shared.contracts.catalog import ServicePublished
 from mpp_shared.problems import Problem
 
-Db = store.Db
-Document = store.Document
 
-
-async def check_clocks(db: Db, *, calendar: WorkingCalendar, now: dt.datetime) -> int:
+async def check_clocks(engine: AsyncEngine, *, calendar: WorkingCalendar, now: dt.datetime) -> int:
     """Raise each SLA breach once (escalated to the agency's administrators) and complete the
     expired applications of services that issue on expiry; returns how many changed."""
+    async with engine.connect() as connection:
+        due = await store.due_by(connection, now)
+    versions: rules.Versions = {}
     changed = 0
-    for application in await store.open_applications(db):
-        if application.get("paused_at"):
-            continue
+    for application in due:
         try:
-            changed += await _check_one(db, calendar=calendar, application=application, now=now)
-        except (VersionConflict, Problem):
+            async with db.transaction(engine) as connection:
+                changed += await _check_one(
+                    connection,
+                    calendar=calendar,
+                    application=application,
+                    now=now,
+                    versions=versions,
+                )
+        except (db.VersionConflict, Problem):
             continue  # changed meanwhile, or its service version is missing: next round
     return changed
 
 
 async def _check_one(
-    db: Db, *, calendar: WorkingCalendar, application: Document, now: dt.datetime
+    connection: AsyncConnection,
+    *,
+    calendar: WorkingCalendar,
+    application: ApplicationRecord,
+    now: dt.datetime,
+    versions: rules.Versions,
 ) -> int:
-    breaches = list(application.get("breaches", []))
+    breaches = application.breaches
     found = []
-    state_due = application.get("state_due_at")
-    state_key = f"state:{application['state']}:{application['state_entered_at'].isoformat()}"
+    state_due = application.state_due_at
+    state_key = f"state:{application.state}:{application.state_entered_at.isoformat()}"
     if state_due is not None and now > state_due and state_key not in breaches:
         found.append(("state", state_due, state_key))
-    overall_due = application["overall_due_at"]
+    overall_due = application.overall_due_at
     if now > overall_due and "overall" not in breaches:
         found.append(("overall", overall_due, "overall"))
-    service = None
+    service: ServicePublished | None = None
     if now > overall_due:
-        service = await rules.published_version(db, application)
+        key = (application.service_id, application.service_version)
+        if key not in versions:
+            versions[key] = await rules.published_version(connection, application)
+        service = versions[key]
     auto_issue = (
         service is not None
         and service.workflow is not None
@@ -52,28 +70,29 @@ async def _check_one(
     )
     if not found and not auto_issue:
         return 0
-    events = [
-        rules.event_of(
-            "sla_breached",
-            SlaBreached(**rules.facts_of(application), clock=clock, breached_due_at=due),
+    stored = await store.find(connection, application.id)
+    if stored is None or stored.version != application.version:
+        return 0  # changed since the list was read: next round
+    if found:
+        stored = await store.update(
+            connection,
+            application_id=stored.id,
+            expected_version=stored.version,
+            changes={"breaches": [*breaches, *(key for *_, key in found)], "escalated": True},
+            new_events=[
+                rules.event_of(
+                    "sla_breached",
+                    SlaBreached(**rules.facts_of(stored), clock=clock, breached_due_at=due),
+                )
+                for clock, due, _ in found
+            ],
         )
-        for clock, due, _ in found
-    ]
-    if events:
-        application = await store.update(
-            db,
-            application_id=application["_id"],
-            expected_version=application["version"],
-            fields={"breaches": breaches + [key for *_, key in found], "escalated": True},
-            new_events=events,
-        )
-    if auto_issue and service is not None and service.workflow is not None:
+    if auto_issue and service is not None:
         # A decision not taken in time is deemed granted (UU 30/2014, fiktif positif).
-        await rules.transition(
-            db,
+        await transition(
+            connection,
             calendar=calendar,
-            application=application,
-            workflow=service.workflow,
+            application=stored,
             service=service,
             target="completed",
             action="auto_complete",

@@ -4,71 +4,102 @@ only documents known here as the citizen's own and available."""
 
 from __future__ import annotations
 
-import contextlib
-from typing import Any
+from typing import Literal
 
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import DuplicateKeyError
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import Column, Table, Text, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
+from applications.store import metadata
 from mpp_shared.contracts.documents import DocumentDeleted, DocumentRejected, DocumentUploaded
 from mpp_shared.events import Event
-from mpp_shared.kafka import Handler
+from mpp_shared.kafka import TxHandler
 
-Db = AsyncDatabase[dict[str, Any]]
+citizen_documents = Table(
+    "citizen_documents",
+    metadata,
+    Column("document_id", Text, primary_key=True),
+    Column("owner", Text, nullable=False),
+    Column("status", Text, nullable=False),  # available, rejected, deleted
+    Column("content_type", Text),
+    Column("requirement", Text),
+    Column("reason", Text),
+)
 
-DOCUMENTS = "citizen_documents"
+
+class KnownDocument(BaseModel):
+    """A citizen's document as the documents service announced it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    document_id: str
+    owner: str
+    status: Literal["available", "rejected", "deleted"]
+    reason: str | None = None
 
 
-async def documents(db: Db, ids: list[str]) -> dict[str, dict[str, Any]]:
+async def documents(connection: AsyncConnection, ids: list[str]) -> dict[str, KnownDocument]:
     """The known documents among `ids`, by id."""
-    found = {}
-    for document_id in dict.fromkeys(ids):
-        document = await db[DOCUMENTS].find_one({"_id": document_id})
-        if document is not None:
-            found[document_id] = document
-    return found
+    if not ids:
+        return {}
+    c = citizen_documents.c
+    found = await connection.execute(
+        select(c.document_id, c.owner, c.status, c.reason).where(c.document_id.in_(set(ids)))
+    )
+    return {row.document_id: KnownDocument.model_validate(row._mapping) for row in found}
 
 
-def handlers(db: Db) -> dict[str, Handler]:
-    """The documents events this read model follows; a deletion is final."""
-
-    async def _unless_deleted(document_id: str, update: dict[str, Any]) -> None:
-        with contextlib.suppress(DuplicateKeyError):  # deleted already: a deletion is final
-            await db[DOCUMENTS].update_one(
-                {"_id": document_id, "status": {"$ne": "deleted"}}, update, upsert=True
-            )
-
-    async def uploaded(event: Event) -> None:
-        facts = DocumentUploaded.model_validate(event.data)
-        await _unless_deleted(
-            facts.document_id,
-            {
-                "$set": {
-                    "owner": facts.owner,
-                    "status": "available",
-                    "content_type": facts.content_type,
-                    "requirement": facts.requirement,
-                }
-            },
+async def _unless_deleted(connection: AsyncConnection, **values: str | None) -> None:
+    """Record what is known of a document; a deletion is final."""
+    upsert = pg_insert(citizen_documents).values(**values)
+    await connection.execute(
+        upsert.on_conflict_do_update(
+            index_elements=[citizen_documents.c.document_id],
+            set_={name: upsert.excluded[name] for name in values if name != "document_id"},
+            where=citizen_documents.c.status != "deleted",
         )
+    )
 
-    async def rejected(event: Event) -> None:
-        facts = DocumentRejected.model_validate(event.data)
-        await _unless_deleted(
-            facts.document_id,
-            {"$set": {"owner": facts.owner, "status": "rejected", "reason": facts.reason}},
-        )
 
-    async def deleted(event: Event) -> None:
-        facts = DocumentDeleted.model_validate(event.data)
-        await db[DOCUMENTS].replace_one(
-            {"_id": facts.document_id},
-            {"owner": facts.owner, "status": "deleted"},
-            upsert=True,
-        )
+async def on_uploaded(event: Event, connection: AsyncConnection) -> None:
+    """A document passed its checks: the citizen may attach it."""
+    facts = DocumentUploaded.model_validate(event.data)
+    await _unless_deleted(
+        connection,
+        document_id=facts.document_id,
+        owner=facts.owner,
+        status="available",
+        content_type=facts.content_type,
+        requirement=facts.requirement,
+    )
 
-    return {
-        "documents.document.uploaded.v1": uploaded,
-        "documents.document.rejected.v1": rejected,
-        "documents.document.deleted.v1": deleted,
-    }
+
+async def on_rejected(event: Event, connection: AsyncConnection) -> None:
+    """A document failed its checks, with the reason shown to the citizen."""
+    facts = DocumentRejected.model_validate(event.data)
+    await _unless_deleted(
+        connection,
+        document_id=facts.document_id,
+        owner=facts.owner,
+        status="rejected",
+        reason=facts.reason,
+    )
+
+
+async def on_deleted(event: Event, connection: AsyncConnection) -> None:
+    """A document was deleted: it may never be attached again."""
+    facts = DocumentDeleted.model_validate(event.data)
+    deleted = {"owner": facts.owner, "status": "deleted", "content_type": None}
+    deleted |= {"requirement": None, "reason": None}
+    upsert = pg_insert(citizen_documents).values(document_id=facts.document_id, **deleted)
+    await connection.execute(
+        upsert.on_conflict_do_update(index_elements=[citizen_documents.c.document_id], set_=deleted)
+    )
+
+
+HANDLERS: dict[str, TxHandler] = {
+    "documents.document.uploaded.v1": on_uploaded,
+    "documents.document.rejected.v1": on_rejected,
+    "documents.document.deleted.v1": on_deleted,
+}

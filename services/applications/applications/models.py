@@ -158,3 +158,71 @@ class Summary(BaseModel):
     by_state: dict[str, int]
     sla_compliance_30d: float | None = Field(description="Share completed on time, last 30 days")
     agencies: list[AgencyFigures]
+
+
+# --- what the store holds --------------------------------------------------------------------
+
+
+class ApplicationRecord(BaseModel):
+    """An application's row: its state and clocks, without form, documents and history."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tracking_number: str
+    citizen_id: str
+    service_id: str
+    service_slug: str
+    service_version: int
+    agency: str
+    state: str
+    open: bool
+    submitted_at: datetime
+    updated_at: datetime
+    state_entered_at: datetime
+    state_due_at: datetime | None
+    overall_due_at: datetime
+    due_at: datetime | None = Field(description="The state's or the whole deadline, if sooner")
+    paused_at: datetime | None
+    completed_at: datetime | None
+    breaches: list[str]
+    escalated: bool
+    version: int
+
+
+class StoredApplication(ApplicationRecord):
+    """An application with its form answers, documents by requirement and history."""
+
+    form: dict[str, Any]
+    documents: dict[str, list[str]]
+    request_fingerprint: str | None
+    history: list[HistoryLine]
+
+    @property
+    def document_ids(self) -> list[str]:
+        """Every attached document, in requirement order."""
+        return [d for ids in self.documents.values() for d in ids]
+
+
+class InboxCounts(BaseModel):
+    """The counts of an agency's open applications the inbox shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    open: int
+    nearing_due: int
+    overdue: int
+    by_state: dict[str, int]
+
+
+class AgencyCounts(BaseModel):
+    """What the command center counts of one agency's applications."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agency: str
+    submitted_today: int
+    open: int
+    overdue: int
+    completed: int
+    completed_on_time: int

@@ -1,5 +1,6 @@
-"""The application rules: submission checked against the published service, the workflow engine
-driven by the service's definition, and the SLA clocks in working days.
+"""The application rules: who may see and do what, submission checked against the published
+service, and the reads (a citizen's list, the officer's inbox, the command center's figures).
+The workflow engine is in `workflow.py`, the SLA clocks in `clocks.py`.
 
 Keyword-only functions over the store; expected failures are Problems (problem+json). Another
 citizen's application, or another agency's for staff, is a 404: its existence is not told.
@@ -8,84 +9,95 @@ citizen's application, or another agency's for staff, is a 404: its existence is
 from __future__ import annotations
 
 import datetime as dt
-import json
+from collections.abc import Sequence
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from applications import catalog_view, documents_view, forms, store
-from applications.models import ActionInput, Submission
+from applications.models import (
+    AgencyCounts,
+    ApplicationRecord,
+    HistoryLine,
+    InboxCounts,
+    StoredApplication,
+    Submission,
+)
 from applications.numbers import next_number
 from applications.settings import Settings
 from applications.workdays import WorkingCalendar
-from mpp_shared import idempotency, topics
+from mpp_shared import db, idempotency, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts import Contract
-from mpp_shared.contracts.applications import (
-    ApplicationApproved,
-    ApplicationCancelled,
-    ApplicationCompleted,
-    ApplicationRejected,
-    ApplicationStatusChanged,
-    ApplicationSubmitted,
-    RevisionRequested,
-)
+from mpp_shared.contracts.applications import ApplicationSubmitted
 from mpp_shared.contracts.catalog import ServicePublished, Workflow, WorkflowAction, WorkflowState
 from mpp_shared.events import Event, new_event
-from mpp_shared.outbox import VersionConflict
 from mpp_shared.problems import Problem
 
-Db = store.Db
-Document = store.Document
 SOURCE = topics.source_of("applications")
-TRACKING = "tracking_numbers"
 STAFF = ("officer", "agency_admin")
 # Roles that read any agency's applications: the mall's administrators and its command center.
 MALL_WIDE = ("mpp_admin", "ops_viewer")
 
 
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
+    """The time now, in UTC."""
     return dt.datetime.now(dt.UTC)
 
 
-def _problem(status: int, reason: str, indonesian: str, english: str, **extra: Any) -> Problem:
+def refusal(status: int, reason: str, indonesian: str, english: str, **extra: Any) -> Problem:
+    """The problem+json answer for a refused request, its `reason` machine-readable."""
     code = {403: "forbidden", 404: "not-found", 409: "conflict"}.get(status, "validation")
     return Problem(status, code, detail={"id": indonesian, "en": english}, reason=reason, **extra)
 
 
-def _field(field: str, indonesian: str, english: str) -> dict[str, Any]:
+def field_error(field: str, indonesian: str, english: str) -> dict[str, Any]:
+    """One failing field of a request body, explained in both languages."""
     return {"field": field, "in": "body", "message": {"id": indonesian, "en": english}}
 
 
 # --- who may see and do what ---------------------------------------------------------------------
 
 
-def may_read(caller: Principal, application: Document) -> bool:
+def may_read(caller: Principal, application: ApplicationRecord) -> bool:
     """The citizen who applied, the agency's staff and partners, and the mall-wide roles."""
     if caller.role == "citizen":
-        return bool(application["citizen_id"] == caller.subject)
+        return application.citizen_id == caller.subject
     if caller.role in (*STAFF, "partner"):
-        return caller.agency == application["agency"] and (
+        return caller.agency == application.agency and (
             caller.role != "partner" or "applications:read" in caller.scopes
         )
     return caller.role in MALL_WIDE
 
 
-def _acting_role(caller: Principal) -> str:
+def acting_role(caller: Principal) -> str:
+    """The role the caller acts in on the workflow."""
     # The mall's administrators may do what an agency's administrator may.
     return "agency_admin" if caller.role == "mpp_admin" else caller.role
 
 
-async def load_visible(db: Db, *, caller: Principal, application_id: str) -> Document:
+async def load_visible(
+    connection: AsyncConnection, *, caller: Principal, application_id: str
+) -> StoredApplication:
     """An application the caller may read, or a 404."""
-    application = await store.find(db, application_id)
+    application = await store.find(connection, application_id)
     if application is None or not may_read(caller, application):
         raise Problem(404, "not-found")
     return application
 
 
-async def published_version(db: Db, application: Document) -> ServicePublished:
+async def read(engine: AsyncEngine, *, caller: Principal, application_id: str) -> StoredApplication:
+    """An application the caller may read, with its history, or a 404."""
+    async with engine.connect() as connection:
+        return await load_visible(connection, caller=caller, application_id=application_id)
+
+
+async def published_version(
+    connection: AsyncConnection, application: ApplicationRecord
+) -> ServicePublished:
     """The service version the application was made under."""
     found = await catalog_view.service_version(
-        db, application["service_id"], application["service_version"]
+        connection, application.service_id, application.service_version
     )
     if found is None or found.workflow is None:
         raise Problem(503, "unavailable")  # the read model lost it: only a replay brings it back
@@ -93,17 +105,15 @@ async def published_version(db: Db, application: Document) -> ServicePublished:
 
 
 def allowed_actions(
-    workflow: Workflow, application: Document, caller: Principal
+    workflow: Workflow, application: ApplicationRecord, caller: Principal
 ) -> list[WorkflowAction]:
     """The actions the caller may take on the application now."""
-    if caller.role == "citizen" and application["citizen_id"] != caller.subject:
+    if caller.role == "citizen" and application.citizen_id != caller.subject:
         return []
-    if caller.role in STAFF and caller.agency != application["agency"]:
+    if caller.role in STAFF and caller.agency != application.agency:
         return []
-    role = _acting_role(caller)
-    return [
-        a for a in workflow.actions if application["state"] in a.from_states and role in a.roles
-    ]
+    role = acting_role(caller)
+    return [a for a in workflow.actions if application.state in a.from_states and role in a.roles]
 
 
 def state_of(workflow: Workflow, code: str) -> WorkflowState:
@@ -117,113 +127,160 @@ def state_of(workflow: Workflow, code: str) -> WorkflowState:
 # --- submission ----------------------------------------------------------------------------------
 
 
+class _KeyTaken(Exception):
+    """Another request with the same idempotency key recorded its application first."""
+
+
+def _replay(existing: StoredApplication, fingerprint: str) -> StoredApplication:
+    """The first application made with a key, unless the key was reused for another request."""
+    idempotency.check_replay({idempotency.FINGERPRINT: existing.request_fingerprint}, fingerprint)
+    return existing
+
+
 async def submit(
-    db: Db,
+    engine: AsyncEngine,
     *,
     settings: Settings,
     calendar: WorkingCalendar,
     caller: Principal,
     submission: Submission,
     idempotency_key: str | None,
-) -> tuple[Document, bool]:
-    """Check and record a citizen's application; a retry with the same key returns the first."""
+) -> tuple[StoredApplication, bool]:
+    """Check and record a citizen's application; a retry with the same key returns the first.
+
+    The tracking number is taken in the transaction that records the application, so a retry
+    that loses to the first request with its key gives its number back."""
     fingerprint = idempotency.fingerprint(submission)
     application_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:applications", key=idempotency_key
     )
-    existing = await store.find(db, application_id)
-    if existing is not None:
-        idempotency.check_replay(existing, fingerprint)
-        return existing, False
-    found = await catalog_view.service(db, submission.service)
+    try:
+        async with db.transaction(engine) as connection:
+            existing = await store.find(connection, application_id)
+            if existing is not None:
+                return _replay(existing, fingerprint), False
+            service = await _service_to_apply_for(connection, submission.service)
+            errors = (
+                forms.problems(service.form_schema, submission.form) if service.form_schema else []
+            )
+            errors += await document_problems(
+                connection, service, caller, submission.documents, partial=False
+            )
+            if errors:
+                raise Problem(422, "validation", errors=errors)
+            application = _new_application(
+                application_id,
+                service=service,
+                caller=caller,
+                submission=submission,
+                fingerprint=fingerprint,
+                calendar=calendar,
+                tracking_number=await next_number(
+                    connection,
+                    prefix=f"{settings.regency_code}-{service.agency}",
+                    day=calendar.local_date(utc_now()),
+                ),
+            )
+            submitted = event_of(
+                "submitted",
+                ApplicationSubmitted(
+                    **facts_of(application), document_ids=application.document_ids
+                ),
+            )
+            if not await store.insert(
+                connection, application, idempotency_key=idempotency_key, new_events=[submitted]
+            ):
+                raise _KeyTaken  # and roll back the number taken
+            return application, True
+    except _KeyTaken:
+        pass
+    # The same key raced this request and won: answer as the first did.
+    async with engine.connect() as connection:
+        existing = await store.find(connection, application_id)
+    assert existing is not None
+    return _replay(existing, fingerprint), False
+
+
+async def _service_to_apply_for(connection: AsyncConnection, ref: str) -> ServicePublished:
+    """The published service by slug or id, if it takes applications online; else why not."""
+    found = await catalog_view.service(connection, ref)
     if found is None:
-        raise _problem(
-            404,
-            "service-not-found",
-            "Layanan tidak ditemukan.",
-            "No such service.",
-        )
+        raise refusal(404, "service-not-found", "Layanan tidak ditemukan.", "No such service.")
     service, open_for_applications = found
     if not open_for_applications:
-        raise _problem(
+        raise refusal(
             409,
             "service-withdrawn",
             "Layanan ini tidak lagi menerima permohonan.",
             "This service no longer takes applications.",
         )
     if service.workflow is None or not {"online", "booking"} & set(service.channels):
-        raise _problem(
+        raise refusal(
             409,
             "service-not-online",
             "Layanan ini tidak dapat diajukan secara daring; lihat kanal layanannya.",
             "This service cannot be applied for online; see its channels.",
         )
-    errors = forms.problems(service.form_schema, submission.form) if service.form_schema else []
-    errors += await _document_problems(db, service, caller, submission.documents, partial=False)
-    if errors:
-        raise Problem(422, "validation", errors=errors)
+    return service
 
-    now = _now()
+
+def _new_application(
+    application_id: str,
+    *,
+    service: ServicePublished,
+    caller: Principal,
+    submission: Submission,
+    fingerprint: str,
+    calendar: WorkingCalendar,
+    tracking_number: str,
+) -> StoredApplication:
+    """A just submitted application in its workflow's first state, its clocks started."""
+    assert service.workflow is not None
+    now = utc_now()
     workflow = service.workflow
     first = state_of(workflow, workflow.initial_state)
-    tracking_number = await next_number(
-        db,
-        prefix=f"{settings.regency_code}-{service.agency}",
-        day=calendar.local_date(now),
-    )
     overall_due = calendar.add(now, workflow.sla_days)
     state_due = calendar.add(now, first.sla_days) if first.sla_days is not None else None
-    document_ids = [d for ids in submission.documents.values() for d in ids]
-    application: Document = {
-        "_id": application_id,
-        "tracking_number": tracking_number,
-        "citizen_id": caller.subject,
-        "service_id": service.service_id,
-        "service_slug": service.slug,
-        "service_version": service.version,
-        "agency": service.agency,
-        "state": first.code,
-        "open": not first.terminal,
-        "form_json": json.dumps(submission.form),
-        "documents": {k: list(v) for k, v in submission.documents.items() if v},
-        "document_ids": document_ids,
-        "submitted_at": now,
-        "updated_at": now,
-        "state_entered_at": now,
-        "state_due_at": state_due,
-        "overall_due_at": overall_due,
-        "due_at": _earliest(state_due, overall_due),
-        "paused_at": None,
-        "breaches": [],
-        "completed_at": None,
-        "history": [
-            {
-                "at": now,
-                "action": "submit",
-                "actor": caller.subject,
-                "actor_role": "citizen",
-                "from_state": None,
-                "to_state": first.code,
-                "note": None,
-            }
+    return StoredApplication(
+        id=application_id,
+        tracking_number=tracking_number,
+        citizen_id=caller.subject,
+        service_id=service.service_id,
+        service_slug=service.slug,
+        service_version=service.version,
+        agency=service.agency,
+        state=first.code,
+        open=not first.terminal,
+        form=submission.form,
+        documents={k: list(v) for k, v in submission.documents.items() if v},
+        submitted_at=now,
+        updated_at=now,
+        state_entered_at=now,
+        state_due_at=state_due,
+        overall_due_at=overall_due,
+        due_at=earliest(state_due, overall_due),
+        paused_at=None,
+        completed_at=None,
+        breaches=[],
+        escalated=False,
+        version=1,
+        request_fingerprint=fingerprint,
+        history=[
+            HistoryLine(
+                at=now,
+                action="submit",
+                actor=caller.subject,
+                actor_role="citizen",
+                from_state=None,
+                to_state=first.code,
+                note=None,
+            )
         ],
-        idempotency.FINGERPRINT: fingerprint,
-    }
-    submitted = event_of(
-        "submitted", ApplicationSubmitted(**facts_of(application), document_ids=document_ids)
     )
-    await db[TRACKING].insert_one({"_id": tracking_number, "application_id": application_id})
-    if not await store.insert(db, application, [submitted]):
-        # The same key raced this request: answer as the first did.
-        existing = await store.find(db, application_id)
-        assert existing is not None
-        idempotency.check_replay(existing, fingerprint)
-        return existing, False
-    return application, True
 
 
-async def _document_problems(
-    db: Db,
+async def document_problems(
+    connection: AsyncConnection,
     service: ServicePublished,
     caller: Principal,
     attached: dict[str, list[str]],
@@ -236,7 +293,7 @@ async def _document_problems(
     """
     requirements = {r.code: r for r in service.requirements}
     errors = [
-        _field(
+        field_error(
             f"documents.{code}",
             "Persyaratan ini tidak dikenal untuk layanan ini.",
             "This service has no such requirement.",
@@ -244,13 +301,15 @@ async def _document_problems(
         for code in attached
         if code not in requirements
     ]
-    known = await documents_view.documents(db, [d for ids in attached.values() for d in ids])
+    known = await documents_view.documents(
+        connection, [d for ids in attached.values() for d in ids]
+    )
     for code, requirement in requirements.items():
         ids = attached.get(code, [])
         if not ids:
             if requirement.mandatory and not partial:
                 errors.append(
-                    _field(
+                    field_error(
                         f"documents.{code}",
                         f"Dokumen wajib: {requirement.name.id}.",
                         f"Required document: {requirement.name.en}.",
@@ -260,26 +319,26 @@ async def _document_problems(
         for document_id in ids:
             document = known.get(document_id)
             field = f"documents.{code}"
-            if document is None or document.get("owner") != caller.subject:
+            if document is None or document.owner != caller.subject:
                 errors.append(
-                    _field(
+                    field_error(
                         field,
                         f"Dokumen {document_id} tidak ditemukan atau belum selesai diperiksa. "
                         "Coba lagi sebentar lagi.",
                         f"Document {document_id} is unknown or not checked yet. Try again shortly.",
                     )
                 )
-            elif document["status"] == "rejected":
+            elif document.status == "rejected":
                 errors.append(
-                    _field(
+                    field_error(
                         field,
-                        f"Dokumen {document_id} ditolak: {document.get('reason', '')}",
-                        f"Document {document_id} was rejected: {document.get('reason', '')}",
+                        f"Dokumen {document_id} ditolak: {document.reason or ''}",
+                        f"Document {document_id} was rejected: {document.reason or ''}",
                     )
                 )
-            elif document["status"] != "available":
+            elif document.status != "available":
                 errors.append(
-                    _field(
+                    field_error(
                         field,
                         f"Dokumen {document_id} sudah dihapus.",
                         f"Document {document_id} was deleted.",
@@ -288,227 +347,116 @@ async def _document_problems(
     return errors
 
 
-def _earliest(*moments: dt.datetime | None) -> dt.datetime | None:
+def earliest(*moments: dt.datetime | None) -> dt.datetime | None:
+    """The soonest of the moments given, or None."""
     present = [m for m in moments if m is not None]
     return min(present) if present else None
 
 
-def facts_of(application: Document) -> dict[str, Any]:
+def facts_of(application: ApplicationRecord) -> dict[str, Any]:
+    """What every application event says about the application."""
     return {
-        "application_id": application["_id"],
-        "tracking_number": application["tracking_number"],
-        "service_id": application["service_id"],
-        "service_version": application["service_version"],
-        "agency": application["agency"],
-        "citizen_id": application["citizen_id"],
-        "state": application["state"],
-        "due_at": application.get("overall_due_at"),
+        "application_id": application.id,
+        "tracking_number": application.tracking_number,
+        "service_id": application.service_id,
+        "service_version": application.service_version,
+        "agency": application.agency,
+        "citizen_id": application.citizen_id,
+        "state": application.state,
+        "due_at": application.overall_due_at,
     }
 
 
 def event_of(kind: str, data: Contract) -> Event:
+    """An application event of `kind` (submitted, status_changed ...)."""
     subject = getattr(data, "application_id", None) or ""
     return new_event(
         type=f"applications.application.{kind}.v1", source=SOURCE, subject=subject, data=data
     )
 
 
-# --- the workflow engine -------------------------------------------------------------------------
-
-
-async def act(
-    db: Db,
-    *,
-    calendar: WorkingCalendar,
-    caller: Principal,
-    application_id: str,
-    action_code: str,
-    action: ActionInput,
-) -> Document:
-    """Take one workflow action; exactly one of two concurrent actions wins (409 for the other)."""
-    application = await load_visible(db, caller=caller, application_id=application_id)
-    if caller.role in ("ops_viewer", "partner"):
-        raise _problem(
-            403,
-            "role-not-allowed",
-            "Peran Anda hanya dapat melihat permohonan.",
-            "Your role may only look at applications.",
-        )
-    service = await published_version(db, application)
-    assert service.workflow is not None
-    workflow = service.workflow
-    step = next((a for a in workflow.actions if a.code == action_code), None)
-    if step is None:
-        raise Problem(404, "not-found")
-    if _acting_role(caller) not in step.roles:
-        raise _problem(
-            403,
-            "role-not-allowed",
-            f"Peran Anda tidak dapat melakukan '{step.label.id}'.",
-            f"Your role may not '{step.label.en}'.",
-        )
-    if application["state"] not in step.from_states:
-        current = state_of(workflow, application["state"])
-        raise _problem(
-            409,
-            "action-not-allowed",
-            f"'{step.label.id}' tidak dapat dilakukan saat permohonan berstatus "
-            f"'{current.label.id}'.",
-            f"'{step.label.en}' is not possible while the application is '{current.label.en}'.",
-            allowed_actions=[a.code for a in allowed_actions(workflow, application, caller)],
-        )
-    if step.requires_note and not action.note:
-        raise Problem(
-            422,
-            "validation",
-            errors=[
-                _field("note", "Catatan wajib diisi untuk langkah ini.", "This step needs a note.")
-            ],
-        )
-    fields: Document = {}
-    if action.documents is not None:
-        if not state_of(workflow, application["state"]).documents_replaceable:
-            raise _problem(
-                409,
-                "documents-locked",
-                "Dokumen tidak dapat diganti pada status ini.",
-                "Documents cannot be replaced in this state.",
-            )
-        errors = await _document_problems(db, service, caller, action.documents, partial=True)
-        if errors:
-            raise Problem(422, "validation", errors=errors)
-        documents = application["documents"] | {k: list(v) for k, v in action.documents.items()}
-        fields["documents"] = documents
-        fields["document_ids"] = [d for ids in documents.values() for d in ids]
-    return await transition(
-        db,
-        calendar=calendar,
-        application=application,
-        workflow=workflow,
-        service=service,
-        target=step.to_state,
-        action=step.code,
-        actor=caller.subject,
-        actor_role=_acting_role(caller),
-        note=action.note,
-        fields=fields,
-    )
-
-
-async def transition(
-    db: Db,
-    *,
-    calendar: WorkingCalendar,
-    application: Document,
-    workflow: Workflow,
-    service: ServicePublished,
-    target: str,
-    action: str,
-    actor: str,
-    actor_role: str,
-    note: str | None,
-    fields: Document | None = None,
-    automatic: bool = False,
-    now: dt.datetime | None = None,
-) -> Document:
-    """Move to `target`, keep the SLA clocks, record the history line and the events."""
-    now = now or _now()
-    leaving = state_of(workflow, application["state"])
-    entering = state_of(workflow, target)
-    overall_due = application["overall_due_at"]
-    if leaving.pauses_sla and application.get("paused_at"):
-        # The citizen's time to fix documents does not count against the agency.
-        paused_days = calendar.between(application["paused_at"], now)
-        overall_due = calendar.add(overall_due, paused_days)
-    paused = entering.pauses_sla
-    state_due = (
-        calendar.add(now, entering.sla_days)
-        if entering.sla_days is not None and not paused and not entering.terminal
-        else None
-    )
-    changes: Document = {
-        **(fields or {}),
-        "state": entering.code,
-        "open": not entering.terminal,
-        "updated_at": now,
-        "state_entered_at": now,
-        "state_due_at": state_due,
-        "overall_due_at": overall_due,
-        "paused_at": now if paused else None,
-        "due_at": None if paused or entering.terminal else _earliest(state_due, overall_due),
-    }
-    if entering.code == "completed":
-        changes["completed_at"] = now
-    after = application | changes
-    facts = facts_of(after)
-    events = [
-        event_of(
-            "status_changed",
-            ApplicationStatusChanged(
-                **facts,
-                from_state=leaving.code,
-                action=action,
-                actor_role=actor_role,
-                document_ids=after.get("document_ids", []),
-            ),
-        )
-    ]
-    specific: Contract | None = {
-        "revision_requested": lambda: RevisionRequested(**facts, note=note or ""),
-        "approved": lambda: ApplicationApproved(
-            **facts, electronic_output=service.electronic_output
-        ),
-        "rejected": lambda: ApplicationRejected(**facts, reason=note or ""),
-        "completed": lambda: ApplicationCompleted(
-            **facts, electronic_output=service.electronic_output, automatic=automatic
-        ),
-        "cancelled": lambda: ApplicationCancelled(**facts),
-    }.get(entering.code, lambda: None)()
-    if specific is not None:
-        events.append(event_of(entering.code, specific))
-    history = {
-        "at": now,
-        "action": action,
-        "actor": actor,
-        "actor_role": actor_role,
-        "from_state": leaving.code,
-        "to_state": entering.code,
-        "note": note,
-    }
-    try:
-        return await store.update(
-            db,
-            application_id=application["_id"],
-            expected_version=application["version"],
-            fields=changes,
-            new_events=events,
-            history=history,
-        )
-    except VersionConflict:
-        raise _problem(
-            409,
-            "concurrent-action",
-            "Permohonan ini baru saja diubah oleh orang lain. Muat ulang lalu coba lagi.",
-            "Someone else just changed this application. Reload and try again.",
-        ) from None
-
-
 # --- reading -------------------------------------------------------------------------------------
 
 
-def overdue(application: Document, now: dt.datetime) -> bool:
+def overdue(application: ApplicationRecord, now: dt.datetime) -> bool:
     """Past its state's or its overall deadline while the agency holds it."""
-    due = application.get("due_at")
-    return bool(application.get("open")) and due is not None and now > due
+    due = application.due_at
+    return application.open and due is not None and now > due
 
 
-def nearing(application: Document, *, calendar: WorkingCalendar, now: dt.datetime) -> bool:
+def nearing(application: ApplicationRecord, *, calendar: WorkingCalendar, now: dt.datetime) -> bool:
     """Due by the end of the next working day, and not overdue yet."""
-    due = application.get("due_at")
-    return bool(application.get("open")) and due is not None and now <= due <= calendar.add(now, 1)
+    due = application.due_at
+    return application.open and due is not None and now <= due <= calendar.add(now, 1)
 
 
-async def by_tracking_number(db: Db, tracking_number: str) -> Document | None:
-    """The application a tracking number names."""
-    found = await db[TRACKING].find_one({"_id": tracking_number.strip().upper()})
-    return await store.find(db, found["application_id"]) if found else None
+Versions = dict[tuple[str, int], ServicePublished]
+
+
+async def version_of(engine: AsyncEngine, application: ApplicationRecord) -> ServicePublished:
+    """The service version an application was made under."""
+    async with engine.connect() as connection:
+        return await published_version(connection, application)
+
+
+async def versions_of(
+    connection: AsyncConnection, applications: Sequence[ApplicationRecord]
+) -> Versions:
+    """The service versions the applications were made under, by service id and version."""
+    found: Versions = {}
+    for application in applications:
+        key = (application.service_id, application.service_version)
+        if key not in found:
+            found[key] = await published_version(connection, application)
+    return found
+
+
+async def by_tracking_number(
+    engine: AsyncEngine, tracking_number: str
+) -> tuple[StoredApplication, ServicePublished] | None:
+    """The application a tracking number names, and its service version."""
+    async with engine.connect() as connection:
+        found = await store.by_tracking_number(connection, tracking_number.strip().upper())
+        return (found, await published_version(connection, found)) if found else None
+
+
+async def of_citizen(
+    engine: AsyncEngine, *, caller: Principal, cursor: str | None, limit: int
+) -> tuple[list[ApplicationRecord], Versions]:
+    """The citizen's own applications, newest first: `limit + 1` after the cursor."""
+    async with engine.connect() as connection:
+        found = await store.of_citizen(connection, caller.subject, cursor=cursor, limit=limit)
+        return found, await versions_of(connection, found)
+
+
+async def inbox(
+    engine: AsyncEngine,
+    *,
+    calendar: WorkingCalendar,
+    agency: str | None,
+    state: str | None,
+    cursor: str | None,
+    limit: int,
+    now: dt.datetime,
+) -> tuple[InboxCounts, list[ApplicationRecord], Versions]:
+    """An agency's open applications, soonest due first (`limit + 1` after the cursor, of one
+    state when given), and the counts of all of them."""
+    async with engine.connect() as connection:
+        counts = await store.inbox_counts(
+            connection, agency=agency, now=now, nearing_until=calendar.add(now, 1)
+        )
+        found = await store.inbox_page(
+            connection, agency=agency, state=state, cursor=cursor, limit=limit
+        )
+        return counts, found, await versions_of(connection, found)
+
+
+async def summary(
+    engine: AsyncEngine, *, calendar: WorkingCalendar, now: dt.datetime
+) -> tuple[list[AgencyCounts], dict[str, int]]:
+    """The command center's counts: today's submissions, the backlog, 30 days' completions."""
+    today = dt.datetime.combine(calendar.local_date(now), dt.time(), tzinfo=calendar.zone)
+    async with engine.connect() as connection:
+        return await store.summary_figures(
+            connection, today=today, since=now - dt.timedelta(days=30), now=now
+        )

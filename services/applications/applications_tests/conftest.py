@@ -6,18 +6,21 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import AsyncIterator, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from applications import store
 from applications.app import create_app
+from applications.models import StoredApplication
 from applications.settings import Settings
 from mpp_shared import events, topics
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.documents import DocumentUploaded
-from mpp_shared.testing import Tokens, feeder, in_process, settings_for
+from mpp_shared.testing import Databases, Tokens, feeder, in_process, settings_for
 
 AGENCY = "UJI"
 
@@ -142,13 +145,20 @@ def applications_settings(namespace: str) -> Settings:
 
 @pytest.fixture(scope="session")
 async def applications(
-    applications_settings: Settings, tokens: Tokens, mongo: Any, kafka: str
+    applications_settings: Settings, tokens: Tokens, postgres: Databases, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The applications API in-process; `applications.app` is the FastAPI app."""
     async with in_process(
         create_app(applications_settings), base_url="http://applications", tokens=tokens
     ) as client:
         yield client
+
+
+@pytest.fixture
+def engine(applications: httpx.AsyncClient) -> AsyncEngine:
+    """The running service's database."""
+    found: AsyncEngine = applications.app.state.runtime.engine  # type: ignore[attr-defined]
+    return found
 
 
 def catalog_event(data: ServicePublished | AgencyUpserted) -> events.Event:
@@ -205,3 +215,45 @@ def upload(feed: Callable[..., Any]) -> Callable[..., Any]:
         return document_id
 
     return make
+
+
+def stored_application(**changes: Any) -> StoredApplication:
+    """An application of the test agency as the workflow leaves it, submitted three days ago;
+    `changes` override any field."""
+    now = datetime.now(UTC)
+    agency = changes.get("agency", AGENCY)
+    service_id = changes.get("service_id", f"svc-{secrets.token_hex(3)}")
+    values: dict[str, Any] = {
+        "id": f"app-{secrets.token_hex(8)}",
+        "tracking_number": f"SNJ-{agency}-{now:%Y%m%d}-{secrets.token_hex(6)}",
+        "citizen_id": f"c-{secrets.token_hex(4)}",
+        "service_id": service_id,
+        "service_version": 1,
+        "service_slug": service_id.removeprefix("svc-"),
+        "agency": agency,
+        "state": "in_review",
+        "open": True,
+        "form": {},
+        "documents": {},
+        "submitted_at": now - timedelta(days=3),
+        "updated_at": now,
+        "state_entered_at": now,
+        "state_due_at": None,
+        "overall_due_at": now + timedelta(days=2),
+        "due_at": now + timedelta(days=2),
+        "paused_at": None,
+        "completed_at": None,
+        "breaches": [],
+        "escalated": False,
+        "version": 5,
+        "request_fingerprint": None,
+        "history": [],
+    }
+    return StoredApplication.model_validate(values | changes)
+
+
+async def insert_application(engine: AsyncEngine, application: StoredApplication) -> str:
+    """Store an application as it is (no events); returns its id."""
+    async with engine.begin() as connection:
+        assert await store.insert(connection, application, idempotency_key=None, new_events=[])
+    return application.id

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import datetime as dt
 import io
-from typing import Annotated, Any
+from typing import Annotated
 
 import segno
 from fastapi import APIRouter, Query, Response
 
-from applications.bookings import service, store
-from applications.bookings.models import Agenda, AgendaItem, Booking, BookingInput, Slots
+from applications.bookings import service
+from applications.bookings.models import (
+    Agenda,
+    AgendaItem,
+    Booking,
+    BookingInput,
+    BookingRecord,
+    Slots,
+)
 from applications.deps import CalendarDep
 from applications.workdays import WorkingCalendar
 from mpp_shared import pagination
@@ -25,24 +32,24 @@ Citizen = Annotated[Principal, require("citizen")]
 Staff = Annotated[Principal, require("officer", "agency_admin", "mpp_admin", "ops_viewer")]
 
 
-def _view(booking: dict[str, Any], calendar: WorkingCalendar) -> Booking:
+def _view(booking: BookingRecord, calendar: WorkingCalendar) -> Booking:
     return Booking(
-        id=booking["_id"],
-        ticket_code=booking["ticket_code"],
-        ticket_url=f"/api/v1/bookings/{booking['_id']}/ticket.svg",
-        state=booking["state"],
-        service_id=booking["service_id"],
-        service_slug=booking["service_slug"],
-        service_name=booking["service_name"],
-        agency=booking["agency"],
-        counter=booking["counter"],
-        counter_name=booking["counter_name"],
-        date=dt.date.fromisoformat(booking["date"]),
-        starts_at=booking["starts_at"].astimezone(calendar.zone),
-        ends_at=booking["ends_at"].astimezone(calendar.zone),
-        application_id=booking.get("application_id"),
-        created_at=booking["created_at"],
-        cancelled_at=booking.get("cancelled_at"),
+        id=booking.id,
+        ticket_code=booking.ticket_code,
+        ticket_url=f"/api/v1/bookings/{booking.id}/ticket.svg",
+        state=booking.state,
+        service_id=booking.service_id,
+        service_slug=booking.service_slug,
+        service_name=booking.service_name,
+        agency=booking.agency,
+        counter=booking.counter,
+        counter_name=booking.counter_name,
+        date=booking.date,
+        starts_at=booking.starts_at.astimezone(calendar.zone),
+        ends_at=booking.ends_at.astimezone(calendar.zone),
+        application_id=booking.application_id,
+        created_at=booking.created_at,
+        cancelled_at=booking.cancelled_at,
     )
 
 
@@ -55,7 +62,7 @@ async def slots(
 ) -> Slots:
     """Free seats per slot on a day at every counter of the service, or per day for 30 days."""
     return await service.slots(
-        rt.db, calendar=calendar, ref=service_ref, day=date, now=dt.datetime.now(dt.UTC)
+        rt.engine, calendar=calendar, ref=service_ref, day=date, now=dt.datetime.now(dt.UTC)
     )
 
 
@@ -92,24 +99,24 @@ async def agenda(
             },
         )
     day = date or calendar.local_date(dt.datetime.now(dt.UTC))
-    found = await store.of_agency_day(rt.db, agency, day, counter)
+    found = await service.agenda(rt.engine, agency=agency, day=day, counter=counter)
     return Agenda(
         agency=agency,
         date=day,
-        booked=sum(b["state"] == "booked" for b in found),
-        cancelled=sum(b["state"] == "cancelled" for b in found),
+        booked=sum(b.state == "booked" for b in found),
+        cancelled=sum(b.state == "cancelled" for b in found),
         items=[
             AgendaItem(
-                id=b["_id"],
-                ticket_code=b["ticket_code"],
-                state=b["state"],
-                counter=b["counter"],
-                starts_at=b["starts_at"].astimezone(calendar.zone),
-                ends_at=b["ends_at"].astimezone(calendar.zone),
-                service_slug=b["service_slug"],
-                service_name=b["service_name"],
-                citizen_id=b["citizen_id"],
-                application_id=b.get("application_id"),
+                id=b.id,
+                ticket_code=b.ticket_code,
+                state=b.state,
+                counter=b.counter,
+                starts_at=b.starts_at.astimezone(calendar.zone),
+                ends_at=b.ends_at.astimezone(calendar.zone),
+                service_slug=b.service_slug,
+                service_name=b.service_name,
+                citizen_id=b.citizen_id,
+                application_id=b.application_id,
             )
             for b in found
         ],
@@ -127,13 +134,13 @@ async def book(
 ) -> Booking:
     """Book a counter visit in a free slot; answers the ticket code to show at the counter."""
     booking, created = await service.book(
-        rt.db, calendar=calendar, caller=caller, data=data, idempotency_key=idempotency_key
+        rt.engine, calendar=calendar, caller=caller, data=data, idempotency_key=idempotency_key
     )
     if created:
         rt.wake_relay()
     else:
         response.status_code = 200
-    response.headers["Location"] = f"/api/v1/bookings/{booking['_id']}"
+    response.headers["Location"] = f"/api/v1/bookings/{booking.id}"
     return _view(booking, calendar)
 
 
@@ -146,21 +153,10 @@ async def my_bookings(
     cursor: pagination.Cursor = None,
 ) -> pagination.Page[Booking]:
     """The citizen's own bookings, newest first."""
-    found = await store.of_citizen(rt.db, caller.subject, before=_position(cursor), limit=limit)
-    items = [_view(b, calendar) for b in found]
-    return pagination.page(items, limit=limit, key=lambda b: f"{b.created_at.isoformat()}|{b.id}")
-
-
-def _position(cursor: str | None) -> tuple[dt.datetime, str] | None:
-    """Where a `my_bookings` cursor resumes: after this creation time and id."""
-    decoded = pagination.decode_cursor(cursor)
-    if decoded is None:
-        return None
-    at, _, booking_id = decoded.partition("|")
-    try:
-        return dt.datetime.fromisoformat(at), booking_id
-    except ValueError:
-        raise pagination.invalid_cursor() from None
+    found = await service.of_citizen(rt.engine, caller=caller, cursor=cursor, limit=limit)
+    return pagination.keyset_page(
+        [_view(b, calendar) for b in found], limit=limit, key=lambda b: (b.created_at, b.id)
+    )
 
 
 @router.get("/bookings/{booking_id}")
@@ -168,7 +164,7 @@ async def read(
     rt: RuntimeDep, calendar: CalendarDep, caller: CurrentPrincipal, booking_id: str
 ) -> Booking:
     """One booking: its citizen's, or the agency's staff's to see."""
-    booking = await service.load_visible(rt.db, caller=caller, booking_id=booking_id)
+    booking = await service.load_visible(rt.engine, caller=caller, booking_id=booking_id)
     return _view(booking, calendar)
 
 
@@ -177,7 +173,7 @@ async def cancel(
     rt: RuntimeDep, calendar: CalendarDep, caller: Citizen, booking_id: str
 ) -> Response:
     """Cancel an upcoming booking; its seat is free again. Cancelling twice changes nothing."""
-    if await service.cancel(rt.db, calendar=calendar, caller=caller, booking_id=booking_id):
+    if await service.cancel(rt.engine, calendar=calendar, caller=caller, booking_id=booking_id):
         rt.wake_relay()
     return Response(status_code=204)
 
@@ -189,9 +185,9 @@ async def cancel(
 )
 async def ticket(rt: RuntimeDep, caller: CurrentPrincipal, booking_id: str) -> Response:
     """The ticket code as a QR code (SVG), to show at the counter."""
-    booking = await service.load_visible(rt.db, caller=caller, booking_id=booking_id)
+    booking = await service.load_visible(rt.engine, caller=caller, booking_id=booking_id)
     svg = io.BytesIO()
-    code = booking["ticket_code"]
+    code = booking.ticket_code
     segno.make_qr(code, error="m").save(svg, kind="svg", scale=8, border=2, title=code)
     return Response(
         svg.getvalue(),

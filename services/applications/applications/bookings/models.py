@@ -147,3 +147,29 @@ class Agenda(BaseModel):
     booked: int
     cancelled: int
     items: list[AgendaItem]
+
+
+class BookingRecord(BaseModel):
+    """A booking as the store holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    ticket_code: str
+    state: BookingState
+    citizen_id: str
+    service_id: str
+    service_slug: str
+    service_name: LocalizedText
+    agency: str
+    counter: str
+    counter_name: LocalizedText
+    date: dt.date
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    application_id: str | None
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    cancelled_at: dt.datetime | None
+    request_fingerprint: str | None
+    version: int

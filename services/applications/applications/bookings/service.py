@@ -3,9 +3,9 @@ active booking per citizen, service and day, and cancellation that frees the sea
 
 Capacity: a counter-service's `daily_capacity` is spread over the day's slots once and for all,
 each slot holding the floor or the ceiling of capacity / slots, so the day adds up to exactly the
-capacity (fewer visits than slots: every few slots holds one). A slot's seat number k is the
-lock document `<agency>:<counter>:<service>:<date>:<HHMM>:<k>`; booking inserts the first free
-one and a duplicate `_id` tells it is taken, so concurrent citizens can never share a seat.
+capacity (fewer visits than slots: every few slots holds one). Booking takes the first free seat
+number of the slot (a row whose primary key only one transaction can insert) and writes the
+booking in the same transaction, so concurrent citizens never share a seat.
 """
 
 from __future__ import annotations
@@ -16,11 +16,15 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
 from applications import catalog_view
 from applications import store as applications_store
 from applications.bookings import store
 from applications.bookings.models import (
     BookingInput,
+    BookingRecord,
     Counter,
     CounterInfo,
     Day,
@@ -38,23 +42,20 @@ from applications.bookings.slots import (
     window,
 )
 from applications.workdays import WorkingCalendar
-from mpp_shared import idempotency, topics
+from mpp_shared import db, idempotency, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts.applications import BookingCancelled, BookingCreated
 from mpp_shared.contracts.catalog import ServicePublished
-from mpp_shared.events import new_event
-from mpp_shared.outbox import VersionConflict
+from mpp_shared.events import Event, new_event
 from mpp_shared.problems import Problem
 
 log = logging.getLogger(__name__)
 
-Db = store.Db
-Document = store.Document
 SOURCE = topics.source_of("applications")
-# A lock whose booking was never written (the request died half-way) is taken back after this.
-ABANDONED_AFTER = dt.timedelta(minutes=2)
 # Ticket codes: no 0/O or 1/I to misread at the counter.
 TICKET_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# A booking that lost a race (the citizen's day, a ticket code) is tried again this many times.
+ATTEMPTS = 3
 
 
 # Why a booking is refused: status, Indonesian and English (`{first}`, `{last}`, `{day}` filled in).
@@ -123,17 +124,15 @@ def _field_error(field: str, indonesian: str, english: str) -> Problem:
 
 
 def _now() -> dt.datetime:
-    # Stored dates keep milliseconds: a replayed answer must equal the first one.
-    now = dt.datetime.now(dt.UTC)
-    return now.replace(microsecond=now.microsecond // 1000 * 1000)
+    return dt.datetime.now(dt.UTC)
 
 
 # --- availability --------------------------------------------------------------------------------
 
 
-async def bookable_service(db: Db, ref: str) -> ServicePublished:
+async def bookable_service(connection: AsyncConnection, ref: str) -> ServicePublished:
     """The service by slug or id, if it takes bookings; else why not."""
-    found = await catalog_view.service(db, ref)
+    found = await catalog_view.service(connection, ref)
     if found is None:
         raise refused("service-not-found")
     service, open_for_applications = found
@@ -145,18 +144,24 @@ async def bookable_service(db: Db, ref: str) -> ServicePublished:
 
 
 async def slots(
-    db: Db, *, calendar: WorkingCalendar, ref: str, day: dt.date | None, now: dt.datetime
+    engine: AsyncEngine,
+    *,
+    calendar: WorkingCalendar,
+    ref: str,
+    day: dt.date | None,
+    now: dt.datetime,
 ) -> Slots:
     """One day's future slots with the seats left, or (no day) the window's seats left per day."""
-    service = await bookable_service(db, ref)
-    counters = offers(await catalog_view.agency(db, service.agency), service)
-    first, last = window(calendar, now)
-    if day is not None and not first <= day <= last:
-        raise refused("outside-booking-window", first=first, last=last)
-    days = [day] if day else [first + dt.timedelta(days=n) for n in range(WINDOW_DAYS + 1)]
+    async with engine.connect() as connection:
+        service = await bookable_service(connection, ref)
+        counters = offers(await catalog_view.agency(connection, service.agency), service)
+        first, last = window(calendar, now)
+        if day is not None and not first <= day <= last:
+            raise refused("outside-booking-window", first=first, last=last)
+        days = [day] if day else [first + dt.timedelta(days=n) for n in range(WINDOW_DAYS + 1)]
+        keys = [day_key(service, c.code, d) for d in days for c, _ in counters]
+        taken = await store.taken_seats(connection, keys)
     planned = {d: _plans(service, counters, d, calendar) for d in days}
-    keys = [day_key(service, c.code, d) for d in days for c, _ in counters]
-    taken = await store.taken_seats(db, keys)
     answer = []
     for each in days:
         working = calendar.is_working_day(each)
@@ -210,30 +215,78 @@ def _plans(
 
 
 async def book(
-    db: Db,
+    engine: AsyncEngine,
     *,
     calendar: WorkingCalendar,
     caller: Principal,
     data: BookingInput,
     idempotency_key: str | None,
-) -> tuple[Document, bool]:
+) -> tuple[BookingRecord, bool]:
     """Book a seat in a slot for a citizen; a retry with the same key returns the first booking."""
     fingerprint = idempotency.fingerprint(data)
     booking_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:bookings", key=idempotency_key
     )
-    existing = await store.find(db, booking_id)
-    if existing is not None:
-        idempotency.check_replay(existing, fingerprint)
-        return existing, False
+    for attempt in range(1, ATTEMPTS + 1):
+        try:
+            async with db.transaction(engine) as connection:
+                await store.wait_for_key(connection, booking_id)
+                existing = await store.find(connection, booking_id)
+                if existing is not None:
+                    return _replay(existing, fingerprint), False
+                booking, event = await _new_booking(
+                    connection,
+                    calendar=calendar,
+                    caller=caller,
+                    data=data,
+                    booking_id=booking_id,
+                    fingerprint=fingerprint,
+                )
+                if not await store.insert(
+                    connection, booking, idempotency_key=idempotency_key, new_events=[event]
+                ):
+                    raise _KeyTaken  # and give the seat back
+                return booking, True
+        except _KeyTaken:
+            break
+        except IntegrityError as error:
+            # Another booking of the citizen's that day, or the same ticket code, was written
+            # meanwhile: everything is rolled back, and the next attempt sees it.
+            if not db.is_unique_violation(error) or attempt == ATTEMPTS:
+                raise
+    async with engine.connect() as connection:
+        first = await store.find(connection, booking_id)
+    assert first is not None
+    return _replay(first, fingerprint), False
 
+
+class _KeyTaken(Exception):
+    """Another request with the same idempotency key recorded its booking first."""
+
+
+def _replay(existing: BookingRecord, fingerprint: str) -> BookingRecord:
+    """The first booking made with a key, unless the key was reused for another request."""
+    idempotency.check_replay({idempotency.FINGERPRINT: existing.request_fingerprint}, fingerprint)
+    return existing
+
+
+async def _new_booking(
+    connection: AsyncConnection,
+    *,
+    calendar: WorkingCalendar,
+    caller: Principal,
+    data: BookingInput,
+    booking_id: str,
+    fingerprint: str,
+) -> tuple[BookingRecord, Event]:
+    """A booking holding a free seat of the slot asked for, and its event; else why not."""
     now = _now()
-    service = await bookable_service(db, data.service)
+    service = await bookable_service(connection, data.service)
     starts_at = requested_start(data, calendar)
     day = bookable_day(starts_at, calendar=calendar, now=now)
     if data.application_id:
-        await _check_application(db, caller, service, data.application_id)
-    agency = await catalog_view.agency(db, service.agency)
+        await _check_application(connection, caller, service, data.application_id)
+    agency = await catalog_view.agency(connection, service.agency)
     candidates = [
         (counter, plan)
         for counter, offer in offers(agency, service)
@@ -243,40 +296,38 @@ async def book(
     ]
     if not candidates:
         raise refused("no-such-slot")
-
-    citizen_day = f"{caller.subject}:{service.service_id}:{day.isoformat()}"
-    if not await _hold(db, store.CITIZEN_DAYS, citizen_day, booking_id, now):
+    if await store.has_active(
+        connection, citizen_id=caller.subject, service_id=service.service_id, day=day
+    ):
         raise refused("already-booked")
-    seat = await _take_seat(db, service, day, candidates, booking_id, now)
+    seat = await _take_seat(connection, service, day, candidates, booking_id)
     if seat is None:
-        await store.release(db, store.CITIZEN_DAYS, citizen_day, booking_id)
         raise refused("slot-full")
-    counter, plan, seat_id = seat
-    booking: Document = {
-        "_id": booking_id,
-        "ticket_code": await _new_ticket(db, plan, booking_id),
-        "state": "booked",
-        "citizen_id": caller.subject,
-        "service_id": service.service_id,
-        "service_slug": service.slug,
-        "service_name": service.name.model_dump(),
-        "agency": service.agency,
-        "counter": counter.code,
-        "counter_name": counter.name.model_dump(),
-        "date": day.isoformat(),
-        "starts_at": plan.starts_at.astimezone(dt.UTC),
-        "ends_at": plan.ends_at.astimezone(dt.UTC),
-        "application_id": data.application_id,
-        "seat_id": seat_id,
-        "citizen_day_id": citizen_day,
-        "created_at": now,
-        "updated_at": now,
-        "cancelled_at": None,
-        idempotency.FINGERPRINT: fingerprint,
-    }
+    counter, plan = seat
+    booking = BookingRecord(
+        id=booking_id,
+        ticket_code=await _new_ticket(connection, plan),
+        state="booked",
+        citizen_id=caller.subject,
+        service_id=service.service_id,
+        service_slug=service.slug,
+        service_name=service.name,
+        agency=service.agency,
+        counter=counter.code,
+        counter_name=counter.name,
+        date=day,
+        starts_at=plan.starts_at.astimezone(dt.UTC),
+        ends_at=plan.ends_at.astimezone(dt.UTC),
+        application_id=data.application_id,
+        created_at=now,
+        updated_at=now,
+        cancelled_at=None,
+        request_fingerprint=fingerprint,
+        version=1,
+    )
     created = BookingCreated(
         booking_id=booking_id,
-        ticket_code=booking["ticket_code"],
+        ticket_code=booking.ticket_code,
         citizen_id=caller.subject,
         service_id=service.service_id,
         agency=service.agency,
@@ -288,17 +339,7 @@ async def book(
     event = new_event(
         type="applications.booking.created.v1", source=SOURCE, subject=booking_id, data=created
     )
-    if not await store.insert(db, booking, [event]):
-        # The same key raced this request and won: answer as it did, keeping only its locks.
-        first = await store.find(db, booking_id)
-        assert first is not None
-        if first["seat_id"] != seat_id:
-            await store.release(db, store.SEATS, seat_id, booking_id)
-        if first["citizen_day_id"] != citizen_day:
-            await store.release(db, store.CITIZEN_DAYS, citizen_day, booking_id)
-        idempotency.check_replay(first, fingerprint)
-        return first, False
-    return booking, True
+    return booking, event
 
 
 def requested_start(data: BookingInput, calendar: WorkingCalendar) -> dt.datetime:
@@ -332,13 +373,13 @@ def bookable_day(starts_at: dt.datetime, *, calendar: WorkingCalendar, now: dt.d
 
 
 async def _check_application(
-    db: Db, caller: Principal, service: ServicePublished, application_id: str
+    connection: AsyncConnection, caller: Principal, service: ServicePublished, application_id: str
 ) -> None:
-    application = await applications_store.find(db, application_id)
+    application = await applications_store.find_record(connection, application_id)
     if (
         application is None
-        or application.get("citizen_id") != caller.subject
-        or application.get("service_id") != service.service_id
+        or application.citizen_id != caller.subject
+        or application.service_id != service.service_id
     ):
         raise _field_error(
             "application_id",
@@ -348,98 +389,88 @@ async def _check_application(
 
 
 async def _take_seat(
-    db: Db,
+    connection: AsyncConnection,
     service: ServicePublished,
     day: dt.date,
     candidates: list[tuple[Counter, PlannedSlot]],
     booking_id: str,
-    now: dt.datetime,
-) -> tuple[Counter, PlannedSlot, str] | None:
+) -> tuple[Counter, PlannedSlot] | None:
     """The first free seat of the slot at any of the counters, now held for the booking."""
     for counter, plan in candidates:
         key = day_key(service, counter.code, day)
         for number in range(1, plan.seats + 1):
-            seat_id = f"{key}:{plan.label}:{number}"
-            fields = {"day": key, "slot": plan.label}
-            if await _hold(db, store.SEATS, seat_id, booking_id, now, **fields):
-                return counter, plan, seat_id
+            if await store.take_seat(
+                connection, day_key=key, slot=plan.label, seat=number, booking_id=booking_id
+            ):
+                return counter, plan
     return None
 
 
-async def _hold(
-    db: Db, collection: str, lock_id: str, booking_id: str, now: dt.datetime, **fields: Any
-) -> bool:
-    """Hold a lock for the booking: True when it is now the booking's (or already was)."""
-    document = {"_id": lock_id, "booking_id": booking_id, "at": now, **fields}
-    if await store.lock(db, collection, document):
-        return True
-    held = await store.holder(db, collection, lock_id)
-    if held is None:  # freed meanwhile
-        return await store.lock(db, collection, document)
-    if held["booking_id"] == booking_id:  # a retry of this very booking
-        return True
-    if await _abandoned(db, held, now):
-        await store.release(db, collection, lock_id, held["booking_id"])
-        return await store.lock(db, collection, document)
-    return False
-
-
-async def _abandoned(db: Db, lock: Document, now: dt.datetime) -> bool:
-    """A lock no active booking stands behind: its request died, or its cancel did half-way."""
-    booking = await store.find(db, lock["booking_id"])
-    if booking is None:
-        return bool(lock["at"] < now - ABANDONED_AFTER)
-    return booking["state"] != "booked" or lock["_id"] not in (
-        booking["seat_id"],
-        booking["citizen_day_id"],
-    )
-
-
-async def _new_ticket(db: Db, plan: PlannedSlot, booking_id: str) -> str:
+async def _new_ticket(connection: AsyncConnection, plan: PlannedSlot) -> str:
     """A short code never handed out before: counter, time and four random characters."""
     while True:
         suffix = "".join(secrets.choice(TICKET_ALPHABET) for _ in range(4))
         code = f"{plan.counter}-{plan.label}-{suffix}"
-        if await store.lock(db, store.TICKETS, {"_id": code, "booking_id": booking_id}):
+        if not await store.ticket_taken(connection, code):
             return code
 
 
 # --- reading and cancelling ----------------------------------------------------------------------
 
 
-def may_read(caller: Principal, booking: Document) -> bool:
+def may_read(caller: Principal, booking: BookingRecord) -> bool:
     """The citizen who booked, the agency's staff and the mall-wide roles."""
     if caller.role == "citizen":
-        return bool(booking["citizen_id"] == caller.subject)
-    return caller.is_staff_of(booking["agency"]) or caller.role == "ops_viewer"
+        return booking.citizen_id == caller.subject
+    return caller.is_staff_of(booking.agency) or caller.role == "ops_viewer"
 
 
-async def load_visible(db: Db, *, caller: Principal, booking_id: str) -> Document:
+async def load_visible(engine: AsyncEngine, *, caller: Principal, booking_id: str) -> BookingRecord:
     """A booking the caller may read, or a 404 (never a 403 telling it exists)."""
-    booking = await store.find(db, booking_id)
+    async with engine.connect() as connection:
+        booking = await store.find(connection, booking_id)
     if booking is None or not may_read(caller, booking):
         raise Problem(404, "not-found")
     return booking
 
 
-async def cancel(db: Db, *, calendar: WorkingCalendar, caller: Principal, booking_id: str) -> bool:
-    """Cancel a citizen's own upcoming booking and free its seat; True when this call did it."""
-    booking = await store.find(db, booking_id)
-    if booking is None or booking["citizen_id"] != caller.subject:
-        raise Problem(404, "not-found")
-    now = _now()
-    changed = False
-    if booking["state"] == "booked":
-        if booking["starts_at"] <= now:
+async def of_citizen(
+    engine: AsyncEngine, *, caller: Principal, cursor: str | None, limit: int
+) -> list[BookingRecord]:
+    """The citizen's own bookings, newest first: `limit + 1` after the cursor."""
+    async with engine.connect() as connection:
+        return await store.of_citizen(connection, caller.subject, cursor=cursor, limit=limit)
+
+
+async def agenda(
+    engine: AsyncEngine, *, agency: str, day: dt.date, counter: str | None
+) -> list[BookingRecord]:
+    """An agency's bookings of a day (one counter's when given), by time."""
+    async with engine.connect() as connection:
+        return await store.of_agency_day(connection, agency, day, counter)
+
+
+async def cancel(
+    engine: AsyncEngine, *, calendar: WorkingCalendar, caller: Principal, booking_id: str
+) -> bool:
+    """Cancel a citizen's own upcoming booking and free its seat; True when this call did it.
+    Of concurrent cancels the first does it; the others find it cancelled."""
+    async with db.transaction(engine) as connection:
+        booking = await store.find(connection, booking_id, for_update=True)
+        if booking is None or booking.citizen_id != caller.subject:
+            raise Problem(404, "not-found")
+        if booking.state != "booked":
+            return False
+        if booking.starts_at <= _now():
             raise refused("booking-past")
         cancelled = BookingCancelled(
             booking_id=booking_id,
-            citizen_id=booking["citizen_id"],
-            service_id=booking["service_id"],
-            agency=booking["agency"],
-            counter=booking["counter"],
-            date=dt.date.fromisoformat(booking["date"]),
-            starts_at=booking["starts_at"].astimezone(calendar.zone),
+            citizen_id=booking.citizen_id,
+            service_id=booking.service_id,
+            agency=booking.agency,
+            counter=booking.counter,
+            date=booking.date,
+            starts_at=booking.starts_at.astimezone(calendar.zone),
         )
         event = new_event(
             type="applications.booking.cancelled.v1",
@@ -447,19 +478,5 @@ async def cancel(db: Db, *, calendar: WorkingCalendar, caller: Principal, bookin
             subject=booking_id,
             data=cancelled,
         )
-        try:
-            booking = await store.update(
-                db,
-                booking_id=booking_id,
-                expected_version=booking["version"],
-                fields={"state": "cancelled", "cancelled_at": now, "updated_at": now},
-                new_events=[event],
-            )
-            changed = True
-        except VersionConflict:
-            booking = await store.find(db, booking_id) or booking  # a concurrent cancel won
-    if booking["state"] == "cancelled":
-        # Also on a repeated cancel: frees what a cancel that died half-way still held.
-        await store.release(db, store.SEATS, booking["seat_id"], booking_id)
-        await store.release(db, store.CITIZEN_DAYS, booking["citizen_day_id"], booking_id)
-    return changed
+        await store.cancel(connection, booking_id, now=_now(), new_events=[event])
+        return True

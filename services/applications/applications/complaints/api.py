@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from applications.complaints import service, store
+from applications.complaints import service, workflow
 from applications.complaints.models import (
     ACTIONS,
-    FORWARDED,
-    RECEIVED,
     STATES,
     CloseInput,
     Coded,
     Complaint,
     ComplaintInput,
     ComplaintList,
+    ComplaintRecord,
     ComplaintSummary,
     ComplaintTracking,
     ForwardInput,
     MessageInput,
+    StoredComplaint,
     TimelineLine,
     TrackStep,
 )
@@ -48,59 +47,54 @@ def _action(code: str) -> Coded:
     return Coded(code=code, label=ACTIONS[code])
 
 
-def _view(complaint: dict[str, Any], caller: Principal) -> Complaint:
+def _view(complaint: StoredComplaint, caller: Principal) -> Complaint:
     staff = caller.role != "citizen"
     return Complaint(
-        id=complaint["_id"],
-        tracking_id=complaint["tracking_id"],
-        state=_state(complaint["state"]),
-        citizen_id=complaint["citizen_id"],
-        application_id=complaint.get("application_id"),
-        agency=complaint.get("agency"),
-        subject=complaint["subject"],
-        description=complaint["description"],
-        category=complaint.get("category"),
-        filed_at=complaint["filed_at"],
-        updated_at=complaint["updated_at"],
-        due_at=complaint.get("due_at"),
+        id=complaint.id,
+        tracking_id=complaint.tracking_id,
+        state=_state(complaint.state),
+        citizen_id=complaint.citizen_id,
+        application_id=complaint.application_id,
+        agency=complaint.agency,
+        subject=complaint.subject,
+        description=complaint.description,
+        category=complaint.category,
+        filed_at=complaint.filed_at,
+        updated_at=complaint.updated_at,
+        due_at=complaint.due_at,
         overdue=service.overdue(complaint, dt.datetime.now(dt.UTC)),
-        closes_at=complaint.get("closes_at"),
-        closed_at=complaint.get("closed_at"),
+        closes_at=complaint.closes_at,
+        closed_at=complaint.closed_at,
         actions=[_action(a) for a in service.allowed_actions(caller, complaint)],
         timeline=[
             TimelineLine(
-                at=line["at"],
-                action=_action(line["action"]),
-                actor_role=line["actor_role"],
-                actor=line["actor"] if staff else None,
-                state=_state(line["state"]),
-                message=line.get("message"),
+                at=line.at,
+                action=_action(line.action),
+                actor_role=line.actor_role,
+                actor=line.actor if staff else None,
+                state=_state(line.state),
+                message=line.message,
             )
-            for line in complaint["timeline"]
+            for line in complaint.timeline
         ],
     )
 
 
-def _summary(complaint: dict[str, Any], now: dt.datetime) -> ComplaintSummary:
+def _summary(complaint: ComplaintRecord, now: dt.datetime) -> ComplaintSummary:
     return ComplaintSummary(
-        id=complaint["_id"],
-        tracking_id=complaint["tracking_id"],
-        state=_state(complaint["state"]),
-        agency=complaint.get("agency"),
-        application_id=complaint.get("application_id"),
-        subject=complaint["subject"],
-        category=complaint.get("category"),
-        filed_at=complaint["filed_at"],
-        updated_at=complaint["updated_at"],
-        due_at=complaint.get("due_at"),
+        id=complaint.id,
+        tracking_id=complaint.tracking_id,
+        state=_state(complaint.state),
+        agency=complaint.agency,
+        application_id=complaint.application_id,
+        subject=complaint.subject,
+        category=complaint.category,
+        filed_at=complaint.filed_at,
+        updated_at=complaint.updated_at,
+        due_at=complaint.due_at,
         overdue=service.overdue(complaint, now),
-        closes_at=complaint.get("closes_at"),
+        closes_at=complaint.closes_at,
     )
-
-
-def _order(complaint: dict[str, Any]) -> str:
-    """Newest first, then by id: a stable order the cursor resumes in."""
-    return f"{complaint['filed_at'].strftime('%Y%m%d%H%M%S%f')}|{complaint['_id']}"
 
 
 @router.post("/complaints", status_code=201)
@@ -115,7 +109,7 @@ async def file(
 ) -> Complaint:
     """File a complaint (SP4N-LAPOR!): forwarded to the agency in 3 working days, answered in 5."""
     filed, created = await service.file(
-        rt.db,
+        rt.engine,
         settings=settings,
         calendar=calendar,
         caller=caller,
@@ -126,7 +120,7 @@ async def file(
         rt.wake_relay()
     else:
         response.status_code = 200
-    response.headers["Location"] = f"/api/v1/complaints/{filed['_id']}"
+    response.headers["Location"] = f"/api/v1/complaints/{filed.id}"
     return _view(filed, caller)
 
 
@@ -141,30 +135,33 @@ async def complaints(
 ) -> ComplaintList:
     """A citizen's own complaints, an agency's forwarded ones, or all for the mall's staff;
     newest first, with the counts of open and overdue ones."""
-    found = await store.listed(rt.db, service.list_query(caller, agency=agency))
     now = dt.datetime.now(dt.UTC)
-    open_ones = [c for c in found if c["open"]]
-    overdue = Counter(c["state"] for c in open_ones if service.overdue(c, now))
-    ordered = sorted(
-        (c for c in found if state is None or c["state"] == state), key=_order, reverse=True
+    counts, found = await service.listed(
+        rt.engine,
+        caller=caller,
+        agency=agency,
+        state=state,
+        cursor=cursor,
+        limit=limit,
+        now=now,
     )
-    resume = pagination.decode_cursor(cursor)
-    rest = [c for c in ordered if resume is None or _order(c) < resume]
-    shown = rest[:limit]
+    page = pagination.keyset_page(
+        [_summary(c, now) for c in found], limit=limit, key=lambda c: (c.filed_at, c.id)
+    )
     return ComplaintList(
-        open=len(open_ones),
-        by_state=dict(Counter(c["state"] for c in found)),
-        overdue_forward=overdue[RECEIVED],
-        overdue_response=overdue[FORWARDED],
-        items=[_summary(c, now) for c in shown],
-        next_cursor=pagination.encode_cursor(_order(shown[-1])) if len(rest) > limit else None,
+        open=counts.open,
+        by_state=counts.by_state,
+        overdue_forward=counts.overdue_forward,
+        overdue_response=counts.overdue_response,
+        items=page.items,
+        next_cursor=page.next_cursor,
     )
 
 
 @router.get("/complaints/{complaint_id}")
 async def read(rt: RuntimeDep, caller: CurrentPrincipal, complaint_id: str) -> Complaint:
     """One complaint with its timeline and the actions the caller may take now."""
-    complaint = await service.load_visible(rt.db, caller=caller, complaint_id=complaint_id)
+    complaint = await service.read(rt.engine, caller=caller, complaint_id=complaint_id)
     return _view(complaint, caller)
 
 
@@ -178,8 +175,8 @@ async def forward(
 ) -> Complaint:
     """Verify the complaint and forward it to the agency (the mall's administrators)."""
     body = body or ForwardInput()
-    complaint = await service.forward(
-        rt.db,
+    complaint = await workflow.forward(
+        rt.engine,
         calendar=calendar,
         caller=caller,
         complaint_id=complaint_id,
@@ -199,8 +196,8 @@ async def respond(
     body: MessageInput,
 ) -> Complaint:
     """Answer the complaint (the agency's officers and administrators)."""
-    complaint = await service.respond(
-        rt.db, calendar=calendar, caller=caller, complaint_id=complaint_id, message=body.message
+    complaint = await workflow.respond(
+        rt.engine, calendar=calendar, caller=caller, complaint_id=complaint_id, message=body.message
     )
     rt.wake_relay()
     return _view(complaint, caller)
@@ -215,8 +212,8 @@ async def reply(
     body: MessageInput,
 ) -> Complaint:
     """Reply to the agency's answer (the citizen): the agency answers again."""
-    complaint = await service.reply(
-        rt.db, calendar=calendar, caller=caller, complaint_id=complaint_id, message=body.message
+    complaint = await workflow.reply(
+        rt.engine, calendar=calendar, caller=caller, complaint_id=complaint_id, message=body.message
     )
     rt.wake_relay()
     return _view(complaint, caller)
@@ -227,8 +224,8 @@ async def close(
     rt: RuntimeDep, caller: CurrentPrincipal, complaint_id: str, body: CloseInput | None = None
 ) -> Complaint:
     """Close the complaint (the citizen, or the mall's administrators saying why)."""
-    complaint = await service.close(
-        rt.db, caller=caller, complaint_id=complaint_id, message=(body or CloseInput()).message
+    complaint = await workflow.close(
+        rt.engine, caller=caller, complaint_id=complaint_id, message=(body or CloseInput()).message
     )
     rt.wake_relay()
     return _view(complaint, caller)
@@ -237,18 +234,18 @@ async def close(
 @router.get("/track/complaints/{tracking_id}")
 async def track(rt: RuntimeDep, tracking_id: str) -> ComplaintTracking:
     """Anyone with the tracking id sees the complaint's progress, never its content or names."""
-    complaint = await service.by_tracking_id(rt.db, tracking_id)
+    complaint = await service.by_tracking_id(rt.engine, tracking_id)
     if complaint is None:
         raise not_found()
     return ComplaintTracking(
-        tracking_id=complaint["tracking_id"],
-        state=_state(complaint["state"]),
-        agency=complaint.get("agency"),
-        filed_at=complaint["filed_at"],
-        updated_at=complaint["updated_at"],
-        due_at=complaint.get("due_at"),
+        tracking_id=complaint.tracking_id,
+        state=_state(complaint.state),
+        agency=complaint.agency,
+        filed_at=complaint.filed_at,
+        updated_at=complaint.updated_at,
+        due_at=complaint.due_at,
         timeline=[
-            TrackStep(at=line["at"], action=_action(line["action"]), state=_state(line["state"]))
-            for line in complaint["timeline"]
+            TrackStep(at=line.at, action=_action(line.action), state=_state(line.state))
+            for line in complaint.timeline
         ],
     )

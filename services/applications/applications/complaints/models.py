@@ -172,3 +172,75 @@ class ComplaintTracking(BaseModel):
     updated_at: datetime
     due_at: datetime | None
     timeline: list[TrackStep]
+
+
+# --- what the store holds --------------------------------------------------------------------
+
+
+class ComplaintLine(BaseModel):
+    """One step of a complaint's timeline as the store holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    at: datetime
+    action: str
+    actor: str
+    actor_role: str
+    state: str
+    message: str | None = None
+
+
+class ComplaintRecord(BaseModel):
+    """A complaint's row: its state and clocks, without description and timeline."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    tracking_id: str
+    citizen_id: str
+    application_id: str | None
+    agency: str | None
+    subject: str
+    category: str | None
+    state: str
+    open: bool
+    filed_at: datetime
+    updated_at: datetime
+    forward_due_at: datetime
+    forwarded_at: datetime | None
+    response_due_at: datetime | None
+    responded_at: datetime | None
+    closes_at: datetime | None
+    closed_at: datetime | None
+    due_at: datetime | None
+    overdue: bool = Field(description="The clock check noted the step owed as overdue")
+    version: int
+
+
+class StoredComplaint(ComplaintRecord):
+    """A complaint with its description and timeline."""
+
+    description: str
+    request_fingerprint: str | None
+    timeline: list[ComplaintLine]
+
+
+class ComplaintScope(BaseModel):
+    """Which complaints a list holds: a citizen's, an agency's (forwarded ones only), or all."""
+
+    model_config = ConfigDict(frozen=True)
+
+    citizen_id: str | None = None
+    agency: str | None = None
+    forwarded_only: bool = False
+
+
+class ComplaintCounts(BaseModel):
+    """The counts a list of complaints shows."""
+
+    model_config = ConfigDict(frozen=True)
+
+    open: int
+    by_state: dict[str, int]
+    overdue_forward: int
+    overdue_response: int

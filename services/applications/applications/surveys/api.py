@@ -4,7 +4,7 @@ satisfaction index (IKM) for the public and for staff."""
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
@@ -14,9 +14,9 @@ from applications.surveys.models import (
     Elements,
     IkmReport,
     PublicIkm,
-    Scores,
     Survey,
     SurveyInput,
+    SurveyRecord,
 )
 from applications.workdays import WorkingCalendar
 from mpp_shared.auth import Principal, require
@@ -30,15 +30,15 @@ ServiceRef = Annotated[str | None, Query(alias="service", description="A service
 AgencyCode = Annotated[str | None, Query(description="An agency's code")]
 
 
-def _view(survey: dict[str, Any]) -> Survey:
+def _view(survey: SurveyRecord) -> Survey:
     return Survey(
-        id=survey["_id"],
-        application_id=survey["application_id"],
-        service_id=survey["service_id"],
-        agency=survey["agency"],
-        scores=Scores.model_validate(survey["scores"]),
-        comment=survey.get("comment"),
-        submitted_at=survey["submitted_at"],
+        id=survey.application_id,
+        application_id=survey.application_id,
+        service_id=survey.service_id,
+        agency=survey.agency,
+        scores=survey.scores,
+        comment=survey.comment,
+        submitted_at=survey.submitted_at,
     )
 
 
@@ -60,7 +60,7 @@ async def submit(
 ) -> Survey:
     """Rate a completed application, once: a score of 1-4 for each element, and a comment."""
     survey = await service.submit(
-        rt.db, caller=caller, application_id=application_id, answers=answers
+        rt.engine, caller=caller, application_id=application_id, answers=answers
     )
     rt.wake_relay()
     response.headers["Location"] = f"/api/v1/applications/{application_id}/survey"
@@ -70,7 +70,7 @@ async def submit(
 @router.get("/applications/{application_id}/survey")
 async def read(rt: RuntimeDep, caller: Citizen, application_id: str) -> Survey:
     """The citizen's own rating of their application."""
-    return _view(await service.load_own(rt.db, caller=caller, application_id=application_id))
+    return _view(await service.load_own(rt.engine, caller=caller, application_id=application_id))
 
 
 @router.get("/surveys/ikm")
@@ -79,7 +79,7 @@ async def public_index(
 ) -> PublicIkm:
     """The satisfaction index of a service, an agency or the whole mall (public, no comments)."""
     overall, _, _ = await service.report(
-        rt.db, service=service_ref, agency=agency, since=None, until=None
+        rt.engine, service=service_ref, agency=agency, since=None, until=None
     )
     return PublicIkm(service=service_ref, agency=agency, **overall.model_dump())
 
@@ -99,7 +99,7 @@ async def ops_index(
     if caller.role in ("officer", "agency_admin"):
         agency = caller.agency
     overall, agencies, services = await service.report(
-        rt.db,
+        rt.engine,
         service=service_ref,
         agency=agency,
         since=_local_day_start(calendar, since),

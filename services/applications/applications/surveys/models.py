@@ -130,3 +130,34 @@ class PublicIkm(Ikm):
 
     service: str | None
     agency: str | None
+
+
+# --- what the store holds --------------------------------------------------------------------
+
+
+class SurveyRecord(BaseModel):
+    """A citizen's rating of one application, as the store holds it."""
+
+    model_config = ConfigDict(frozen=True)
+
+    application_id: str
+    citizen_id: str
+    service_id: str
+    service_slug: str
+    service_version: int
+    agency: str
+    scores: Scores
+    comment: str | None
+    submitted_at: datetime
+
+
+class ScoreTotals(BaseModel):
+    """The surveys of one service of one agency: how many, and each element's total score."""
+
+    model_config = ConfigDict(frozen=True)
+
+    agency: str
+    service_id: str
+    service_slug: str
+    respondents: int
+    totals: dict[str, int]

@@ -19,6 +19,8 @@ from collections.abc import Iterable, Mapping
 from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from applications import store as applications_store
 from applications.deps import not_found
 from applications.surveys import store
@@ -29,18 +31,18 @@ from applications.surveys.models import (
     Grade,
     Ikm,
     Option,
+    ScoreTotals,
     ServiceIkm,
     SurveyInput,
+    SurveyRecord,
 )
-from mpp_shared import topics
+from mpp_shared import db, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts.applications import SurveySubmitted
 from mpp_shared.contracts.catalog import LocalizedText
 from mpp_shared.events import new_event
 from mpp_shared.problems import Problem
 
-Db = store.Db
-Document = store.Document
 SOURCE = topics.source_of("applications")
 
 WEIGHT = Fraction(1, 9)
@@ -213,15 +215,25 @@ GRADES = [
 
 def element_averages(responses: Iterable[Mapping[str, int]]) -> dict[str, Fraction]:
     """Each element's average score (NRR) over the responses, exactly; empty without any."""
+    return averages_of(*_added_up(responses))
+
+
+def averages_of(respondents: int, totals: Mapping[str, int]) -> dict[str, Fraction]:
+    """Each element's average score (NRR) from the respondents' total scores; empty without any."""
+    if not respondents:
+        return {}
+    return {code: Fraction(totals[code], respondents) for code in CODES}
+
+
+def _added_up(responses: Iterable[Mapping[str, int]]) -> tuple[int, dict[str, int]]:
+    """How many responses, and each element's total score."""
     totals = dict.fromkeys(CODES, 0)
     count = 0
     for scores in responses:
         count += 1
         for code in CODES:
             totals[code] += scores[code]
-    if not count:
-        return {}
-    return {code: Fraction(total, count) for code, total in totals.items()}
+    return count, totals
 
 
 def index(averages: Mapping[str, Fraction]) -> Fraction:
@@ -245,8 +257,12 @@ def grade_of(ikm: Decimal) -> Grade:
 
 def figures(responses: Iterable[Mapping[str, int]]) -> Ikm:
     """Respondents, each element's NRR, the IKM and its grade."""
-    answered = list(responses)
-    averages = element_averages(answered)
+    return figures_of(*_added_up(responses))
+
+
+def figures_of(respondents: int, totals: Mapping[str, int]) -> Ikm:
+    """The figures of `respondents` surveys whose element scores add up to `totals`."""
+    averages = averages_of(respondents, totals)
     elements = [
         ElementResult(
             code=e.code,
@@ -259,78 +275,78 @@ def figures(responses: Iterable[Mapping[str, int]]) -> Ikm:
     if not averages:
         return Ikm(respondents=0, elements=elements, ikm=None, grade=None)
     ikm = rounded(index(averages), 2)
-    return Ikm(respondents=len(answered), elements=elements, ikm=float(ikm), grade=grade_of(ikm))
+    return Ikm(respondents=respondents, elements=elements, ikm=float(ikm), grade=grade_of(ikm))
 
 
 # --- surveys -------------------------------------------------------------------------------------
 
 
 async def submit(
-    db: Db, *, caller: Principal, application_id: str, answers: SurveyInput
-) -> Document:
+    engine: AsyncEngine, *, caller: Principal, application_id: str, answers: SurveyInput
+) -> SurveyRecord:
     """Record the citizen's one rating of their completed application."""
-    application = await applications_store.find(db, application_id)
-    if application is None or application["citizen_id"] != caller.subject:
-        raise not_found()
-    if application["state"] != "completed":
-        raise Problem(
-            409,
-            "conflict",
-            detail={
-                "id": "Survei kepuasan dapat diisi setelah layanan selesai.",
-                "en": "The satisfaction survey opens once the service is completed.",
-            },
-            reason="application-not-completed",
-            state=application["state"],
-        )
-    scores = answers.scores.model_dump()
-    survey: Document = {
-        "_id": application_id,  # one survey per application: the store refuses a second
-        "application_id": application_id,
-        "citizen_id": caller.subject,
-        "service_id": application["service_id"],
-        "service_slug": application["service_slug"],
-        "service_version": application["service_version"],
-        "agency": application["agency"],
-        "scores": scores,
-        "comment": answers.comment,
-        "submitted_at": dt.datetime.now(dt.UTC),
-    }
-    submitted = new_event(
-        type="applications.survey.submitted.v1",
-        source=SOURCE,
-        subject=application_id,
-        data=SurveySubmitted(
-            survey_id=application_id,
+    async with db.transaction(engine) as connection:
+        application = await applications_store.find_record(connection, application_id)
+        if application is None or application.citizen_id != caller.subject:
+            raise not_found()
+        if application.state != "completed":
+            raise Problem(
+                409,
+                "conflict",
+                detail={
+                    "id": "Survei kepuasan dapat diisi setelah layanan selesai.",
+                    "en": "The satisfaction survey opens once the service is completed.",
+                },
+                reason="application-not-completed",
+                state=application.state,
+            )
+        survey = SurveyRecord(
             application_id=application_id,
-            service_id=application["service_id"],
-            agency=application["agency"],
-            scores=scores,
-        ),
-    )
-    if not await store.insert(db, survey, [submitted]):
-        raise Problem(
-            409,
-            "conflict",
-            detail={
-                "id": "Anda sudah mengisi survei untuk permohonan ini.",
-                "en": "You already rated this application.",
-            },
-            reason="survey-already-submitted",
+            citizen_id=caller.subject,
+            service_id=application.service_id,
+            service_slug=application.service_slug,
+            service_version=application.service_version,
+            agency=application.agency,
+            scores=answers.scores,
+            comment=answers.comment,
+            submitted_at=dt.datetime.now(dt.UTC),
         )
-    return survey
+        submitted = new_event(
+            type="applications.survey.submitted.v1",
+            source=SOURCE,
+            subject=application_id,
+            data=SurveySubmitted(
+                survey_id=application_id,
+                application_id=application_id,
+                service_id=application.service_id,
+                agency=application.agency,
+                scores=answers.scores.model_dump(),
+            ),
+        )
+        if not await store.insert(connection, survey, [submitted]):
+            raise Problem(
+                409,
+                "conflict",
+                detail={
+                    "id": "Anda sudah mengisi survei untuk permohonan ini.",
+                    "en": "You already rated this application.",
+                },
+                reason="survey-already-submitted",
+            )
+        return survey
 
 
-async def load_own(db: Db, *, caller: Principal, application_id: str) -> Document:
+async def load_own(engine: AsyncEngine, *, caller: Principal, application_id: str) -> SurveyRecord:
     """The caller's rating of their application, or a 404."""
-    survey = await store.find(db, application_id)
-    if survey is None or survey["citizen_id"] != caller.subject:
+    async with engine.connect() as connection:
+        survey = await store.find(connection, application_id)
+    if survey is None or survey.citizen_id != caller.subject:
         raise not_found()
     return survey
 
 
 async def report(
-    db: Db,
+    engine: AsyncEngine,
     *,
     service: str | None,
     agency: str | None,
@@ -338,23 +354,34 @@ async def report(
     until: dt.datetime | None,
 ) -> tuple[Ikm, list[AgencyIkm], list[ServiceIkm]]:
     """The index of the surveys selected, and per agency and per service within them."""
-    found = await store.scores(db, service=service, agency=agency, since=since, until=until)
-    by_agency: dict[str, list[dict[str, int]]] = {}
-    by_service: dict[str, list[Document]] = {}
-    for survey in found:
-        by_agency.setdefault(survey["agency"], []).append(survey["scores"])
-        by_service.setdefault(survey["service_id"], []).append(survey)
+    async with engine.connect() as connection:
+        found = await store.score_totals(
+            connection, service=service, agency=agency, since=since, until=until
+        )
+    by_agency: dict[str, list[ScoreTotals]] = {}
+    for group in found:
+        by_agency.setdefault(group.agency, []).append(group)
     agencies = [
-        AgencyIkm(agency=code, **figures(scores).model_dump())
-        for code, scores in sorted(by_agency.items())
+        AgencyIkm(agency=code, **figures_of(*_summed(groups)).model_dump())
+        for code, groups in sorted(by_agency.items())
     ]
     services = [
         ServiceIkm(
-            service_id=service_id,
-            service_slug=surveys[0]["service_slug"],
-            agency=surveys[0]["agency"],
-            **figures(s["scores"] for s in surveys).model_dump(),
+            service_id=group.service_id,
+            service_slug=group.service_slug,
+            agency=group.agency,
+            **figures_of(group.respondents, group.totals).model_dump(),
         )
-        for service_id, surveys in sorted(by_service.items())
+        for group in sorted(found, key=lambda g: g.service_id)
     ]
-    return figures(s["scores"] for s in found), agencies, services
+    return figures_of(*_summed(found)), agencies, services
+
+
+def _summed(groups: Iterable[ScoreTotals]) -> tuple[int, dict[str, int]]:
+    """The respondents and element totals of several groups together."""
+    respondents, totals = 0, dict.fromkeys(CODES, 0)
+    for group in groups:
+        respondents += group.respondents
+        for code in CODES:
+            totals[code] += group.totals[code]
+    return respondents, totals

@@ -10,8 +10,12 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from applications import clocks as rules
+from applications import store
+from applications.models import StoredApplication
 from applications.settings import Settings
 from applications.workdays import WorkingCalendar
 from mpp_shared.testing import KAFKA, Tokens, read_topic
@@ -366,26 +370,36 @@ async def test_public_tracking_shows_the_status_without_personal_data(
     assert (await applications.get("/api/v1/track/SNJ-UJI-20200101-999999")).status_code == 404
 
 
+async def stored(engine: AsyncEngine, application_id: str) -> StoredApplication:
+    async with engine.connect() as connection:
+        found = await store.find(connection, application_id)
+    assert found is not None
+    return found
+
+
 async def test_sla_clocks_breach_once_escalate_and_pause_during_revision(
     applications: httpx.AsyncClient,
+    engine: AsyncEngine,
     tokens: Tokens,
     upload: Callable[..., Any],
     publish_service: Callable[..., Any],
     applications_settings: Settings,
 ) -> None:
     service = await publish_service()
-    db = applications.app.state.runtime.db  # type: ignore[attr-defined]
     calendar = WorkingCalendar(applications_settings.timezone)
     created = (await apply(applications, tokens, upload, service, "citizen-l")).json()
-    stored = await db["applications"].find_one({"_id": created["id"]})
-    assert stored["overall_due_at"] == calendar.add(stored["submitted_at"], 3)
+    first = await stored(engine, created["id"])
+    assert first.overall_due_at == calendar.add(first.submitted_at, 3)
 
-    late = stored["state_due_at"] + dt.timedelta(seconds=1)
-    assert await rules.check_clocks(db, calendar=calendar, now=late) >= 1
-    assert await rules.check_clocks(db, calendar=calendar, now=late) == 0, "a breach is raised once"
-    breached = await db["applications"].find_one({"_id": created["id"]})
-    assert breached["escalated"] is True
-    assert any(b.startswith("state:submitted") for b in breached["breaches"])
+    assert first.state_due_at is not None
+    late = first.state_due_at + dt.timedelta(seconds=1)
+    assert await rules.check_clocks(engine, calendar=calendar, now=late) >= 1
+    assert await rules.check_clocks(engine, calendar=calendar, now=late) == 0, (
+        "a breach is raised once"
+    )
+    breached = await stored(engine, created["id"])
+    assert breached.escalated is True
+    assert any(b.startswith("state:submitted") for b in breached.breaches)
 
     inbox = await applications.get(
         "/api/v1/applications/inbox", headers=tokens.headers("officer", agency=AGENCY)
@@ -399,23 +413,27 @@ async def test_sla_clocks_breach_once_escalate_and_pause_during_revision(
     await applications.post(
         f"{path}/request_revision", json={"note": "Kurang jelas."}, headers=officer
     )
-    paused = await db["applications"].find_one({"_id": created["id"]})
-    assert paused["due_at"] is None and paused["paused_at"] is not None
+    paused = await stored(engine, created["id"])
+    assert paused.due_at is None and paused.paused_at is not None
     # Pretend the citizen took five working days to fix the documents.
-    five_days_ago = calendar.add(paused["paused_at"], 0) - dt.timedelta(days=9)
-    await db["applications"].update_one(
-        {"_id": created["id"]}, {"$set": {"paused_at": five_days_ago}}
-    )
+    five_days_ago = calendar.add(paused.paused_at, 0) - dt.timedelta(days=9)
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(store.applications)
+            .where(store.applications.c.id == created["id"])
+            .values(paused_at=five_days_ago)
+        )
     paused_days = calendar.between(five_days_ago, dt.datetime.now(dt.UTC))
     await applications.post(
         f"{path}/resubmit", headers=tokens.headers("citizen", subject="citizen-l")
     )
-    resumed = await db["applications"].find_one({"_id": created["id"]})
-    assert resumed["overall_due_at"] == calendar.add(stored["overall_due_at"], paused_days)
+    resumed = await stored(engine, created["id"])
+    assert resumed.overall_due_at == calendar.add(first.overall_due_at, paused_days)
 
 
 async def test_services_that_issue_on_expiry_complete_by_themselves(
     applications: httpx.AsyncClient,
+    engine: AsyncEngine,
     tokens: Tokens,
     upload: Callable[..., Any],
     feed: Callable[..., Any],
@@ -423,12 +441,11 @@ async def test_services_that_issue_on_expiry_complete_by_themselves(
 ) -> None:
     service = published_service(workflow=review_workflow(2, auto_issue=True))
     await feed(catalog_event(service))
-    db = applications.app.state.runtime.db  # type: ignore[attr-defined]
     calendar = WorkingCalendar(applications_settings.timezone)
     created = (await apply(applications, tokens, upload, service, "citizen-m")).json()
-    stored = await db["applications"].find_one({"_id": created["id"]})
+    found = await stored(engine, created["id"])
     await rules.check_clocks(
-        db, calendar=calendar, now=stored["overall_due_at"] + dt.timedelta(minutes=1)
+        engine, calendar=calendar, now=found.overall_due_at + dt.timedelta(minutes=1)
     )
     done = await applications.get(
         f"/api/v1/applications/{created['id']}",
@@ -436,3 +453,19 @@ async def test_services_that_issue_on_expiry_complete_by_themselves(
     )
     assert done.json()["state"]["code"] == "completed"
     assert done.json()["history"][-1]["action"] == "auto_complete"
+
+
+async def test_text_with_a_nul_character_is_refused_not_a_failure(
+    applications: httpx.AsyncClient,
+    tokens: Tokens,
+    upload: Callable[..., Any],
+    publish_service: Callable[..., Any],
+) -> None:
+    service = await publish_service()
+    in_form = await apply(
+        applications, tokens, upload, service, "citizen-nul", form=FORM | {"child_name": "An\0di"}
+    )
+    in_path = await applications.get("/api/v1/track/SNJ%00UJI")
+    for answer in (in_form, in_path):
+        assert answer.status_code == 422, answer.text
+        assert answer.json()["detail"] == "Teks tidak boleh memuat karakter NUL."

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 
-from applications.complaints.service import check_clocks
+from applications.complaints.clocks import check_clocks
 from applications.workdays import WorkingCalendar
 from mpp_shared.testing import KAFKA, Tokens, read_topic
 
@@ -79,8 +79,9 @@ def calendar_of(applications: httpx.AsyncClient) -> WorkingCalendar:
     return calendar
 
 
-def db_of(applications: httpx.AsyncClient) -> Any:
-    return applications.app.state.runtime.db  # type: ignore[attr-defined]
+def engine_of(applications: httpx.AsyncClient) -> Any:
+    """The running service's database."""
+    return applications.app.state.runtime.engine  # type: ignore[attr-defined]
 
 
 async def test_a_complaint_goes_round_trip_with_its_clocks_and_events(
@@ -393,17 +394,17 @@ async def test_lists_hold_what_each_role_may_see(
 async def test_a_complaint_not_forwarded_in_3_working_days_is_noted_overdue_once(
     applications: httpx.AsyncClient, tokens: Tokens, known_agency: str
 ) -> None:
-    db, calendar = db_of(applications), calendar_of(applications)
+    engine, calendar = engine_of(applications), calendar_of(applications)
     filed = await file(applications, tokens, f"c-{secrets.token_hex(4)}")
     deadline = calendar.add(when(filed["filed_at"]), 3)
-    assert await check_clocks(db, calendar=calendar, now=deadline) >= 0
+    assert await check_clocks(engine, calendar=calendar, now=deadline) >= 0
     admin = tokens.headers("mpp_admin")
     on_time = (await read(applications, admin, filed["id"])).json()
     assert on_time["overdue"] is False, "due at the end of the third working day, not before"
 
     late = deadline + dt.timedelta(seconds=1)
-    assert await check_clocks(db, calendar=calendar, now=late) >= 1
-    assert await check_clocks(db, calendar=calendar, now=late) == 0, "each overdue noted once"
+    assert await check_clocks(engine, calendar=calendar, now=late) >= 1
+    assert await check_clocks(engine, calendar=calendar, now=late) == 0, "each overdue noted once"
     body = (await read(applications, admin, filed["id"])).json()
     assert body["overdue"] is True
     assert body["state"]["code"] == "received"
@@ -419,14 +420,14 @@ async def test_a_complaint_not_forwarded_in_3_working_days_is_noted_overdue_once
 async def test_an_agency_not_answering_in_5_working_days_is_noted_overdue_each_round_once(
     applications: httpx.AsyncClient, tokens: Tokens, known_agency: str
 ) -> None:
-    db, calendar = db_of(applications), calendar_of(applications)
+    engine, calendar = engine_of(applications), calendar_of(applications)
     citizen = f"c-{secrets.token_hex(4)}"
     admin, officer = tokens.headers("mpp_admin"), tokens.headers("officer", agency=AGENCY)
     complaint_id = (await file(applications, tokens, citizen))["id"]
     forwarded = (await act(applications, admin, complaint_id, "forward")).json()
     late = when(forwarded["due_at"]) + dt.timedelta(seconds=1)
-    assert await check_clocks(db, calendar=calendar, now=late) >= 1
-    await check_clocks(db, calendar=calendar, now=late)
+    assert await check_clocks(engine, calendar=calendar, now=late) >= 1
+    await check_clocks(engine, calendar=calendar, now=late)
     body = (await read(applications, officer, complaint_id)).json()
     assert body["overdue"] is True
     assert [line["action"]["code"] for line in body["timeline"]].count("response_overdue") == 1
@@ -446,7 +447,7 @@ async def test_an_agency_not_answering_in_5_working_days_is_noted_overdue_each_r
     ).json()
     assert replied["overdue"] is False
     late_again = when(replied["due_at"]) + dt.timedelta(seconds=1)
-    await check_clocks(db, calendar=calendar, now=late_again)
+    await check_clocks(engine, calendar=calendar, now=late_again)
     body = (await read(applications, officer, complaint_id)).json()
     assert [line["action"]["code"] for line in body["timeline"]].count("response_overdue") == 2
 
@@ -454,7 +455,7 @@ async def test_an_agency_not_answering_in_5_working_days_is_noted_overdue_each_r
 async def test_an_answer_without_reply_closes_after_10_working_days(
     applications: httpx.AsyncClient, tokens: Tokens, known_agency: str, applications_settings: Any
 ) -> None:
-    db, calendar = db_of(applications), calendar_of(applications)
+    engine, calendar = engine_of(applications), calendar_of(applications)
     admin, officer = tokens.headers("mpp_admin"), tokens.headers("officer", agency=AGENCY)
     complaint_id = (await file(applications, tokens, f"c-{secrets.token_hex(4)}"))["id"]
     await act(applications, admin, complaint_id, "forward")
@@ -464,9 +465,11 @@ async def test_an_answer_without_reply_closes_after_10_working_days(
     closes_at = when(responded["closes_at"])
     assert closes_at == calendar.add(when(responded["timeline"][-1]["at"]), 10)
 
-    await check_clocks(db, calendar=calendar, now=closes_at)
+    await check_clocks(engine, calendar=calendar, now=closes_at)
     assert (await read(applications, admin, complaint_id)).json()["state"]["code"] == "responded"
-    assert await check_clocks(db, calendar=calendar, now=closes_at + dt.timedelta(seconds=1)) >= 1
+    assert (
+        await check_clocks(engine, calendar=calendar, now=closes_at + dt.timedelta(seconds=1)) >= 1
+    )
     body = (await read(applications, admin, complaint_id)).json()
     assert body["state"]["code"] == "closed"
     assert (body["timeline"][-1]["action"]["code"], body["timeline"][-1]["actor_role"]) == (
@@ -493,7 +496,7 @@ async def test_an_answer_without_reply_closes_after_10_working_days(
 async def test_a_reply_stops_the_automatic_closing(
     applications: httpx.AsyncClient, tokens: Tokens, known_agency: str
 ) -> None:
-    db, calendar = db_of(applications), calendar_of(applications)
+    engine, calendar = engine_of(applications), calendar_of(applications)
     citizen = f"c-{secrets.token_hex(4)}"
     admin, officer = tokens.headers("mpp_admin"), tokens.headers("officer", agency=AGENCY)
     complaint_id = (await file(applications, tokens, citizen))["id"]
@@ -505,6 +508,6 @@ async def test_a_reply_stops_the_automatic_closing(
         applications, citizen_headers(tokens, citizen), complaint_id, "reply", {"message": "Belum."}
     )
     await check_clocks(
-        db, calendar=calendar, now=when(responded["closes_at"]) + dt.timedelta(days=1)
+        engine, calendar=calendar, now=when(responded["closes_at"]) + dt.timedelta(days=1)
     )
     assert (await read(applications, admin, complaint_id)).json()["state"]["code"] == "forwarded"

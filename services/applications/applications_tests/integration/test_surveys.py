@@ -13,7 +13,7 @@ import httpx
 
 from mpp_shared.testing import KAFKA, Tokens, read_topic
 
-from ..conftest import AGENCY
+from ..conftest import AGENCY, insert_application, stored_application
 from ..unit.test_ikm import IKM, NRR, RESPONSES
 
 SCORES = {f"u{i}": 4 for i in range(1, 10)}
@@ -27,29 +27,18 @@ async def an_application(
     agency: str = AGENCY,
     service_id: str | None = None,
 ) -> str:
-    """An application document as the workflow leaves it (the submit route is not needed)."""
-    application_id = f"app-{secrets.token_hex(8)}"
+    """An application as the workflow leaves it (the submit route is not needed)."""
     now = dt.datetime.now(dt.UTC)
-    service_id = service_id or f"svc-{secrets.token_hex(3)}"
-    db = applications.app.state.runtime.db  # type: ignore[attr-defined]
-    await db["applications"].insert_one(
-        {
-            "_id": application_id,
-            "tracking_number": f"SNJ-{agency}-{now:%Y%m%d}-{secrets.randbelow(10**6):06d}",
-            "citizen_id": citizen,
-            "service_id": service_id,
-            "service_version": 1,
-            "service_slug": service_id.removeprefix("svc-"),
-            "agency": agency,
-            "state": state,
-            "open": state != "completed",
-            "submitted_at": now - dt.timedelta(days=3),
-            "overall_due_at": now + dt.timedelta(days=2),
-            "completed_at": now if state == "completed" else None,
-            "version": 5,
-        }
+    application = stored_application(
+        citizen_id=citizen,
+        agency=agency,
+        state=state,
+        open=state != "completed",
+        completed_at=now if state == "completed" else None,
+        **({"service_id": service_id} if service_id else {}),
     )
-    return application_id
+    engine = applications.app.state.runtime.engine  # type: ignore[attr-defined]
+    return await insert_application(engine, application)
 
 
 async def rate(

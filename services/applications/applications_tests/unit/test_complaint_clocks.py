@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from applications.complaints.models import ComplaintRecord, ComplaintScope
 from applications.complaints.service import allowed_actions, list_query, may_read, overdue
 from applications.workdays import WorkingCalendar
 from mpp_shared.auth import Principal
@@ -20,14 +21,32 @@ VIEWER = Principal(subject="v-1", role="ops_viewer")
 PARTNER = Principal(subject="p-1", role="partner", agency="UJI")
 
 
-def complaint(state: str, **fields: Any) -> dict[str, Any]:
+def complaint(state: str, **fields: Any) -> ComplaintRecord:
+    filed = dt.datetime(2026, 11, 20, tzinfo=dt.UTC)
     forwarded = None if state == "received" else dt.datetime(2026, 11, 23, tzinfo=dt.UTC)
-    return {
+    values: dict[str, Any] = {
+        "id": "adu-1",
+        "tracking_id": "ADU-SNJ-20261120-000001",
         "citizen_id": "c-1",
+        "application_id": None,
         "agency": "UJI",
+        "subject": "Pungutan liar",
+        "category": None,
         "state": state,
+        "open": state != "closed",
+        "filed_at": filed,
+        "updated_at": filed,
+        "forward_due_at": filed,
         "forwarded_at": forwarded,
-    } | fields
+        "response_due_at": None,
+        "responded_at": None,
+        "closes_at": None,
+        "closed_at": None,
+        "due_at": None,
+        "overdue": False,
+        "version": 1,
+    }
+    return ComplaintRecord.model_validate(values | fields)
 
 
 def test_the_agency_sees_a_complaint_only_once_it_is_forwarded() -> None:
@@ -41,9 +60,9 @@ def test_the_agency_sees_a_complaint_only_once_it_is_forwarded() -> None:
         False,
     ]
     assert [may_read(p, forwarded) for p in (OFFICER, OTHER_OFFICER)] == [True, False]
-    assert list_query(OFFICER, agency="LAIN") == {"agency": "UJI", "forwarded_at": {"$ne": None}}
-    assert list_query(OWNER, agency=None) == {"citizen_id": "c-1"}
-    assert list_query(VIEWER, agency="UJI") == {"agency": "UJI"}
+    assert list_query(OFFICER, agency="LAIN") == ComplaintScope(agency="UJI", forwarded_only=True)
+    assert list_query(OWNER, agency=None) == ComplaintScope(citizen_id="c-1")
+    assert list_query(VIEWER, agency="UJI") == ComplaintScope(agency="UJI")
 
 
 @pytest.mark.parametrize(
@@ -75,6 +94,7 @@ def test_overdue_means_past_the_deadline_the_mall_or_agency_owes() -> None:
     waiting = complaint("received", due_at=due)
     assert not overdue(waiting, due)
     assert overdue(waiting, due + dt.timedelta(seconds=1))
-    assert overdue(waiting | {"overdue": True}, filed), "as noted by the clock check"
+    noted = waiting.model_copy(update={"overdue": True})
+    assert overdue(noted, filed), "as noted by the clock check"
     answered = complaint("responded", due_at=None, closes_at=due)
     assert not overdue(answered, due + dt.timedelta(days=30)), "the citizen owes nothing"

@@ -1,0 +1,237 @@
+"""The workflow engine: an application moves between the states its service's published
+workflow defines, by the actions the caller's role may take, keeping the SLA clocks.
+
+Each action is one transaction guarded by the application's version: of two concurrent actions
+exactly one wins, and the other is told so (409).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from applications import store
+from applications.models import ActionInput, ApplicationRecord, HistoryLine, StoredApplication
+from applications.service import (
+    acting_role,
+    allowed_actions,
+    document_problems,
+    earliest,
+    event_of,
+    facts_of,
+    field_error,
+    load_visible,
+    published_version,
+    refusal,
+    state_of,
+    utc_now,
+)
+from applications.workdays import WorkingCalendar
+from mpp_shared import db
+from mpp_shared.auth import Principal
+from mpp_shared.contracts import Contract
+from mpp_shared.contracts.applications import (
+    ApplicationApproved,
+    ApplicationCancelled,
+    ApplicationCompleted,
+    ApplicationRejected,
+    ApplicationStatusChanged,
+    RevisionRequested,
+)
+from mpp_shared.contracts.catalog import ServicePublished, Workflow, WorkflowAction
+from mpp_shared.problems import Problem
+
+
+async def act(
+    engine: AsyncEngine,
+    *,
+    calendar: WorkingCalendar,
+    caller: Principal,
+    application_id: str,
+    action_code: str,
+    action: ActionInput,
+) -> StoredApplication:
+    """Take one workflow action; exactly one of two concurrent actions wins (409 for the other)."""
+    async with db.transaction(engine) as connection:
+        application = await load_visible(connection, caller=caller, application_id=application_id)
+        if caller.role in ("ops_viewer", "partner"):
+            raise refusal(
+                403,
+                "role-not-allowed",
+                "Peran Anda hanya dapat melihat permohonan.",
+                "Your role may only look at applications.",
+            )
+        service = await published_version(connection, application)
+        assert service.workflow is not None
+        workflow = service.workflow
+        step = _step(workflow, application, caller, action_code, action)
+        changes: dict[str, Any] = {}
+        if action.documents is not None:
+            if not state_of(workflow, application.state).documents_replaceable:
+                raise refusal(
+                    409,
+                    "documents-locked",
+                    "Dokumen tidak dapat diganti pada status ini.",
+                    "Documents cannot be replaced in this state.",
+                )
+            errors = await document_problems(
+                connection, service, caller, action.documents, partial=True
+            )
+            if errors:
+                raise Problem(422, "validation", errors=errors)
+            changes["documents"] = application.documents | {
+                k: list(v) for k, v in action.documents.items()
+            }
+        return await transition(
+            connection,
+            calendar=calendar,
+            application=application,
+            service=service,
+            target=step.to_state,
+            action=step.code,
+            actor=caller.subject,
+            actor_role=acting_role(caller),
+            note=action.note,
+            changes=changes,
+        )
+
+
+def _step(
+    workflow: Workflow,
+    application: ApplicationRecord,
+    caller: Principal,
+    action_code: str,
+    action: ActionInput,
+) -> WorkflowAction:
+    """The workflow's action `action_code`, if the caller may take it now; else why not."""
+    step = next((a for a in workflow.actions if a.code == action_code), None)
+    if step is None:
+        raise Problem(404, "not-found")
+    if acting_role(caller) not in step.roles:
+        raise refusal(
+            403,
+            "role-not-allowed",
+            f"Peran Anda tidak dapat melakukan '{step.label.id}'.",
+            f"Your role may not '{step.label.en}'.",
+        )
+    if application.state not in step.from_states:
+        current = state_of(workflow, application.state)
+        raise refusal(
+            409,
+            "action-not-allowed",
+            f"'{step.label.id}' tidak dapat dilakukan saat permohonan berstatus "
+            f"'{current.label.id}'.",
+            f"'{step.label.en}' is not possible while the application is '{current.label.en}'.",
+            allowed_actions=[a.code for a in allowed_actions(workflow, application, caller)],
+        )
+    if step.requires_note and not action.note:
+        raise Problem(
+            422,
+            "validation",
+            errors=[
+                field_error(
+                    "note", "Catatan wajib diisi untuk langkah ini.", "This step needs a note."
+                )
+            ],
+        )
+    return step
+
+
+async def transition(
+    connection: AsyncConnection,
+    *,
+    calendar: WorkingCalendar,
+    application: StoredApplication,
+    service: ServicePublished,
+    target: str,
+    action: str,
+    actor: str,
+    actor_role: str,
+    note: str | None,
+    changes: dict[str, Any] | None = None,
+    automatic: bool = False,
+    now: dt.datetime | None = None,
+) -> StoredApplication:
+    """Move to `target`, keep the SLA clocks, record the history line and the events."""
+    assert service.workflow is not None
+    now = now or utc_now()
+    leaving = state_of(service.workflow, application.state)
+    entering = state_of(service.workflow, target)
+    overall_due = application.overall_due_at
+    if leaving.pauses_sla and application.paused_at:
+        # The citizen's time to fix documents does not count against the agency.
+        paused_days = calendar.between(application.paused_at, now)
+        overall_due = calendar.add(overall_due, paused_days)
+    paused = entering.pauses_sla
+    state_due = (
+        calendar.add(now, entering.sla_days)
+        if entering.sla_days is not None and not paused and not entering.terminal
+        else None
+    )
+    changes = {
+        **(changes or {}),
+        "state": entering.code,
+        "open": not entering.terminal,
+        "updated_at": now,
+        "state_entered_at": now,
+        "state_due_at": state_due,
+        "overall_due_at": overall_due,
+        "paused_at": now if paused else None,
+        "due_at": None if paused or entering.terminal else earliest(state_due, overall_due),
+    }
+    if entering.code == "completed":
+        changes["completed_at"] = now
+    after = application.model_copy(update=changes)
+    facts = facts_of(after)
+    events = [
+        event_of(
+            "status_changed",
+            ApplicationStatusChanged(
+                **facts,
+                from_state=leaving.code,
+                action=action,
+                actor_role=actor_role,
+                document_ids=after.document_ids,
+            ),
+        )
+    ]
+    specific: Contract | None = {
+        "revision_requested": lambda: RevisionRequested(**facts, note=note or ""),
+        "approved": lambda: ApplicationApproved(
+            **facts, electronic_output=service.electronic_output
+        ),
+        "rejected": lambda: ApplicationRejected(**facts, reason=note or ""),
+        "completed": lambda: ApplicationCompleted(
+            **facts, electronic_output=service.electronic_output, automatic=automatic
+        ),
+        "cancelled": lambda: ApplicationCancelled(**facts),
+    }.get(entering.code, lambda: None)()
+    if specific is not None:
+        events.append(event_of(entering.code, specific))
+    history = HistoryLine(
+        at=now,
+        action=action,
+        actor=actor,
+        actor_role=actor_role,
+        from_state=leaving.code,
+        to_state=entering.code,
+        note=note,
+    )
+    try:
+        return await store.update(
+            connection,
+            application_id=application.id,
+            expected_version=application.version,
+            changes=changes,
+            new_events=events,
+            history=history,
+        )
+    except db.VersionConflict:
+        raise refusal(
+            409,
+            "concurrent-action",
+            "Permohonan ini baru saja diubah oleh orang lain. Muat ulang lalu coba lagi.",
+            "Someone else just changed this application. Reload and try again.",
+        ) from None
