@@ -23,7 +23,6 @@ from typing import Any
 import httpx
 import uvicorn
 from fastapi import FastAPI
-from pymongo import AsyncMongoClient
 
 from catalog import seed
 from catalog.app import create_app as create_catalog
@@ -103,15 +102,8 @@ async def main() -> None:
         otp_resend_seconds=0,
         otp_per_hour=1000,
     )
-    mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(catalog_settings.mongo_url)
-    try:
-        async with scratch_databases(namespace, ["catalog", "gateway"]):
-            await measure_gateway(catalog_settings, gateway_settings, catalog_port, gateway_port)
-    finally:
-        for name in await mongo.list_database_names():
-            if name.startswith(f"{namespace}_"):
-                await mongo.drop_database(name)
-        await mongo.close()
+    async with scratch_databases(namespace, ["catalog", "gateway"]):
+        await measure_gateway(catalog_settings, gateway_settings, catalog_port, gateway_port)
 
 
 async def measure_gateway(

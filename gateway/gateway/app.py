@@ -15,9 +15,9 @@ from fastapi.responses import JSONResponse, Response
 
 from gateway import guard, health, routing
 from gateway.guard import Guard
-from gateway.identity import service, store
+from gateway.identity import staff
+from gateway.identity.accounts import Identity
 from gateway.identity.api import router as identity_router
-from gateway.identity.service import Identity
 from gateway.live import router as live_router
 from gateway.openapi import MergedOpenApi
 from gateway.otp import OtpSender
@@ -50,13 +50,15 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with (
             runtime.run(
                 settings,
-                outbox_collections=store.OUTBOX_COLLECTIONS,
+                migrations="gateway.migrations",
                 produces=[topics.IDENTITY_OTP],
             ) as running,
             httpx.AsyncClient(timeout=timeout, limits=limits) as client,
         ):
-            identity = Identity.create(db=running.db, settings=settings, send_otp=sender.send)
-            await service.ensure_bootstrap_admin(identity)
+            identity = Identity.create(
+                engine=running.engine, settings=settings, send_otp=sender.send
+            )
+            await staff.ensure_bootstrap_admin(identity)
             app.state.runtime = running
             app.state.upstream = client
             app.state.s3 = blobs.create_s3(settings)

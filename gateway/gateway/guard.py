@@ -12,15 +12,15 @@ import math
 import re
 import time
 import uuid
-from datetime import UTC, datetime
 
 from fastapi import Request
 from limits import RateLimitItem, parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 
-from gateway.identity import service, store
-from gateway.identity.service import Identity
+from gateway.identity import audit, partners, sessions
+from gateway.identity.accounts import Identity, now
+from gateway.identity.store import AuditRecord
 from gateway.tokens import Claims
 from mpp_shared.auth import Principal
 from mpp_shared.ids import new_id
@@ -134,7 +134,7 @@ class Guard:
         cached = self._sessions.get(session_id)
         if cached and cached[1] > now:
             return cached[0]
-        valid = await service.session_valid(self.identity, session_id=session_id)
+        valid = await sessions.session_valid(self.identity, session_id=session_id)
         if len(self._sessions) > 100_000:
             self._sessions.clear()
         self._sessions[session_id] = (valid, now + SESSION_CACHE_SECONDS)
@@ -158,7 +158,7 @@ class Guard:
         cached = self._partners.get(api_key)
         if cached and cached[1] > now:
             return cached[0]
-        claims = await service.partner_claims(self.identity, api_key=api_key)
+        claims = await partners.partner_claims(self.identity, api_key=api_key)
         if len(self._partners) > 10_000:
             self._partners.clear()
         self._partners[api_key] = (claims, now + SESSION_CACHE_SECONDS)
@@ -208,20 +208,20 @@ class Guard:
 
     async def record(self, request: Request, caller: Principal, status: int) -> None:
         """One audit line: who read what, when, with what answer."""
-        await store.record_access(
-            self.identity.db,
-            {
-                "_id": new_id(),
-                "at": datetime.now(UTC),
-                "actor": caller.subject,
-                "actor_role": caller.role,
-                "actor_agency": caller.agency,
-                "method": request.method,
-                "resource": request.url.path,
-                "query": request.url.query or None,
-                "status": status,
-                "request_id": getattr(request.state, "request_id", None),
-            },
+        await audit.record_access(
+            self.identity,
+            AuditRecord(
+                id=new_id(),
+                at=now(),
+                actor=caller.subject,
+                actor_role=caller.role,
+                actor_agency=caller.agency,
+                method=request.method,
+                resource=request.url.path,
+                query=request.url.query or None,
+                status=status,
+                request_id=getattr(request.state, "request_id", None),
+            ),
         )
 
 

@@ -39,7 +39,7 @@ async def components(
     states = {"gateway": "ok" if all(v == "ok" for v in own.values()) else "degraded"}
     states |= dict(zip(probes, results, strict=True))
     states["kafka"] = own["bus"]
-    states["ferretdb"] = own["store"]
+    states["postgres"] = own["store"]
     return states
 
 

@@ -13,11 +13,13 @@ from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
 from gateway.settings import Settings
+from mpp_shared import db
 from mpp_shared.settings import DEVELOPMENT_SECRET
-from mpp_shared.testing import KAFKA, in_process, read_topic, settings_for
+from mpp_shared.testing import KAFKA, Databases, in_process, read_topic, settings_for
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
@@ -49,11 +51,20 @@ async def started(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
 
 @pytest.fixture(scope="session")
 async def gateway(
-    gateway_settings: Settings, mongo: Any, kafka: str
+    gateway_settings: Settings, postgres: Databases, kafka: str
 ) -> AsyncIterator[httpx.AsyncClient]:
     """The gateway API."""
     async for client in started(gateway_settings):
         yield client
+
+
+@pytest.fixture(scope="session")
+async def engine(gateway_settings: Settings, postgres: Databases) -> AsyncIterator[AsyncEngine]:
+    """The gateway's own database, migrated."""
+    await db.migrate(gateway_settings, "gateway.migrations")
+    created = db.create_engine(gateway_settings)
+    yield created
+    await created.dispose()
 
 
 def new_nik(*, female: bool = False) -> str:

@@ -15,7 +15,7 @@ COMPONENTS = {
     "documents",
     "notifications",
     "kafka",
-    "ferretdb",
+    "postgres",
     "s3",
     "mailpit",
 }

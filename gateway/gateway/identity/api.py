@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import json
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Body, Depends, Form, Query, Request, Response
 from pydantic import BaseModel, ConfigDict
 
 from gateway.guard import Guard
-from gateway.identity import service, store
+from gateway.identity import accounts, citizens, codes, partners, sessions
+from gateway.identity import audit as audit_log
+from gateway.identity import staff as staffing
+from gateway.identity.accounts import Identity
 from gateway.identity.models import (
     ApiKeyInput,
     ApiKeyView,
@@ -30,7 +33,7 @@ from gateway.identity.models import (
     TokenPair,
 )
 from gateway.identity.phones import masked
-from gateway.identity.service import Identity
+from gateway.identity.store import Account, ApiKey
 from mpp_shared import pagination
 from mpp_shared.auth import Principal, require
 from mpp_shared.problems import Problem
@@ -80,8 +83,6 @@ Staff = Annotated[Principal, require("officer", "agency_admin", "mpp_admin", sou
 @router.get("/.well-known/jwks.json", tags=["identity"])
 async def jwks(identity: IdentityDep, response: Response) -> dict[str, Any]:
     """The public keys that verify access tokens (JWKS)."""
-    import json
-
     response.headers["Cache-Control"] = "public, max-age=300"
     keys: dict[str, Any] = json.loads(identity.issuer.jwks)
     return keys
@@ -90,12 +91,13 @@ async def jwks(identity: IdentityDep, response: Response) -> dict[str, Any]:
 @router.post("/auth/register", status_code=201)
 async def register(identity: IdentityDep, registration: Registration) -> Registered:
     """Create a citizen account; a code is sent to the phone to verify it."""
-    account, expires_in = await service.register(identity, registration=registration)
+    account, expires_in = await citizens.register(identity, registration=registration)
+    phone = account.phone or ""
     return Registered(
-        id=account["_id"],
-        phone=account["phone"],
+        id=account.id,
+        phone=phone,
         phone_verified=False,
-        otp_sent_to=masked(account["phone"]),
+        otp_sent_to=masked(phone),
         otp_expires_in=expires_in,
     )
 
@@ -103,14 +105,14 @@ async def register(identity: IdentityDep, registration: Registration) -> Registe
 @router.post("/auth/otp", status_code=202)
 async def request_otp(identity: IdentityDep, otp: OtpRequest) -> OtpSent:
     """Send a code again, or for a password reset (the answer is the same for unknown numbers)."""
-    expires_in = await service.request_code(identity, phone_text=otp.phone, purpose=otp.purpose)
-    return OtpSent(sent_to=masked(service.parse_phone(otp.phone)), expires_in=expires_in)
+    expires_in = await codes.request_code(identity, phone_text=otp.phone, purpose=otp.purpose)
+    return OtpSent(sent_to=masked(accounts.parse_phone(otp.phone)), expires_in=expires_in)
 
 
 @router.post("/auth/verify-phone")
 async def verify_phone(identity: IdentityDep, verification: PhoneVerification) -> TokenPair:
     """Verify the phone with the code it received; answers with tokens (signed in)."""
-    return await service.verify_phone(identity, verification=verification)
+    return await citizens.verify_phone(identity, verification=verification)
 
 
 @router.post("/auth/token")
@@ -126,11 +128,11 @@ async def token(
     if grant_type == "password":
         if not username or not password:
             raise _missing("username" if not username else "password")
-        return await service.sign_in(identity, username=username, password=password)
+        return await sessions.sign_in(identity, username=username, password=password)
     if not refresh_token:
         raise _missing("refresh_token")
     try:
-        return await service.refresh(identity, refresh_token=refresh_token)
+        return await sessions.refresh(identity, refresh_token=refresh_token)
     finally:
         # A reused refresh token ends its session: stop trusting the cached answer now.
         guard.forget_sessions(refresh_token.partition(".")[0])
@@ -166,7 +168,7 @@ async def logout(
     body: Annotated[SignOut | None, Body()] = None,
 ) -> Response:
     """End this session: its refresh token stops working and its access token here."""
-    ended = await service.sign_out(
+    ended = await sessions.sign_out(
         identity, caller=caller, refresh_token=body.refresh_token if body else None
     )
     guard.forget_sessions(*ended)
@@ -178,7 +180,7 @@ async def change_password(
     identity: IdentityDep, guard: GuardDep, caller: Caller, change: PasswordChange
 ) -> TokenPair:
     """Change the password; every session ends and this one continues with the new tokens."""
-    pair = await service.change_password(identity, caller=caller, change=change)
+    pair = await sessions.change_password(identity, caller=caller, change=change)
     guard.forget_all_sessions()
     return pair
 
@@ -186,7 +188,7 @@ async def change_password(
 @router.post("/auth/password/reset")
 async def reset_password(identity: IdentityDep, guard: GuardDep, reset: PasswordReset) -> TokenPair:
     """Set a new password with a code sent to the account's phone; every session ends."""
-    pair = await service.reset_password(identity, reset=reset)
+    pair = await sessions.reset_password(identity, reset=reset)
     guard.forget_all_sessions()
     return pair
 
@@ -194,13 +196,13 @@ async def reset_password(identity: IdentityDep, guard: GuardDep, reset: Password
 @router.get("/auth/me")
 async def me(identity: IdentityDep, caller: Caller) -> Me:
     """The signed-in person's account."""
-    return Me.model_validate(await service.me(identity, caller=caller))
+    return await citizens.me(identity, caller=caller)
 
 
 @router.patch("/auth/me")
 async def update_me(identity: IdentityDep, caller: Caller, update: ProfileUpdate) -> Me:
     """Change one's name, e-mail or language."""
-    return Me.model_validate(await service.update_profile(identity, caller=caller, update=update))
+    return await citizens.update_profile(identity, caller=caller, update=update)
 
 
 @router.get("/auth/citizens/{citizen_id}")
@@ -208,21 +210,19 @@ async def citizen(
     identity: IdentityDep, guard: GuardDep, request: Request, caller: Staff, citizen_id: str
 ) -> CitizenView:
     """A citizen's identity and contacts, for staff handling their application (audited)."""
-    view = CitizenView.model_validate(
-        await service.citizen_for_staff(identity, citizen_id=citizen_id)
-    )
+    view = await citizens.citizen_for_staff(identity, citizen_id=citizen_id)
     await guard.record(request, caller, 200)
     return view
 
 
-def _staff_view(account: dict[str, Any]) -> StaffView:
-    return StaffView.model_validate({**account, "id": account["_id"]})
+def _staff_view(account: Account) -> StaffView:
+    return StaffView.model_validate(account.model_dump())
 
 
 @router.post("/auth/staff", status_code=201)
 async def create_staff(identity: IdentityDep, caller: Admin, staff: StaffInput) -> StaffView:
     """Create a staff account (agency admins: officers of their own agency)."""
-    return _staff_view(await service.create_staff(identity, caller=caller, staff=staff))
+    return _staff_view(await staffing.create_staff(identity, caller=caller, staff=staff))
 
 
 @router.get("/auth/staff")
@@ -235,9 +235,7 @@ async def list_staff(
     """Staff accounts, of one agency (agency admins: always their own)."""
     if caller.role == "agency_admin":
         agency = caller.agency
-    return [
-        _staff_view(a) for a in await store.staff_accounts(identity.db, agency=agency, limit=limit)
-    ]
+    return [_staff_view(a) for a in await staffing.list_staff(identity, agency=agency, limit=limit)]
 
 
 @router.patch("/auth/staff/{staff_id}")
@@ -245,15 +243,15 @@ async def update_staff(
     identity: IdentityDep, guard: GuardDep, caller: Admin, staff_id: str, update: StaffUpdate
 ) -> StaffView:
     """Switch a staff account off (its sessions end) or on."""
-    account = await service.set_staff_active(
+    account = await staffing.set_staff_active(
         identity, caller=caller, staff_id=staff_id, active=update.active
     )
     guard.forget_all_sessions()
     return _staff_view(account)
 
 
-def _key_view(document: dict[str, Any], key: str | None = None) -> ApiKeyView:
-    return ApiKeyView.model_validate({**document, "id": document["_id"], "key": key})
+def _key_view(api_key: ApiKey, key: str | None = None) -> ApiKeyView:
+    return ApiKeyView.model_validate(api_key.model_dump() | {"key": key})
 
 
 @router.post("/auth/partner-keys", status_code=201)
@@ -261,8 +259,8 @@ async def create_partner_key(
     identity: IdentityDep, caller: MppAdmin, key: ApiKeyInput
 ) -> ApiKeyView:
     """An API key for a partner agency; the `key` is shown only in this answer."""
-    document, secret = await service.create_api_key(identity, caller=caller, key=key)
-    return _key_view(document, secret)
+    created, secret = await partners.create_api_key(identity, caller=caller, key=key)
+    return _key_view(created, secret)
 
 
 @router.get("/auth/partner-keys")
@@ -270,7 +268,7 @@ async def list_partner_keys(
     identity: IdentityDep, caller: MppAdmin, limit: pagination.Limit = 100
 ) -> list[ApiKeyView]:
     """Partners' API keys, newest first."""
-    return [_key_view(d) for d in await store.api_keys(identity.db, limit=limit)]
+    return [_key_view(k) for k in await partners.list_api_keys(identity, limit=limit)]
 
 
 @router.delete("/auth/partner-keys/{key_id}", status_code=204)
@@ -278,7 +276,7 @@ async def revoke_partner_key(
     identity: IdentityDep, guard: GuardDep, caller: MppAdmin, key_id: str
 ) -> Response:
     """Switch a partner's API key off."""
-    if not await store.revoke_api_key(identity.db, key_id, now=datetime.now(UTC)):
+    if not await partners.revoke_api_key(identity, key_id=key_id):
         raise Problem(404, "not-found")
     guard.forget_partners()
     return Response(status_code=204)
@@ -293,10 +291,6 @@ async def audit(
     cursor: pagination.Cursor = None,
 ) -> pagination.Page[AuditEntry]:
     """Reads of personal data by staff, newest first."""
-    last = pagination.decode_cursor(cursor)
-    query: dict[str, Any] = {"_id": {"$lt": last}} if last else {}
-    if actor:
-        query["actor"] = actor
-    found = await store.audit_entries(identity.db, query=query, limit=limit)
-    items = [AuditEntry.model_validate({**d, "id": d["_id"]}) for d in found]
-    return pagination.page(items, limit=limit, key=lambda e: e.id)
+    found = await audit_log.audit_entries(identity, actor=actor, cursor=cursor, limit=limit)
+    items = [AuditEntry.model_validate(e.model_dump()) for e in found.items]
+    return pagination.Page[AuditEntry](items=items, next_cursor=found.next_cursor)

@@ -1,213 +1,521 @@
 """Every query of the gateway's identity database.
 
-FerretDB 1 finds documents quickly only by `_id`, so every look-up goes through one: accounts by
-id, `account_keys` map a login name (`nik:<keyed hash>`, `phone:<E.164>`, `user:<name>`) to its
-account and make it unique, sessions and one-time codes and throttles have meaningful ids.
+Tables: `accounts` (citizens and staff; a `version` guards concurrent changes; the NIK's keyed
+hash, the staff username and a verified phone are each unique), `sessions` (one refresh secret
+each, the previous one kept to detect reuse), `otps` (the current code of a purpose and phone),
+`sign_in_failures` (counted atomically per keyed login name), `api_keys`, `audit_log`, and the
+outbox of `identity.events`.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+import datetime as dt
+from typing import Literal
 
-from pymongo import DESCENDING, ReturnDocument
-from pymongo.asynchronous.database import AsyncDatabase
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    Table,
+    Text,
+    case,
+    delete,
+    func,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import idempotency, outbox
-from mpp_shared.events import Event
+from mpp_shared import db, inbox, outbox, pagination
+from mpp_shared.db import VersionConflict
 
-Db = AsyncDatabase[dict[str, Any]]
-Document = dict[str, Any]
+Connection = AsyncConnection
+Time = DateTime(timezone=True)
 
-ACCOUNTS = "accounts"
-KEYS = "account_keys"
-SESSIONS = "sessions"
-OTPS = "otps"
-THROTTLES = "throttles"
-API_KEYS = "api_keys"
-AUDIT = "audit"
-OUTBOX_COLLECTIONS = [ACCOUNTS]
-HIDDEN = {"outbox": 0, "password_hash": 0}
+metadata = db.metadata()
+outbox.table(metadata)
+inbox.table(metadata)
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("kind", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("email", Text),
+    Column("language", Text, nullable=False),
+    # Citizens: the phone, its verification, the NIK encrypted and its keyed hash for look-up.
+    Column("phone", Text),
+    Column("phone_verified", Boolean, nullable=False),
+    Column("nik_hash", Text, unique=True),
+    Column("nik_encrypted", Text),
+    # Staff: the username they sign in with, their agency and who created the account.
+    Column("username", Text, unique=True),
+    Column("agency", Text),
+    Column("created_by", Text),
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("updated_at", Time, nullable=False),
+    # Sessions started before this instant are over (a new password, a switched-off account).
+    Column("sessions_valid_from", Time, nullable=False),
+    Column("version", Integer, nullable=False),
+    CheckConstraint("kind IN ('citizen', 'staff')", name="kind"),
+    # A phone signs in to one account: the one that verified it.
+    Index(
+        "uq_accounts_verified_phone", "phone", unique=True, postgresql_where=text("phone_verified")
+    ),
+    Index("ix_accounts_kind_agency_created_at", "kind", "agency", "created_at"),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("account_id", Text, ForeignKey("accounts.id"), nullable=False, index=True),
+    Column("secret_hash", Text, nullable=False),
+    Column("previous_hash", Text),
+    Column("created_at", Time, nullable=False),
+    Column("refreshed_at", Time, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Column("revoked_at", Time),
+    Column("revoked_because", Text),
+)
+
+otps = Table(
+    "otps",
+    metadata,
+    Column("purpose", Text, primary_key=True),
+    Column("phone", Text, primary_key=True),
+    Column("account_id", Text, ForeignKey("accounts.id"), nullable=False),
+    Column("code_hash", Text, nullable=False),
+    Column("expires_at", Time, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("used_at", Time),
+    # When codes went to this phone for this purpose within the last hour (the hourly cap).
+    Column("sent", ARRAY(Time), nullable=False),
+)
+
+sign_in_failures = Table(
+    "sign_in_failures",
+    metadata,
+    Column("key", Text, primary_key=True),  # a keyed hash of the login name: no name is stored
+    Column("failures", Integer, nullable=False),
+    Column("first_at", Time, nullable=False),
+    Column("last_at", Time, nullable=False),
+    Column("locked_until", Time),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("agency", Text),
+    Column("scopes", ARRAY(Text), nullable=False),
+    Column("secret_hash", Text, nullable=False),
+    Column("created_at", Time, nullable=False),
+    Column("created_by", Text, nullable=False),
+    Column("revoked_at", Time),
+    Index("ix_api_keys_created_at_id", "created_at", "id"),
+)
+
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("at", Time, nullable=False),
+    Column("actor", Text, nullable=False),
+    Column("actor_role", Text, nullable=False),
+    Column("actor_agency", Text),
+    Column("method", Text, nullable=False),
+    Column("resource", Text, nullable=False),
+    Column("query", Text),
+    Column("status", Integer, nullable=False),
+    Column("request_id", Text),
+    Index("ix_audit_log_at_id", "at", "id"),
+    Index("ix_audit_log_actor_at_id", "actor", "at", "id"),
+)
 
 
-# --- accounts and their login names ---------------------------------------------------------
+class Record(BaseModel):
+    """A row as the service layer sees it."""
+
+    model_config = ConfigDict(frozen=True)
 
 
-async def account(db: Db, account_id: str) -> Document | None:
+class Account(Record):
+    id: str
+    kind: str
+    role: str
+    active: bool
+    name: str
+    email: str | None = None
+    language: Literal["id", "en"] = "id"
+    phone: str | None = None
+    phone_verified: bool = False
+    nik_hash: str | None = None
+    nik_encrypted: str | None = None
+    username: str | None = None
+    agency: str | None = None
+    created_by: str | None = None
+    password_hash: str
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    sessions_valid_from: dt.datetime
+    version: int = 1
+
+
+class Session(Record):
+    id: str
+    account_id: str
+    secret_hash: str
+    previous_hash: str | None = None
+    created_at: dt.datetime
+    refreshed_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None = None
+    revoked_because: str | None = None
+
+
+class Otp(Record):
+    purpose: str
+    phone: str
+    account_id: str
+    code_hash: str
+    expires_at: dt.datetime
+    attempts: int
+    used_at: dt.datetime | None = None
+    sent: list[dt.datetime]
+
+
+class Failures(Record):
+    key: str
+    failures: int
+    first_at: dt.datetime
+    last_at: dt.datetime
+    locked_until: dt.datetime | None = None
+
+
+class ApiKey(Record):
+    id: str
+    name: str
+    agency: str | None = None
+    scopes: list[str]
+    secret_hash: str
+    created_at: dt.datetime
+    created_by: str
+    revoked_at: dt.datetime | None = None
+
+
+class AuditRecord(Record):
+    id: str
+    at: dt.datetime
+    actor: str
+    actor_role: str
+    actor_agency: str | None = None
+    method: str
+    resource: str
+    query: str | None = None
+    status: int
+    request_id: str | None = None
+
+
+# --- accounts -------------------------------------------------------------------------------
+
+
+async def account(connection: Connection, account_id: str) -> Account | None:
     """An account by id."""
-    return await db[ACCOUNTS].find_one({"_id": account_id}, {"outbox": 0})
+    row = (await connection.execute(select(accounts).where(accounts.c.id == account_id))).first()
+    return Account.model_validate(row._mapping) if row else None
 
 
-async def account_by_key(db: Db, key: str) -> Document | None:
-    """The account a login name belongs to."""
-    found = await db[KEYS].find_one({"_id": key})
-    return await account(db, found["account"]) if found else None
+async def account_by_login(connection: Connection, key: str) -> Account | None:
+    """The account a login name (`nik:<keyed hash>`, `phone:<E.164>`, `user:<name>`) names."""
+    kind, _, value = key.partition(":")
+    query = select(accounts)
+    if kind == "nik":
+        query = query.where(accounts.c.nik_hash == value)
+    elif kind == "phone":
+        query = query.where(accounts.c.phone == value, accounts.c.phone_verified)
+    else:
+        query = query.where(accounts.c.username == value)
+    row = (await connection.execute(query)).first()
+    return Account.model_validate(row._mapping) if row else None
 
 
-async def claim_key(db: Db, key: str, account_id: str) -> bool:
-    """Make `key` name this account; False when it names another one."""
-    if await idempotency.insert_once(db[KEYS], {"_id": key, "account": account_id}):
-        return True
-    found = await db[KEYS].find_one({"_id": key})
-    return found is not None and found["account"] == account_id
-
-
-async def release_key(db: Db, key: str, account_id: str) -> None:
-    """Stop `key` naming this account."""
-    await db[KEYS].delete_one({"_id": key, "account": account_id})
-
-
-async def insert_account(db: Db, document: Document, new_events: list[Event]) -> None:
-    """A new account with the events its creation caused."""
-    await db[ACCOUNTS].insert_one(outbox.new_document(document, new_events))
-
-
-async def update_account(
-    db: Db, *, account_id: str, expected_version: int, fields: Document, new_events: list[Event]
-) -> Document:
-    """Change an account if it is still at `expected_version` (else VersionConflict)."""
-    return await outbox.apply_change(
-        db[ACCOUNTS],
-        id=account_id,
-        expected_version=expected_version,
-        set_fields=fields,
-        new_events=new_events,
+async def insert_account(connection: Connection, new: Account) -> bool:
+    """A new account; False when its NIK or username names another one already."""
+    inserted = await connection.execute(
+        insert(accounts).values(new.model_dump()).on_conflict_do_nothing().returning(accounts.c.id)
     )
+    return inserted.first() is not None
 
 
-async def staff_accounts(db: Db, *, agency: str | None, limit: int) -> list[Document]:
+async def update_account(connection: Connection, changed: Account) -> Account:
+    """Write `changed` if the account is still at `changed.version` (else VersionConflict).
+
+    A phone that another account has verified already raises the unique violation."""
+    values = changed.model_dump(exclude={"id", "kind", "created_at", "version"})
+    row = (
+        await connection.execute(
+            update(accounts)
+            .where(accounts.c.id == changed.id, accounts.c.version == changed.version)
+            .values({**values, "version": accounts.c.version + 1})
+            .returning(accounts)
+        )
+    ).first()
+    if row is None:
+        raise VersionConflict(changed.id)
+    return Account.model_validate(row._mapping)
+
+
+async def staff_accounts(
+    connection: Connection, *, agency: str | None, limit: int
+) -> list[Account]:
     """Staff accounts, newest first, of one agency or all."""
-    query: Document = {"kind": "staff"} | ({"agency": agency} if agency else {})
-    cursor = db[ACCOUNTS].find(query, HIDDEN).sort("_id", DESCENDING).limit(limit)
-    return [d async for d in cursor]
+    query = select(accounts).where(accounts.c.kind == "staff")
+    if agency:
+        query = query.where(accounts.c.agency == agency)
+    query = query.order_by(accounts.c.created_at.desc(), accounts.c.id.desc()).limit(limit)
+    return [Account.model_validate(row._mapping) for row in await connection.execute(query)]
 
 
-# --- sessions ------------------------------------------------------------------------------
+# --- sessions -------------------------------------------------------------------------------
 
 
-async def insert_session(db: Db, document: Document) -> None:
+async def insert_session(connection: Connection, new: Session) -> None:
     """A new sign-in session."""
-    await db[SESSIONS].insert_one(document)
+    await connection.execute(insert(sessions).values(new.model_dump()))
 
 
-async def session(db: Db, session_id: str) -> Document | None:
+async def session(connection: Connection, session_id: str) -> Session | None:
     """A session by id."""
-    return await db[SESSIONS].find_one({"_id": session_id})
+    row = (await connection.execute(select(sessions).where(sessions.c.id == session_id))).first()
+    return Session.model_validate(row._mapping) if row else None
+
+
+async def session_live(connection: Connection, session_id: str, *, now: dt.datetime) -> bool:
+    """True while a session may be used: not revoked or expired, begun after its account's
+    sessions were last ended, the account active."""
+    query = (
+        select(sessions.c.id)
+        .join(accounts, accounts.c.id == sessions.c.account_id)
+        .where(
+            sessions.c.id == session_id,
+            sessions.c.revoked_at.is_(None),
+            sessions.c.expires_at > now,
+            sessions.c.created_at >= accounts.c.sessions_valid_from,
+            accounts.c.active,
+        )
+    )
+    return (await connection.execute(query)).first() is not None
 
 
 async def rotate_session(
-    db: Db, *, session_id: str, secret_hash: str, new_hash: str, now: datetime
-) -> Document | None:
-    """Replace the refresh secret if `secret_hash` is the current one; None otherwise."""
-    return await db[SESSIONS].find_one_and_update(
-        {"_id": session_id, "secret_hash": secret_hash, "revoked_at": None},
-        {"$set": {"secret_hash": new_hash, "previous_hash": secret_hash, "refreshed_at": now}},
-        return_document=ReturnDocument.AFTER,
+    connection: Connection, *, session_id: str, secret_hash: str, new_hash: str, now: dt.datetime
+) -> bool:
+    """Replace the refresh secret if `secret_hash` is the current one: True for one caller."""
+    rotated = await connection.execute(
+        update(sessions)
+        .where(
+            sessions.c.id == session_id,
+            sessions.c.secret_hash == secret_hash,
+            sessions.c.revoked_at.is_(None),
+        )
+        .values(secret_hash=new_hash, previous_hash=secret_hash, refreshed_at=now)
     )
+    return rotated.rowcount == 1
 
 
-async def revoke_session(db: Db, session_id: str, *, now: datetime, reason: str) -> None:
+async def revoke_session(
+    connection: Connection, session_id: str, *, now: dt.datetime, reason: str
+) -> None:
     """End a session: its refresh token stops working, its access tokens at the gateway."""
-    await db[SESSIONS].update_one(
-        {"_id": session_id, "revoked_at": None},
-        {"$set": {"revoked_at": now, "revoked_because": reason}},
+    await connection.execute(
+        update(sessions)
+        .where(sessions.c.id == session_id, sessions.c.revoked_at.is_(None))
+        .values(revoked_at=now, revoked_because=reason)
     )
 
 
-# --- one-time codes ------------------------------------------------------------------------
+# --- one-time codes -------------------------------------------------------------------------
 
 
-async def otp(db: Db, otp_id: str) -> Document | None:
-    """The one-time code record of a purpose and phone."""
-    return await db[OTPS].find_one({"_id": otp_id})
+async def otp(
+    connection: Connection, *, purpose: str, phone: str, lock: bool = False
+) -> Otp | None:
+    """The code record of a purpose and phone; `lock` holds it until the transaction ends."""
+    query = select(otps).where(otps.c.purpose == purpose, otps.c.phone == phone)
+    row = (await connection.execute(query.with_for_update() if lock else query)).first()
+    return Otp.model_validate(row._mapping) if row else None
 
 
-async def save_otp(db: Db, document: Document) -> None:
-    """Record a newly sent code (replacing the previous one of the purpose and phone)."""
-    await db[OTPS].replace_one({"_id": document["_id"]}, document, upsert=True)
-
-
-async def count_otp_attempt(db: Db, otp_id: str, code_hash: str) -> Document | None:
-    """Count a wrong guess at this code; the record after it (None if the code changed)."""
-    return await db[OTPS].find_one_and_update(
-        {"_id": otp_id, "code_hash": code_hash},
-        {"$inc": {"attempts": 1}},
-        return_document=ReturnDocument.AFTER,
+async def save_otp(connection: Connection, record: Otp) -> None:
+    """Record a newly sent code, replacing the previous one of the purpose and phone."""
+    values = record.model_dump()
+    statement = insert(otps).values(values)
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[otps.c.purpose, otps.c.phone],
+            set_={k: statement.excluded[k] for k in values if k not in ("purpose", "phone")},
+        )
     )
 
 
-async def use_otp(db: Db, otp_id: str, code_hash: str, *, now: datetime) -> bool:
-    """Spend the code: True for the one caller that spent it."""
-    used = await db[OTPS].update_one(
-        {"_id": otp_id, "code_hash": code_hash, "used_at": None}, {"$set": {"used_at": now}}
+async def count_otp_attempt(
+    connection: Connection, *, purpose: str, phone: str, code_hash: str
+) -> int | None:
+    """Count a wrong guess at this code; the attempts so far (None if the code changed)."""
+    row = (
+        await connection.execute(
+            update(otps)
+            .where(otps.c.purpose == purpose, otps.c.phone == phone, otps.c.code_hash == code_hash)
+            .values(attempts=otps.c.attempts + 1)
+            .returning(otps.c.attempts)
+        )
+    ).first()
+    return int(row.attempts) if row else None
+
+
+async def use_otp(
+    connection: Connection,
+    *,
+    purpose: str,
+    phone: str,
+    code_hash: str,
+    max_attempts: int,
+    now: dt.datetime,
+) -> bool:
+    """Spend the code if still good: True for the one caller that spent it."""
+    used = await connection.execute(
+        update(otps)
+        .where(
+            otps.c.purpose == purpose,
+            otps.c.phone == phone,
+            otps.c.code_hash == code_hash,
+            otps.c.used_at.is_(None),
+            otps.c.attempts < max_attempts,
+            otps.c.expires_at > now,
+        )
+        .values(used_at=now)
     )
-    return used.modified_count == 1
+    return used.rowcount == 1
 
 
-# --- throttles of failed attempts -------------------------------------------------------------
+# --- failed sign-ins ------------------------------------------------------------------------
 
 
-async def throttle(db: Db, throttle_id: str) -> Document | None:
-    """Failures recorded under a key."""
-    return await db[THROTTLES].find_one({"_id": throttle_id})
+async def failures(connection: Connection, key: str) -> Failures | None:
+    """Failed sign-ins recorded under a key."""
+    query = select(sign_in_failures).where(sign_in_failures.c.key == key)
+    row = (await connection.execute(query)).first()
+    return Failures.model_validate(row._mapping) if row else None
 
 
-async def count_failure(db: Db, throttle_id: str, *, now: datetime) -> Document:
-    """Add a failure; the record after it."""
-    updated = await db[THROTTLES].find_one_and_update(
-        {"_id": throttle_id},
-        {"$inc": {"failures": 1}, "$set": {"last_at": now}, "$setOnInsert": {"first_at": now}},
-        upsert=True,
-        return_document=ReturnDocument.AFTER,
+async def count_failure(
+    connection: Connection,
+    key: str,
+    *,
+    now: dt.datetime,
+    window_start: dt.datetime,
+    lock_after: int,
+    locked_until: dt.datetime,
+) -> Failures:
+    """Add a failure in one statement, so concurrent guesses are all counted: a window that
+    began before `window_start` starts again; reaching `lock_after` locks until `locked_until`
+    and starts counting afresh."""
+    t = sign_in_failures.c
+    stale = t.first_at < window_start
+    locks = t.failures + 1 >= lock_after
+    first_locks = lock_after <= 1
+    statement = insert(sign_in_failures).values(
+        key=key,
+        failures=0 if first_locks else 1,
+        first_at=now,
+        last_at=now,
+        locked_until=locked_until if first_locks else None,
     )
-    assert updated is not None  # upserted
-    return updated
+    statement = statement.on_conflict_do_update(
+        index_elements=[t.key],
+        set_={
+            "failures": case((stale, 1), (locks, 0), else_=t.failures + 1),
+            "first_at": case((stale, now), (locks, now), else_=t.first_at),
+            "locked_until": case((stale, None), (locks, locked_until), else_=t.locked_until),
+            "last_at": now,
+        },
+    )
+    row = (await connection.execute(statement.returning(sign_in_failures))).one()
+    return Failures.model_validate(row._mapping)
 
 
-async def set_throttle(db: Db, throttle_id: str, fields: Document) -> None:
-    """Set fields of a throttle (its lock, or a restarted window)."""
-    await db[THROTTLES].update_one({"_id": throttle_id}, {"$set": fields})
-
-
-async def clear_throttle(db: Db, throttle_id: str) -> None:
+async def clear_failures(connection: Connection, key: str) -> None:
     """Forget the failures under a key (after a success)."""
-    await db[THROTTLES].delete_one({"_id": throttle_id})
+    await connection.execute(delete(sign_in_failures).where(sign_in_failures.c.key == key))
 
 
-# --- partners' API keys --------------------------------------------------------------------
+# --- partners' API keys ---------------------------------------------------------------------
 
 
-async def insert_api_key(db: Db, document: Document) -> None:
+async def insert_api_key(connection: Connection, new: ApiKey) -> None:
     """A new API key (its secret only as a hash)."""
-    await db[API_KEYS].insert_one(document)
+    await connection.execute(insert(api_keys).values(new.model_dump()))
 
 
-async def api_key(db: Db, key_id: str) -> Document | None:
+async def api_key(connection: Connection, key_id: str) -> ApiKey | None:
     """An API key by id."""
-    return await db[API_KEYS].find_one({"_id": key_id})
+    row = (await connection.execute(select(api_keys).where(api_keys.c.id == key_id))).first()
+    return ApiKey.model_validate(row._mapping) if row else None
 
 
-async def api_keys(db: Db, *, limit: int) -> list[Document]:
+async def list_api_keys(connection: Connection, *, limit: int) -> list[ApiKey]:
     """API keys, newest first."""
-    cursor = db[API_KEYS].find({}, {"secret_hash": 0}).sort("_id", DESCENDING).limit(limit)
-    return [d async for d in cursor]
+    query = (
+        select(api_keys).order_by(api_keys.c.created_at.desc(), api_keys.c.id.desc()).limit(limit)
+    )
+    return [ApiKey.model_validate(row._mapping) for row in await connection.execute(query)]
 
 
-async def revoke_api_key(db: Db, key_id: str, *, now: datetime) -> bool:
+async def revoke_api_key(connection: Connection, key_id: str, *, now: dt.datetime) -> bool:
     """Switch a key off; False when there is no such key."""
-    done = await db[API_KEYS].update_one({"_id": key_id}, {"$set": {"revoked_at": now}})
-    return done.matched_count == 1
+    done = await connection.execute(
+        update(api_keys)
+        .where(api_keys.c.id == key_id)
+        # A key revoked twice keeps the first time.
+        .values(revoked_at=func.coalesce(api_keys.c.revoked_at, now))
+    )
+    return done.rowcount == 1
 
 
-# --- audit ---------------------------------------------------------------------------------
+# --- audit ----------------------------------------------------------------------------------
 
 
-async def record_access(db: Db, entry: Document) -> None:
+async def record_access(connection: Connection, entry: AuditRecord) -> None:
     """Append one line to the audit log of reads of personal data."""
-    await db[AUDIT].insert_one(entry)
+    await connection.execute(insert(audit_log).values(entry.model_dump()))
 
 
-async def audit_entries(db: Db, *, query: Document, limit: int) -> list[Document]:
-    """Audit lines, newest first."""
-    cursor = db[AUDIT].find(query).sort("_id", DESCENDING).limit(limit + 1)
-    return [d async for d in cursor]
+async def audit_entries(
+    connection: Connection, *, actor: str | None, cursor: str | None, limit: int
+) -> pagination.Page[AuditRecord]:
+    """Audit lines, newest first; a page after the cursor."""
+    query = select(audit_log)
+    if actor:
+        query = query.where(audit_log.c.actor == actor)
+    query = pagination.keyset(
+        query,
+        order_by=[audit_log.c.at, audit_log.c.id],
+        cursor=cursor,
+        limit=limit,
+        descending=True,
+    )
+    found = [AuditRecord.model_validate(row._mapping) for row in await connection.execute(query)]
+    return pagination.keyset_page(found, limit=limit, key=lambda e: (e.at, e.id))

@@ -12,7 +12,10 @@ from typing import Any
 import httpx
 import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.identity import store
 from gateway.settings import Settings
 from mpp_shared.auth import AuthSettings, TokenVerifier
 from mpp_shared.testing import KAFKA, Tokens, eventually, read_topic
@@ -64,14 +67,14 @@ async def test_registration_verification_and_sign_in_by_nik_or_phone(
 
 
 async def test_the_nik_is_stored_encrypted(
-    mongo: Any, gateway_settings: Settings, register: Callable[..., Any]
+    engine: AsyncEngine, register: Callable[..., Any]
 ) -> None:
     citizen = await register()
-    stored = await mongo[gateway_settings.database_name]["accounts"].find_one(
-        {"_id": citizen["id"]}
-    )
-    assert citizen["nik"] not in json.dumps(stored, default=str)
-    assert stored["nik_encrypted"].startswith("k1:")
+    async with engine.connect() as connection:
+        stored = await store.account(connection, citizen["id"])
+    assert stored is not None
+    assert citizen["nik"] not in stored.model_dump_json()
+    assert stored.nik_encrypted is not None and stored.nik_encrypted.startswith("k1:")
 
 
 async def test_bad_registrations_name_each_field(gateway: httpx.AsyncClient) -> None:
@@ -163,14 +166,17 @@ async def test_an_expired_code_is_refused_and_a_new_one_works(
     gateway: httpx.AsyncClient,
     gateway_settings: Settings,
     register: Callable[..., Any],
-    mongo: Any,
+    engine: AsyncEngine,
 ) -> None:
     citizen = await register(verified=False)
     code = await otp_code(gateway_settings, citizen["phone"])
-    await mongo[gateway_settings.database_name]["otps"].update_one(
-        {"_id": f"verify_phone:{e164(citizen['phone'])}"},
-        {"$set": {"expires_at": datetime.now(UTC) - timedelta(seconds=1)}},
-    )
+    async with engine.begin() as connection:
+        await connection.execute(
+            update(store.otps)
+            .where(store.otps.c.purpose == "verify_phone")
+            .where(store.otps.c.phone == e164(citizen["phone"]))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
     expired = await gateway.post(
         "/api/v1/auth/verify-phone", json={"phone": citizen["phone"], "code": code}
     )
@@ -398,3 +404,15 @@ async def test_request_ids_and_security_headers(gateway: httpx.AsyncClient) -> N
 async def _changed(latest: Any, old: str) -> str | None:
     code: str = await latest
     return code if code != old else None
+
+
+async def test_text_the_database_cannot_store_is_refused_not_a_server_error(
+    gateway: httpx.AsyncClient,
+) -> None:
+    registered = await gateway.post(
+        "/api/v1/auth/register",
+        json={"nik": new_nik(), "name": "Andi\x00Baso", "phone": new_phone(), "password": PASSWORD},
+    )
+    assert registered.status_code == 422, registered.text
+    signed = await sign_in(gateway, "admin\x00", PASSWORD)
+    assert signed.status_code in (401, 422), signed.text

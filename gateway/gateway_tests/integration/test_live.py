@@ -16,15 +16,22 @@ import httpx
 import pytest
 import uvicorn
 from fastapi import FastAPI, Request, Response
+from sqlalchemy import delete, insert
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from applications import api as applications_api
+from applications import store as applications_store
 from applications.surveys import api as surveys_api
 from applications.workdays import WorkingCalendar
 from gateway.pipeline import PipelineProbe
 from gateway.settings import Settings
-from mpp_shared import problems
+from mpp_shared import db, problems
 from mpp_shared.auth import AuthSettings, TokenVerifier
+from mpp_shared.ids import new_id
+from mpp_shared.settings import ServiceSettings
+from mpp_shared.testing import Databases, settings_for
 from notifications import api as notifications_api
+from notifications import store as notifications_store
 
 from ..conftest import bearer, make_gateway_settings, started
 
@@ -147,8 +154,20 @@ async def test_anonymous_callers_get_401_and_others_than_staff_403(
     assert forged.status_code == 401
 
 
+async def own_database(
+    postgres: Databases, namespace: str, name: str, migrations: str
+) -> AsyncEngine:
+    """A migrated database of this test's own for a service (apart from the service's tests')."""
+    settings = settings_for(ServiceSettings, namespace, service_name=name)
+    await postgres.create(settings)
+    await db.migrate(settings, migrations)
+    return db.create_engine(settings)
+
+
 @pytest.fixture
-async def services(mongo: Any, namespace: str, gateway: httpx.AsyncClient) -> dict[str, Any]:
+async def services(
+    postgres: Databases, namespace: str, gateway: httpx.AsyncClient
+) -> AsyncIterator[dict[str, Any]]:
     """The applications' and notifications' command center routes on databases of their own,
     checking the gateway's tokens, with one open application and one delivered message; and how
     many calls reached the applications service."""
@@ -156,24 +175,38 @@ async def services(mongo: Any, namespace: str, gateway: httpx.AsyncClient) -> di
     verifier = TokenVerifier(AuthSettings(jwks=json.dumps(jwks)))
     now = dt.datetime.now(dt.UTC)
 
-    applications_db = mongo[f"{namespace}_applications_live"]
-    await applications_db["applications"].delete_many({})
-    await applications_db["applications"].insert_one(
-        {
-            "_id": "app-live-1",
-            "agency": "DUKCAPIL",
-            "state": "submitted",
-            "open": True,
-            "submitted_at": now,
-            "due_at": now + dt.timedelta(days=1),
-            "overall_due_at": now + dt.timedelta(days=3),
-        }
+    applications_db = await own_database(
+        postgres, namespace, "applications_live", "applications.migrations"
     )
+    async with applications_db.begin() as connection:
+        await connection.execute(delete(applications_store.application_history))
+        await connection.execute(delete(applications_store.applications))
+        await connection.execute(
+            insert(applications_store.applications).values(
+                id="app-live-1",
+                tracking_number="MPP-LIVE-1",
+                citizen_id="citizen-live-1",
+                service_id="service-live-1",
+                service_slug="layanan-live",
+                service_version=1,
+                agency="DUKCAPIL",
+                state="submitted",
+                open=True,
+                form={},
+                documents=[],
+                submitted_at=now,
+                updated_at=now,
+                state_entered_at=now,
+                due_at=now + dt.timedelta(days=1),
+                overall_due_at=now + dt.timedelta(days=3),
+                version=1,
+            )
+        )
     applications = FastAPI()
     problems.install(applications)
     applications.include_router(applications_api.router)
     applications.include_router(surveys_api.router)
-    applications.state.runtime = SimpleNamespace(db=applications_db)
+    applications.state.runtime = SimpleNamespace(engine=applications_db)
     applications.state.calendar = WorkingCalendar()
     applications.state.token_verifier = verifier
     calls = {"applications": 0}
@@ -183,25 +216,46 @@ async def services(mongo: Any, namespace: str, gateway: httpx.AsyncClient) -> di
         calls["applications"] += 1
         return await call_next(request)
 
-    notifications_db = mongo[f"{namespace}_notifications_live"]
-    await notifications_db["messages"].delete_many({})
-    await notifications_db["messages"].insert_one(delivered(now))
+    notifications_db = await own_database(
+        postgres, namespace, "notifications_live", "notifications.migrations"
+    )
+    async with notifications_db.begin() as connection:
+        await connection.execute(delete(notifications_store.message_history))
+        await connection.execute(delete(notifications_store.messages))
+    await deliver(notifications_db, now)
     notifications = FastAPI()
     problems.install(notifications)
     notifications.include_router(notifications_api.router)
-    notifications.state.runtime = SimpleNamespace(db=notifications_db)
+    notifications.state.runtime = SimpleNamespace(engine=notifications_db)
     notifications.state.token_verifier = verifier
-    return {
+    yield {
         "applications": applications,
         "notifications": notifications,
-        "messages": notifications_db["messages"],
+        "notifications_db": notifications_db,
         "calls": calls,
     }
+    await applications_db.dispose()
+    await notifications_db.dispose()
 
 
-def delivered(now: dt.datetime) -> dict[str, Any]:
+async def deliver(engine: AsyncEngine, now: dt.datetime) -> None:
     """A stored e-mail as far as the delivery figures read it."""
-    return {"channel": "email", "status": "delivered", "created_at": now, "next_attempt_at": None}
+    async with engine.begin() as connection:
+        await connection.execute(
+            insert(notifications_store.messages).values(
+                id=new_id(),
+                event_id=new_id(),
+                event_type="applications.application.submitted.v1",
+                channel="email",
+                recipient="andi@example.id",
+                text="Permohonan diterima.",
+                status="delivered",
+                attempts=1,
+                next_attempt_at=None,
+                created_at=now,
+                updated_at=now,
+            )
+        )
 
 
 @pytest.fixture
@@ -258,7 +312,7 @@ async def test_figures_are_sent_again_when_they_change_and_only_then(
             if len(sent) == 2:
                 break
             await asyncio.sleep(1.0)  # five reads with nothing new
-            await services["messages"].insert_one(delivered(dt.datetime.now(dt.UTC)))
+            await deliver(services["notifications_db"], dt.datetime.now(dt.UTC))
 
     first, second = (figures["deliveries"]["today"]["by_status"]["delivered"] for figures in sent)
     assert (first, second) == (1, 2), "the next event is the change, not the same figures again"

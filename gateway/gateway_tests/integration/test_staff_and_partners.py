@@ -176,7 +176,7 @@ async def test_partner_keys_carry_scopes_and_can_be_revoked(
 
 
 async def test_sign_in_attempts_per_client_are_limited(
-    namespace: str, mongo: object, kafka: str
+    namespace: str, postgres: object, kafka: str
 ) -> None:
     settings: Settings = make_gateway_settings(namespace, rate_limit_auth_per_client="3/minute")
     async for client in started(settings):
@@ -223,3 +223,25 @@ async def test_staff_changes_are_events_without_secrets(
     assert (first["data"]["email"], first["data"]["active"]) == ("kadis@example.id", True)
     assert second["data"]["active"] is False
     assert PASSWORD not in json.dumps(first) and "argon2" not in json.dumps(first)
+
+
+async def test_the_audit_log_pages_newest_first(
+    gateway: httpx.AsyncClient,
+    admin: dict[str, str],
+    staff: Callable[..., Any],
+    register: Callable[..., Any],
+) -> None:
+    citizens = [await register(verified=False) for _ in range(3)]
+    account, officer = await staff("officer", "DUKCAPIL")
+    for citizen in citizens:
+        read = await gateway.get(f"/api/v1/auth/citizens/{citizen['id']}", headers=officer)
+        assert read.status_code == 200, read.text
+    query = f"/api/v1/auth/audit?actor={account['id']}&limit=2"
+    first = (await gateway.get(query, headers=admin)).json()
+    assert first["next_cursor"]
+    second = (await gateway.get(f"{query}&cursor={first['next_cursor']}", headers=admin)).json()
+    assert second["next_cursor"] is None
+    resources = [e["resource"] for e in first["items"] + second["items"]]
+    assert resources == [f"/api/v1/auth/citizens/{c['id']}" for c in reversed(citizens)]
+    garbage = await gateway.get(f"{query}&cursor=not-a-cursor", headers=admin)
+    assert garbage.status_code == 400

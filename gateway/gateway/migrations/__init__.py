@@ -1,0 +1,1 @@
+"""The gateway's database schema, as Alembic migrations applied at start-up."""
