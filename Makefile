@@ -13,7 +13,7 @@ PYTEST := $(UV) pytest -p no:cacheprovider
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
 
-up: ## Install what is missing, start Kafka, FerretDB, S3, Mailpit and the five services; print the URLs
+up: ## Install what is missing, start Kafka, PostgreSQL, S3, Mailpit and the five services; print the URLs
 	@$(LOCALCTL) up
 
 down: ## Stop everything (data is kept)
@@ -34,7 +34,7 @@ web: ## Build the web apps (citizen /, officer /petugas/, command center /ops/) 
 restart: ## Restart one component after a change: make restart SERVICE=gateway
 	@$(LOCALCTL) restart $(SERVICE)
 
-servers: ## Install and start only the servers the tests need (Kafka, FerretDB, S3, Mailpit)
+servers: ## Install and start only the servers the tests need (Kafka, PostgreSQL, S3, Mailpit)
 	@$(LOCALCTL) servers
 
 install: ## Install uv, the Python environment, Kafka and the Go-built servers, without starting them

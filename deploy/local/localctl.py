@@ -1,9 +1,10 @@
 #!/usr/bin/env python3
 """Install, start, stop and inspect the local MPP Elektronik platform, without Docker.
 
-Servers come from package registries only: Apache Kafka from Maven Central, FerretDB, versitygw
-and Mailpit built from the Go module proxy. Builds are cached in ~/.cache/mpp (MPP_CACHE_DIR);
-data, logs and pid files live in one folder, .data/ in the repository (MPP_DATA_DIR).
+Servers come from package registries only: Apache Kafka from Maven Central, PostgreSQL from
+Debian's packages, versitygw and Mailpit built from the Go module proxy. Builds are cached in
+~/.cache/mpp (MPP_CACHE_DIR); data, logs and pid files live in one folder, .data/ in the
+repository (MPP_DATA_DIR).
 Standard library only: this runs before the project's Python environment exists.
 """
 
@@ -40,7 +41,6 @@ BIN = CACHE / "bin"
 
 UV_VERSION = "0.13.8"
 KAFKA_VERSION = "4.4.0"
-FERRETDB_VERSION = "v1.24.2"
 VERSITYGW_VERSION = "v1.8.0"
 MAILPIT_VERSION = "v1.33.1"
 
@@ -215,27 +215,6 @@ def go_env() -> dict[str, str]:
     return env
 
 
-def ferretdb_binary() -> Path:
-    """The build of deploy/local/ferretdb, named by its version and a hash of its sources."""
-    digest = hashlib.sha256()
-    for name in ("main.go", "go.mod", "go.sum"):
-        digest.update((LOCAL / "ferretdb" / name).read_bytes())
-    return BIN / f"ferretdb-{FERRETDB_VERSION}-{digest.hexdigest()[:10]}"
-
-
-def build_ferretdb() -> str:
-    target = ferretdb_binary()
-    if target.exists():
-        return "cached"
-    run_logged(
-        ["go", "build", *GO_FLAGS, "-o", str(target), "."],
-        CACHE / "logs" / "ferretdb-build.log",
-        cwd=LOCAL / "ferretdb",
-        env=go_env(),
-    )
-    return f"built {target.name}"
-
-
 def go_install(module: str, version: str, name: str) -> str:
     target = BIN / f"{name}-{version}"
     if target.exists():
@@ -257,19 +236,15 @@ GO_BUILDS_COLD = "about 4 minutes"  # measured on 2 cores with empty Go caches; 
 
 def build_go_servers() -> str:
     if not shutil.which("go"):
-        raise StepFailed(
-            "Go is needed to build FerretDB, versitygw and Mailpit (apt-get install golang)"
-        )
+        raise StepFailed("Go is needed to build versitygw and Mailpit (apt-get install golang)")
     BIN.mkdir(parents=True, exist_ok=True)
     builds: dict[str, Callable[[], str]] = {
-        "ferretdb": build_ferretdb,
         "versitygw": lambda: go_install(
             "github.com/versity/versitygw/cmd/versitygw", VERSITYGW_VERSION, "versitygw"
         ),
         "mailpit": lambda: go_install("github.com/axllent/mailpit", MAILPIT_VERSION, "mailpit"),
     }
     cached = {
-        "ferretdb": ferretdb_binary().exists(),
         "versitygw": (BIN / f"versitygw-{VERSITYGW_VERSION}").exists(),
         "mailpit": (BIN / f"mailpit-{MAILPIT_VERSION}").exists(),
     }
@@ -574,19 +549,6 @@ SERVERS = [
         stop_signal=signal.SIGINT,
     ),
     Component(
-        name="ferretdb",
-        port=27017,
-        command=lambda: [
-            str(ferretdb_binary()),
-            "-listen",
-            f"{HOST}:27017",
-            "-data",
-            str(DATA / "ferretdb"),
-        ],
-        ready=lambda: port_open(27017),
-        url=f"mongodb://{HOST}:27017/",
-    ),
-    Component(
         name="s3",
         port=9000,
         command=lambda: [
@@ -737,12 +699,12 @@ def installs() -> None:
     python_env()
     step(f"install Apache Kafka {KAFKA_VERSION} (Maven Central)", install_kafka)
     step("install PostgreSQL (Debian's packages)", install_postgres)
-    step("build FerretDB, versitygw and Mailpit (Go module proxy)", build_go_servers)
+    step("build versitygw and Mailpit (Go module proxy)", build_go_servers)
     step("build the web apps (npm registry, Vite)", build_web)
 
 
 def cmd_servers() -> None:
-    """Install and start Kafka, FerretDB, S3 and Mailpit: what the tests need."""
+    """Install and start Kafka, PostgreSQL, S3 and Mailpit: what the tests need."""
     installs()
     for component in SERVERS:
         step(f"start {component.name}", partial(start, component))
@@ -768,7 +730,6 @@ def cmd_up() -> None:
     say(f"  Mailpit (e-mail sent)         http://{HOST}:8025")
     say(f"  Kafka                         {HOST}:9092")
     say(f"  PostgreSQL (one database and role per service)  postgresql://{HOST}:{postgres_port()}/")
-    say(f"  FerretDB (MongoDB wire)       mongodb://{HOST}:27017/")
     say(
         f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}"
     )

@@ -1,16 +1,11 @@
-"""Helpers that make an effect happen once: an event's however often it arrives, and a command's
-however often the client retries it with the same `Idempotency-Key`.
+"""Idempotent commands: a creating command retried with the same `Idempotency-Key` returns the
+first result.
 
-Pick the one that fits the document the effect touches:
-- a new document whose `_id` is derived from the event id: `insert_once` (duplicate key = done);
-- an update of an existing document: filter with `not_applied(event.id)` and add
-  `mark_applied(event.id)` to the update, so a second delivery matches nothing;
-- or a version check on the document.
-
-A creating command does the same with its key: the new document's `_id` is
-`command_id(scope=..., key=...)` and it stores `fingerprint(request)`; when `insert_once` finds the
-document already there, `check_replay` tells a retry (answer with that document) from a
-different request that reused the key (a 422 problem).
+The new row's id is `command_id(scope=..., key=...)` and it stores `fingerprint(request)`; the
+primary key makes a second insert a no-op (`INSERT ... ON CONFLICT DO NOTHING`), and
+`check_replay` tells a retry (answer with the first result) from a different request that reused
+the key (a 422 problem). Events are applied once by the inbox (`mpp_shared.inbox`); `derived_id`
+names a row an event creates, where one event creates several.
 """
 
 from __future__ import annotations
@@ -23,40 +18,16 @@ from typing import Annotated, Any
 
 from fastapi import Header
 from pydantic import BaseModel
-from pymongo.asynchronous.collection import AsyncCollection
-from pymongo.errors import DuplicateKeyError
 
 from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
 
-APPLIED = "applied_events"
 _NAMESPACE = uuid.UUID("0b8a9f0c-58c4-4d7e-9a55-6f1c2f5b7e10")
 
 
 def derived_id(event_id: str, purpose: str) -> str:
-    """A deterministic id for the document an event creates for one purpose."""
+    """A deterministic id for the row an event creates for one purpose."""
     return str(uuid.uuid5(_NAMESPACE, f"{purpose}:{event_id}"))
-
-
-async def insert_once(
-    collection: AsyncCollection[dict[str, Any]], document: dict[str, Any]
-) -> bool:
-    """Insert unless a document with the same `_id` exists; True when this call inserted it."""
-    try:
-        await collection.insert_one(document)
-    except DuplicateKeyError:
-        return False
-    return True
-
-
-def not_applied(event_id: str) -> dict[str, Any]:
-    """A filter clause matching documents this event has not changed yet."""
-    return {APPLIED: {"$ne": event_id}}
-
-
-def mark_applied(event_id: str) -> dict[str, Any]:
-    """An update clause recording that this event changed the document."""
-    return {"$addToSet": {APPLIED: event_id}}
 
 
 # --- Idempotent commands: `Idempotency-Key` on every POST that creates -------------------------

@@ -12,7 +12,6 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import UTC, datetime
-from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
@@ -28,9 +27,8 @@ from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[Event], Awaitable[None]]
-# A handler of a service on PostgreSQL: it applies the event on the connection it is given, in
-# the transaction that also records the event in the inbox.
+# A handler applies an event on the connection it is given, in the transaction that also records
+# the event in the inbox.
 TxHandler = Callable[[Event, AsyncConnection], Awaitable[None]]
 
 # Headers a dead-lettered record carries besides its own.
@@ -111,16 +109,15 @@ class ConsumerRunner:
         *,
         settings: ServiceSettings,
         topics: Iterable[str],
-        handlers: Mapping[str, Handler] | Mapping[str, TxHandler],
-        engine: AsyncEngine | None = None,
+        handlers: Mapping[str, TxHandler],
+        engine: AsyncEngine,
         max_attempts: int = 4,
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
     ) -> None:
         self.settings = settings
         self.topics = [settings.topic(name) for name in topics]
-        self.handlers: dict[str, Any] = dict(handlers)
-        # With an engine, each event is applied in one transaction with its inbox record.
+        self.handlers = dict(handlers)
         self.engine = engine
         self.max_attempts = max_attempts
         self.backoff_initial = backoff_initial
@@ -242,11 +239,8 @@ class ConsumerRunner:
                 return
         metrics.record_consumed(service=service, event_type=event.type, outcome="handled")
 
-    async def apply(self, handler: Any, event: Event) -> None:
-        """Apply one event: once, in one transaction with its inbox record, on PostgreSQL."""
-        if self.engine is None:
-            await handler(event)
-            return
+    async def apply(self, handler: TxHandler, event: Event) -> None:
+        """Apply one event once: in one transaction with its inbox record."""
         async with db.transaction(self.engine) as connection:
             if await inbox.claim(connection, event):
                 await handler(event, connection)

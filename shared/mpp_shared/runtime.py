@@ -6,25 +6,20 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
-from pymongo import AsyncMongoClient, IndexModel
-from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import PyMongoError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mpp_shared import db, outbox, store, telemetry, topics
-from mpp_shared.kafka import ConsumerRunner, ensure_topics
+from mpp_shared import db, outbox, telemetry, topics
+from mpp_shared.kafka import ConsumerRunner, TxHandler, ensure_topics
 from mpp_shared.settings import ServiceSettings
 
 log = logging.getLogger(__name__)
-Database = AsyncDatabase[store.Document]
 
 
 @dataclass
@@ -32,28 +27,12 @@ class Runtime:
     """A running service's connections and background work."""
 
     settings: ServiceSettings
-    client: AsyncMongoClient[store.Document] | None = None
-    mongo_db: AsyncDatabase[store.Document] | None = None
-    sql: AsyncEngine | None = None
-    relay: outbox.OutboxRelay | outbox.Relay | None = None
+    engine: AsyncEngine
+    relay: outbox.Relay | None = None
     consumer: ConsumerRunner | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extra_checks: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
-
-    @property
-    def db(self) -> AsyncDatabase[store.Document]:
-        """The document store of a service not yet on PostgreSQL."""
-        if self.mongo_db is None:
-            raise RuntimeError(f"{self.settings.service_name} keeps its data in PostgreSQL")
-        return self.mongo_db
-
-    @property
-    def engine(self) -> AsyncEngine:
-        """The service's PostgreSQL database."""
-        if self.sql is None:
-            raise RuntimeError(f"{self.settings.service_name} has no PostgreSQL database")
-        return self.sql
 
     def wake_relay(self) -> None:
         """Publish the events just recorded without waiting for the next poll."""
@@ -67,11 +46,8 @@ class Runtime:
             return cached
         checks = {"store": "ok", "bus": "ok"}
         try:
-            if self.sql is not None:
-                await asyncio.wait_for(db.ping(self.sql), 2.0)
-            elif self.client is not None:
-                await asyncio.wait_for(store.ping(self.client), 2.0)
-        except (PyMongoError, DBAPIError, OSError, TimeoutError) as exc:
+            await asyncio.wait_for(db.ping(self.engine), 2.0)
+        except (DBAPIError, OSError, TimeoutError) as exc:
             checks["store"] = f"unreachable: {type(exc).__name__}"
         try:
             await asyncio.wait_for(kafka_reachable(self.settings.kafka_bootstrap), 3.0)
@@ -100,67 +76,46 @@ async def kafka_reachable(bootstrap: str) -> None:
 async def run(
     settings: ServiceSettings,
     *,
-    migrations: str | Path | None = None,
-    indexes: Mapping[str, Sequence[IndexModel]] = {},
-    outbox_collections: Sequence[str] = (),
+    migrations: str | Path,
     consumes: Iterable[str] = (),
     produces: Iterable[str] = (),
-    handlers: Mapping[str, Any] | Callable[[Any], Mapping[str, Any]] = {},  # noqa: B006
+    handlers: Mapping[str, TxHandler] | Callable[[AsyncEngine], Mapping[str, TxHandler]] = {},  # noqa: B006
     checks: Mapping[str, Callable[[], Awaitable[None]]] = {},
 ) -> AsyncIterator[Runtime]:
-    """Open the store, start the relay and the consumer; close everything on exit.
+    """Bring the service's database up to date (its Alembic `migrations`), open it, start the
+    outbox relay and the consumer, whose every event is applied once (the inbox); close
+    everything on exit.
 
-    A service on PostgreSQL names its Alembic `migrations` package: its database is brought up
-    to date here, its outbox table relayed, and each consumed event applied once (the inbox).
     Nothing here waits for Kafka: a service serves its own reads and writes while the bus is
     away, and its relay and consumer catch up when it is back.
     """
     telemetry.setup(settings.service_name, log_level=settings.log_level)
-    runtime = Runtime(settings=settings, extra_checks=checks)
-    handles: Any
-    if migrations is not None:
-        await db.migrate(settings, migrations)
-        runtime.sql = handles = db.create_engine(settings)
-    else:
-        runtime.client = store.create_client(settings)
-        runtime.mongo_db = handles = runtime.client[settings.database_name]
-        all_indexes = {name: list(models) for name, models in indexes.items()}
-        for name in outbox_collections:
-            all_indexes[name] = [*all_indexes.get(name, []), *outbox.INDEXES]
-        await store.ensure_indexes(handles, all_indexes)
+    await db.migrate(settings, migrations)
+    engine = db.create_engine(settings)
+    runtime = Runtime(settings=settings, engine=engine, extra_checks=checks)
     consumed = list(consumes)
     own = [topics.PRODUCERS.get(settings.service_name, f"{settings.service_name}.events")]
     own += list(produces)
     creation = asyncio.create_task(_create_topics(settings, own + consumed))
     runtime.tasks.append(creation)
-    if runtime.sql is not None:
-        runtime.relay = outbox.Relay(settings=settings, engine=runtime.sql)
-    elif outbox_collections:
-        runtime.relay = outbox.OutboxRelay(
-            settings=settings, db=runtime.db, collections=outbox_collections
-        )
-    if runtime.relay is not None:
-        runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
+    runtime.relay = outbox.Relay(settings=settings, engine=engine)
+    runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
     if consumed:
-        by_type = handlers(handles) if callable(handlers) else handlers
+        by_type = handlers(engine) if callable(handlers) else handlers
         runtime.consumer = ConsumerRunner(
-            settings=settings, topics=consumed, handlers=by_type, engine=runtime.sql
+            settings=settings, topics=consumed, handlers=by_type, engine=engine
         )
         runtime.tasks.append(asyncio.create_task(_consume_after(creation, runtime.consumer)))
     try:
         yield runtime
     finally:
-        if runtime.relay:
-            runtime.relay.stop()
+        runtime.relay.stop()
         if runtime.consumer:
             runtime.consumer.stop()
         _, pending = await asyncio.wait(runtime.tasks, timeout=10)
         for task in pending:
             task.cancel()
-        if runtime.client is not None:
-            await runtime.client.close()
-        if runtime.sql is not None:
-            await runtime.sql.dispose()
+        await engine.dispose()
 
 
 async def _consume_after(creation: asyncio.Task[None], consumer: ConsumerRunner) -> None:

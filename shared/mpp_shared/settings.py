@@ -26,7 +26,6 @@ class ServiceSettings(BaseSettings):
     # those of a running development platform on the same servers. Empty in normal operation.
     namespace: str = ""
 
-    mongo_url: str = "mongodb://127.0.0.1:27017/"
     # The service's own PostgreSQL database, signed in as its own role (`mpp_<service>` unless
     # set); the database is `database_name` unless set.
     postgres_host: str = "127.0.0.1"

@@ -11,14 +11,14 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 import pytest
 from aiokafka import AIOKafkaConsumer, ConsumerRecord
 from aiokafka.admin import AIOKafkaAdminClient
 from pydantic_settings import BaseSettings
-from pymongo import AsyncMongoClient
 from sqlalchemy import URL
 
 from mpp_shared import db
@@ -28,7 +28,6 @@ from mpp_shared.settings import ServiceSettings
 
 __all__ = ["mailbox", "sms_address"]  # re-exported for tests
 
-MONGO_URL = os.environ.get("MPP_MONGO_URL", "mongodb://127.0.0.1:27017/")
 KAFKA = os.environ.get("MPP_KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 
 
@@ -39,6 +38,7 @@ def namespace() -> str:
 
 
 Settings = TypeVar("Settings", bound=BaseSettings)
+Result = TypeVar("Result")
 
 
 def settings_for(cls: type[Settings], namespace: str, **overrides: Any) -> Settings:
@@ -46,7 +46,6 @@ def settings_for(cls: type[Settings], namespace: str, **overrides: Any) -> Setti
     values: dict[str, Any] = {
         "namespace": namespace,
         "environment": "test",
-        "mongo_url": MONGO_URL,
         "postgres_port": postgres_port(),
         "kafka_bootstrap": KAFKA,
         "kafka_partitions": 1,
@@ -66,23 +65,6 @@ def make_settings(namespace: str) -> Callable[..., ServiceSettings]:
     return make
 
 
-@pytest.fixture(scope="session")
-async def mongo(namespace: str) -> AsyncIterator[AsyncMongoClient[dict[str, Any]]]:
-    """A client of the real store; drops this run's databases at the end."""
-    client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-        MONGO_URL, tz_aware=True, serverSelectionTimeoutMS=3000
-    )
-    try:
-        await client.admin.command("ping")
-    except Exception as exc:
-        pytest.exit(f"FerretDB is not reachable at {MONGO_URL} ({exc}); run `make servers`", 2)
-    yield client
-    for name in await client.list_database_names():
-        if name.startswith(f"{namespace}_"):
-            await client.drop_database(name)
-    await client.close()
-
-
 class Databases:
     """This test run's PostgreSQL databases: one per service, dropped at the end of the run."""
 
@@ -100,14 +82,19 @@ class Databases:
 
 
 @pytest.fixture(scope="session")
-async def postgres(namespace: str) -> AsyncIterator[Databases]:
+def postgres(namespace: str) -> Iterator[Databases]:
     """The real PostgreSQL cluster with a database for each service of this run; drops them all
-    at the end."""
+    at the end. A plain fixture, its work done on a loop of its own: browser tests set it up
+    while Playwright's loop runs in the test's thread."""
     admin_url = postgres_admin_url()
     databases = Databases(admin_url)
-    try:
+
+    async def create_all() -> None:
         for service in SERVICES:
             await databases.create(settings_for(ServiceSettings, namespace, service_name=service))
+
+    try:
+        _apart(create_all())
     except Exception as exc:
         pytest.exit(
             f"PostgreSQL is not reachable at {admin_url.host}:{admin_url.port} ({exc});"
@@ -115,7 +102,13 @@ async def postgres(namespace: str) -> AsyncIterator[Databases]:
             2,
         )
     yield databases
-    await db.drop_databases(admin_url, prefix=f"{namespace}_")
+    _apart(db.drop_databases(admin_url, prefix=f"{namespace}_"))
+
+
+def _apart(coroutine: Coroutine[Any, Any, Result]) -> Result:
+    """Run a coroutine to its end on a loop of its own, in a thread of its own."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 @pytest.fixture(scope="session")
