@@ -18,6 +18,7 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from minio import Minio
+from minio.commonconfig import REPLACE, CopySource
 from minio.error import MinioException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -105,6 +106,29 @@ async def put(s3: Minio, bucket: str, key: str, content: bytes, content_type: st
         raise s3_unavailable() from exc
 
 
+async def copy(
+    s3: Minio, bucket: str, *, source: str, etag: str, key: str, content_type: str
+) -> bool:
+    """Copy `source` to `key` inside S3, if it still holds the bytes with `etag`; False when it
+    does not any more (replaced, or removed by a concurrent finish)."""
+    try:
+        await asyncio.to_thread(
+            s3.copy_object,
+            bucket,
+            key,
+            CopySource(bucket, source, match_etag=etag),
+            metadata={"Content-Type": content_type},
+            metadata_directive=REPLACE,
+        )
+    except MinioException as exc:
+        if getattr(exc, "code", "") in ("PreconditionFailed", "NoSuchKey"):
+            return False
+        raise s3_unavailable() from exc
+    except S3_ERRORS as exc:
+        raise s3_unavailable() from exc
+    return True
+
+
 async def remove(s3: Minio, bucket: str, key: str) -> None:
     try:
         await asyncio.to_thread(s3.remove_object, bucket, key)
@@ -142,7 +166,8 @@ async def upload(
     document_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:documents", key=idempotency_key
     )
-    existing = await find(engine, document_id)
+    # Without a key the id is new: nothing to find.
+    existing = await find(engine, document_id) if idempotency_key is not None else None
     if existing is not None:
         return existing, False
     max_bytes, formats = await limits_for(
@@ -237,10 +262,16 @@ async def finish_upload(
         return document  # finished already: the same answer again
     try:
         response = await asyncio.to_thread(s3.get_object, settings.bucket_name, document.upload_key)
+        data, read = b"", False
         try:
-            data = response.read()
+            length = response.headers.get("Content-Length")
+            etag = response.headers.get("ETag", "").strip('"')
+            # Not read when it is not the size announced: refused as such below, whatever its size.
+            if length is None or int(length) == document.declared_size:
+                data, read = await asyncio.to_thread(response.read), True
         finally:
-            response.close()
+            if not read:  # a connection with a body left on it cannot serve another request
+                response.close()
             response.release_conn()
     except MinioException as exc:
         if getattr(exc, "code", "") != "NoSuchKey":
@@ -288,7 +319,21 @@ async def finish_upload(
             event=_event("rejected", document_id, rejected),
         )
     key = f"documents/{document.owner}/{document_id}"
-    await put(s3, settings.bucket_name, key, checked.content, checked.content_type)
+    if checked.content is data and etag:
+        # Kept byte for byte (a PDF): copied inside S3 rather than sent back, and only if the
+        # citizen has not PUT something else to the still-valid URL since it was read.
+        copied = await copy(
+            s3,
+            settings.bucket_name,
+            source=document.upload_key,
+            etag=etag,
+            key=key,
+            content_type=checked.content_type,
+        )
+        if not copied:
+            return await _changed_meanwhile(engine, caller=caller, document_id=document_id)
+    else:
+        await put(s3, settings.bucket_name, key, checked.content, checked.content_type)
     fields = {
         "status": "available",
         "object_key": key,
@@ -303,6 +348,24 @@ async def finish_upload(
         document=document,
         fields=fields,
         event=_uploaded(document, checked),
+    )
+
+
+async def _changed_meanwhile(
+    engine: AsyncEngine, *, caller: Principal, document_id: str
+) -> Document:
+    """A concurrent finish's answer, or a 409: the content was replaced while it was checked."""
+    settled = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+    if settled.status != "pending":
+        return settled
+    raise Problem(
+        409,
+        "conflict",
+        detail={
+            "id": "Isi berkas diganti saat diperiksa. Panggil finalize lagi.",
+            "en": "The content was replaced while it was being checked. Call finalize again.",
+        },
+        reason="content-changed",
     )
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import io
 import json
 from collections.abc import Callable
 from typing import Any
@@ -20,6 +21,7 @@ from mpp_shared.testing import KAFKA, Tokens, read_topic
 
 from ..conftest import (
     AGENCY,
+    blobs_client,
     citizen_id,
     documents_settings,
     engine_of,
@@ -99,8 +101,6 @@ async def test_photos_lose_their_gps_and_other_metadata(
     )
     stored = (await direct.get(link.json()["url"])).content
     assert b"PhoneMaker" not in stored
-    import io
-
     with Image.open(io.BytesIO(stored)) as image:
         assert not image.getexif().get_ifd(0x8825), "no GPS"
         assert image.size == (320, 240)
@@ -228,6 +228,48 @@ async def test_a_presigned_upload_is_checked_on_finalize_and_retry_safe(
     rejected = await documents.post(cut.json()["finalize_url"], headers=headers)
     assert rejected.json()["status"] == "rejected"
     assert "terpotong" in rejected.json()["reason"]["id"]
+
+
+async def test_a_presigned_pdf_is_kept_as_checked_whatever_is_put_to_its_url_later(
+    documents: httpx.AsyncClient, tokens: Tokens, direct: httpx.AsyncClient
+) -> None:
+    owner = citizen_id()
+    headers = tokens.headers("citizen", subject=owner)
+    content = pdf_bytes("Akta kelahiran")
+    ticket = await documents.post(
+        "/api/v1/documents/uploads", json={"size": len(content)}, headers=headers
+    )
+    upload_url = ticket.json()["upload_url"]
+    await direct.put(upload_url, content=content, headers={"Content-Type": "text/html"})
+    finished = await documents.post(ticket.json()["finalize_url"], headers=headers)
+    assert finished.json()["status"] == "available", finished.text
+    await direct.put(upload_url, content=b"<script>alert(1)</script>")  # the URL is still valid
+
+    link = await documents.get(
+        f"/api/v1/documents/{finished.json()['id']}/content?redirect=false", headers=headers
+    )
+    stored = await direct.get(link.json()["url"])
+    assert stored.content == content
+    assert stored.headers["Content-Type"] == "application/pdf", "the checked type, not the PUT's"
+
+
+async def test_content_replaced_after_it_was_read_is_not_copied(settings: Settings) -> None:
+    s3 = blobs_client(settings)
+    source, key = f"uploads/{citizen_id()}/x", f"documents/{citizen_id()}/x"
+    s3.put_object(settings.bucket_name, source, io.BytesIO(b"checked"), 7)
+    read = s3.stat_object(settings.bucket_name, source)
+    s3.put_object(settings.bucket_name, source, io.BytesIO(b"replaced"), 8)
+
+    copied = await service.copy(
+        s3,
+        settings.bucket_name,
+        source=source,
+        etag=str(read.etag),
+        key=key,
+        content_type="application/pdf",
+    )
+    assert copied is False
+    assert key not in objects(settings)
 
 
 async def test_only_the_owner_and_the_handling_agency_may_see_a_document(

@@ -52,6 +52,19 @@ def test_photos_are_reencoded_without_exif() -> None:
         assert not image.getexif()
 
 
+def test_photos_lose_their_comment_and_are_turned_upright() -> None:
+    image = Image.new("RGB", (40, 30), "navy")
+    exif = image.getexif()
+    exif[0x0112] = 6  # taken holding the phone upright: to be turned a quarter
+    out = io.BytesIO()
+    image.save(out, format="JPEG", exif=exif, comment=b"Jl. Merdeka 7, Sinjai")
+    checked = inspect(out.getvalue(), formats=ALL, max_bytes=LIMIT)
+    with Image.open(io.BytesIO(checked.content)) as cleaned:
+        assert cleaned.size == (30, 40)
+        assert "comment" not in cleaned.info
+        assert not cleaned.getexif()
+
+
 def test_pdfs_are_kept_byte_for_byte() -> None:
     content = pdf_bytes()
     assert inspect(content, formats=ALL, max_bytes=LIMIT).content == content
