@@ -8,7 +8,7 @@ UV_BIN := $(shell $(LOCALCTL) uv-path)
 UV := $(UV_BIN) run --frozen
 PYTEST := $(UV) pytest -p no:cacheprovider
 
-.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench contracts dlq-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench seed-volume seed-volume-drop contracts dlq-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -71,6 +71,12 @@ bench: servers ## Benchmarks: ratios against baselines measured in the same run
 	$(UV) python benchmarks/bench_catalog_search.py
 	$(UV) python benchmarks/bench_gateway.py
 	$(UV) python benchmarks/bench_documents.py
+
+seed-volume: servers ## Load a year of Sinjai (60,000 applications, 40,000 citizens, 150,000 documents, 500,000 messages) into the namespace `volume`; run services with MPP_NAMESPACE=volume
+	$(UV) python benchmarks/seed_volume.py load
+
+seed-volume-drop: ## Drop the namespace `volume`'s databases (what seed-volume loaded)
+	$(UV) python benchmarks/seed_volume.py drop
 
 contracts: python ## Write the events' JSON Schemas and AsyncAPI document to build/contracts
 	$(UV) mpp-contracts build/contracts
