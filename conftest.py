@@ -8,6 +8,9 @@ pytest_plugins = ["mpp_shared.testing"]
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # End-to-end tests last: the browser tests keep Playwright's event loop running in this
+    # thread until the session ends, and no async fixture can be set up or torn down after them.
+    items.sort(key=lambda item: "e2e" in Path(str(item.path)).parts)
     for item in items:
         parts = Path(str(item.path)).parts
         if "e2e" in parts:
