@@ -729,7 +729,7 @@ def cmd_up() -> None:
         say(f"  {component.name + ' service':<30}http://{HOST}:{component.port}/docs")
     say(f"  Mailpit (e-mail sent)         http://{HOST}:8025")
     say(f"  Kafka                         {HOST}:9092")
-    say(f"  PostgreSQL                    postgresql://{HOST}:{postgres_port()}/  (a role per service)")
+    say(f"  PostgreSQL                    postgresql://{HOST}:{postgres_port()}/")
     say(
         f"  S3 (versitygw)                http://{HOST}:9000  key {S3_ACCESS_KEY} / {S3_SECRET_KEY}"
     )
