@@ -279,12 +279,7 @@ async def main(arguments: argparse.Namespace) -> None:
     port = free_port()
     settings = Settings(namespace=namespace, kafka_partitions=1, postgres_port=postgres_port())
     admin = postgres_admin_url()
-    await db.ensure_database(
-        admin,
-        database=settings.postgres_database_name,
-        role=settings.postgres_role,
-        password=settings.postgres_password.get_secret_value(),
-    )
+    await db.ensure_database(admin, settings)
     tokens = Tokens()
     started = time.perf_counter()
     files = [f for f in samples() if arguments.only.lower() in f.label.lower()]

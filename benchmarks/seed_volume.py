@@ -1565,12 +1565,7 @@ async def load(
     dropped = await drop(namespace)
     space = Namespace(namespace)
     for settings in [*space.loaded, space.gateway]:
-        await db.ensure_database(
-            local.postgres_admin_url(),
-            database=settings.postgres_database_name,
-            role=settings.postgres_role,
-            password=settings.postgres_password.get_secret_value(),
-        )
+        await db.ensure_database(local.postgres_admin_url(), settings)
     for settings in space.loaded:
         await db.migrate(settings, f"{settings.service_name}.migrations")
     progress.step(f"databases {namespace}_* ({len(dropped)} dropped first), migrated", 0, since)

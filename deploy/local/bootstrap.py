@@ -17,12 +17,7 @@ BUCKETS = ("documents",)
 async def main() -> None:
     for service in SERVICES:
         own = ServiceSettings(service_name=service)
-        await db.ensure_database(
-            postgres_admin_url(),
-            database=own.postgres_database_name,
-            role=own.postgres_role,
-            password=own.postgres_password.get_secret_value(),
-        )
+        await db.ensure_database(postgres_admin_url(), own)
     settings = ServiceSettings(service_name="bootstrap")
     names = [settings.topic(t) for t in (*topics.ALL, *(topics.dlq_of(c) for c in CONSUMERS))]
     compacted = [settings.topic(name) for name in topics.COMPACTED]

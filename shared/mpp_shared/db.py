@@ -127,7 +127,6 @@ def alembic_config(settings: ServiceSettings, migrations: str | Path) -> Config:
     location = migrations if isinstance(migrations, Path) else resources.files(migrations)
     config.set_main_option("script_location", str(location))
     config.set_main_option("path_separator", "os")
-    config.attributes["url"] = url(settings)
     return config
 
 
@@ -158,31 +157,13 @@ def _upgrade(connection: Any, config: Config) -> None:
 
 
 def run_migrations(target_metadata: MetaData | None) -> None:
-    """The body of every service's `migrations/env.py`: online, on the connection `migrate`
-    passes in, or on a connection of its own when run from the `alembic` command line."""
+    """The body of every service's `migrations/env.py`: on the connection `migrate` (or
+    `mpp-migrate`) hands to Alembic."""
     from alembic import context
 
-    config = context.config
-    connection = config.attributes.get("connection")
-    if connection is not None:
-        context.configure(connection=connection, target_metadata=target_metadata)
-        with context.begin_transaction():
-            context.run_migrations()
-        return
-
-    async def online() -> None:
-        engine = create_async_engine(config.attributes["url"])
-        async with engine.connect() as own:
-            await own.run_sync(_run_with, target_metadata)
-        await engine.dispose()
-
-    asyncio.run(online())
-
-
-def _run_with(connection: Any, target_metadata: MetaData | None) -> None:
-    from alembic import context
-
-    context.configure(connection=connection, target_metadata=target_metadata)
+    context.configure(
+        connection=context.config.attributes["connection"], target_metadata=target_metadata
+    )
     with context.begin_transaction():
         context.run_migrations()
 
@@ -190,17 +171,13 @@ def _run_with(connection: Any, target_metadata: MetaData | None) -> None:
 # --- databases and roles (local servers and test runs) ------------------------------------------
 
 
-async def ensure_database(admin_url: URL, *, database: str, role: str, password: str) -> None:
+async def ensure_database(admin_url: URL, settings: ServiceSettings) -> None:
     """Create a service's role and database unless they exist; only that role may connect."""
     import asyncpg
 
-    connection = await asyncpg.connect(
-        host=admin_url.host,
-        port=admin_url.port,
-        user=admin_url.username,
-        password=admin_url.password,
-        database=admin_url.database or "postgres",
-    )
+    role, database = settings.postgres_role, settings.postgres_database_name
+    password = settings.postgres_password.get_secret_value()
+    connection = await _admin(admin_url)
     try:
         quoted_role = _quote(role)
         if not await connection.fetchval("SELECT 1 FROM pg_roles WHERE rolname = $1", role):
@@ -218,15 +195,7 @@ async def ensure_database(admin_url: URL, *, database: str, role: str, password:
 
 async def drop_databases(admin_url: URL, *, prefix: str) -> list[str]:
     """Drop every database whose name starts with `prefix` (a test run's); returns their names."""
-    import asyncpg
-
-    connection = await asyncpg.connect(
-        host=admin_url.host,
-        port=admin_url.port,
-        user=admin_url.username,
-        password=admin_url.password,
-        database="postgres",
-    )
+    connection = await _admin(admin_url)
     try:
         names = [
             row["datname"]
@@ -239,6 +208,19 @@ async def drop_databases(admin_url: URL, *, prefix: str) -> list[str]:
         return names
     finally:
         await connection.close()
+
+
+async def _admin(admin_url: URL) -> Any:
+    """A connection of the cluster's superuser to its `postgres` database."""
+    import asyncpg
+
+    return await asyncpg.connect(
+        host=admin_url.host,
+        port=admin_url.port,
+        user=admin_url.username,
+        password=admin_url.password,
+        database="postgres",
+    )
 
 
 def _quote(identifier: str) -> str:

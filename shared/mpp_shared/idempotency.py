@@ -42,7 +42,6 @@ IdempotencyKey = Annotated[
         description="Chosen by the client; a retry with the same key returns the first result",
     ),
 ]
-FINGERPRINT = "request_fingerprint"
 
 
 def fingerprint(request: BaseModel | Mapping[str, Any]) -> str:
@@ -63,9 +62,10 @@ def command_id(*, scope: str, key: str | None) -> str:
     return str(uuid.uuid5(_NAMESPACE, f"command:{scope}:{key}"))
 
 
-def check_replay(existing: Mapping[str, Any], request_fingerprint: str) -> None:
-    """Refuse a key reused for a different request; a true retry passes."""
-    if existing.get(FINGERPRINT) != request_fingerprint:
+def check_replay(stored_fingerprint: str | None, request_fingerprint: str) -> None:
+    """Refuse a key reused for a different request (its stored fingerprint differs); a true
+    retry passes."""
+    if stored_fingerprint != request_fingerprint:
         raise Problem(
             422,
             "idempotency-key-reused",

@@ -43,12 +43,7 @@ async def scratch_databases(namespace: str, services: Iterable[str]) -> AsyncIte
 
     for service in services:
         own = ServiceSettings(service_name=service, namespace=namespace)
-        await db.ensure_database(
-            postgres_admin_url(),
-            database=own.postgres_database_name,
-            role=own.postgres_role,
-            password=own.postgres_password.get_secret_value(),
-        )
+        await db.ensure_database(postgres_admin_url(), own)
     try:
         yield
     finally:

@@ -58,12 +58,6 @@ def invalid_cursor() -> Problem:
     )
 
 
-def after(cursor: str | None) -> dict[str, Any]:
-    """A filter clause for documents after the cursor, in `_id` order."""
-    last_id = decode_cursor(cursor)
-    return {"_id": {"$gt": last_id}} if last_id is not None else {}
-
-
 def page(items: list[Item], *, limit: int, key: Callable[[Item], str]) -> Page[Item]:
     """A page from `limit + 1` fetched items: the extra one only tells that more follow."""
     shown = items[:limit]

@@ -34,11 +34,6 @@ class Runtime:
     extra_checks: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
-    def wake_relay(self) -> None:
-        """Publish the events just recorded without waiting for the next poll."""
-        if self.relay is not None:
-            self.relay.wake()
-
     async def check(self) -> dict[str, str]:
         """Each dependency's state, `ok` or why not; cached for a second."""
         at, cached = self._ready_cache

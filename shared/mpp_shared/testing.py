@@ -73,12 +73,7 @@ class Databases:
 
     async def create(self, settings: ServiceSettings) -> None:
         """The database of a service (or a test's own) in this run's namespace."""
-        await db.ensure_database(
-            self.admin_url,
-            database=settings.postgres_database_name,
-            role=settings.postgres_role,
-            password=settings.postgres_password.get_secret_value(),
-        )
+        await db.ensure_database(self.admin_url, settings)
 
 
 @pytest.fixture(scope="session")

@@ -120,9 +120,7 @@ async def submit(
         submission=submission,
         idempotency_key=idempotency_key,
     )
-    if created:
-        rt.wake_relay()
-    else:
+    if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/applications/{application.id}"
     return _view(application, await service.version_of(rt.engine, application), caller)
@@ -206,7 +204,6 @@ async def act(
         action_code=action,
         action=body or ActionInput(),
     )
-    rt.wake_relay()
     return _view(application, await service.version_of(rt.engine, application), caller)
 
 

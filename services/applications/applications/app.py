@@ -69,12 +69,8 @@ async def run_clocks(running: Runtime, settings: Settings, calendar: WorkingCale
     while True:
         now = datetime.now(UTC)
         try:
-            changed = await clocks.check_clocks(running.engine, calendar=calendar, now=now)
-            changed += await complaint_clocks.check_clocks(
-                running.engine, calendar=calendar, now=now
-            )
-            if changed:
-                running.wake_relay()
+            await clocks.check_clocks(running.engine, calendar=calendar, now=now)
+            await complaint_clocks.check_clocks(running.engine, calendar=calendar, now=now)
         except (SQLAlchemyError, OSError) as exc:
             log.warning("clock check: %s", exc)
         await asyncio.sleep(settings.clock_check_seconds)

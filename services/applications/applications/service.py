@@ -133,7 +133,7 @@ class _KeyTaken(Exception):
 
 def _replay(existing: StoredApplication, fingerprint: str) -> StoredApplication:
     """The first application made with a key, unless the key was reused for another request."""
-    idempotency.check_replay({idempotency.FINGERPRINT: existing.request_fingerprint}, fingerprint)
+    idempotency.check_replay(existing.request_fingerprint, fingerprint)
     return existing
 
 

@@ -115,7 +115,6 @@ async def put_agency(
     agency, created = await service.put_agency(
         rt.engine, data=data, if_match=etags.edit_version(if_match)
     )
-    rt.wake_relay()
     response.status_code = 201 if created else 200
     response.headers["ETag"] = f'"{agency.version}"'
     return agency
@@ -221,7 +220,6 @@ async def publish(
     published = await service.publish(
         rt.engine, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
-    rt.wake_relay()
     return published
 
 
@@ -235,5 +233,4 @@ async def withdraw(
     withdrawn = await service.withdraw(
         rt.engine, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
-    rt.wake_relay()
     return withdrawn

@@ -282,7 +282,7 @@ async def create_service(
         raise conflict(
             f"Slug {data.slug!r} sudah dipakai layanan lain.", f"Slug {data.slug!r} is taken."
         )
-    idempotency.check_replay({idempotency.FINGERPRINT: stored.request_fingerprint}, fingerprint)
+    idempotency.check_replay(stored.request_fingerprint, fingerprint)
     return service_view(stored, draft=True), stored.version, False
 
 

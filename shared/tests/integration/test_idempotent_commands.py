@@ -42,7 +42,7 @@ async def create(probe: Probe, *, scope: str, key: str | None, body: dict[str, A
                     select(things.c.request_fingerprint).where(things.c.id == thing_id)
                 )
             ).scalar_one()
-            idempotency.check_replay({idempotency.FINGERPRINT: existing}, request_fingerprint)
+            idempotency.check_replay(existing, request_fingerprint)
     return thing_id
 
 

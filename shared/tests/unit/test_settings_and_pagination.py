@@ -68,7 +68,6 @@ def test_pages_carry_a_cursor_only_when_more_items_follow() -> None:
     full = pagination.page(["a", "b", "c"], limit=2, key=str)
     assert full.items == ["a", "b"]
     assert pagination.decode_cursor(full.next_cursor) == "b"
-    assert pagination.after(full.next_cursor) == {"_id": {"$gt": "b"}}
     assert pagination.page(["a", "b"], limit=2, key=str).next_cursor is None
     assert pagination.page([], limit=2, key=str).next_cursor is None
 

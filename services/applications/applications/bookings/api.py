@@ -136,9 +136,7 @@ async def book(
     booking, created = await service.book(
         rt.engine, calendar=calendar, caller=caller, data=data, idempotency_key=idempotency_key
     )
-    if created:
-        rt.wake_relay()
-    else:
+    if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/bookings/{booking.id}"
     return _view(booking, calendar)
@@ -173,8 +171,7 @@ async def cancel(
     rt: RuntimeDep, calendar: CalendarDep, caller: Citizen, booking_id: str
 ) -> Response:
     """Cancel an upcoming booking; its seat is free again. Cancelling twice changes nothing."""
-    if await service.cancel(rt.engine, calendar=calendar, caller=caller, booking_id=booking_id):
-        rt.wake_relay()
+    await service.cancel(rt.engine, calendar=calendar, caller=caller, booking_id=booking_id)
     return Response(status_code=204)
 
 

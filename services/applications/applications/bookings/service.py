@@ -266,7 +266,7 @@ class _KeyTaken(Exception):
 
 def _replay(existing: BookingRecord, fingerprint: str) -> BookingRecord:
     """The first booking made with a key, unless the key was reused for another request."""
-    idempotency.check_replay({idempotency.FINGERPRINT: existing.request_fingerprint}, fingerprint)
+    idempotency.check_replay(existing.request_fingerprint, fingerprint)
     return existing
 
 

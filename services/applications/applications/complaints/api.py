@@ -116,9 +116,7 @@ async def file(
         complaint=complaint,
         idempotency_key=idempotency_key,
     )
-    if created:
-        rt.wake_relay()
-    else:
+    if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/complaints/{filed.id}"
     return _view(filed, caller)
@@ -183,7 +181,6 @@ async def forward(
         agency=body.agency,
         message=body.message,
     )
-    rt.wake_relay()
     return _view(complaint, caller)
 
 
@@ -199,7 +196,6 @@ async def respond(
     complaint = await workflow.respond(
         rt.engine, calendar=calendar, caller=caller, complaint_id=complaint_id, message=body.message
     )
-    rt.wake_relay()
     return _view(complaint, caller)
 
 
@@ -215,7 +211,6 @@ async def reply(
     complaint = await workflow.reply(
         rt.engine, calendar=calendar, caller=caller, complaint_id=complaint_id, message=body.message
     )
-    rt.wake_relay()
     return _view(complaint, caller)
 
 
@@ -227,7 +222,6 @@ async def close(
     complaint = await workflow.close(
         rt.engine, caller=caller, complaint_id=complaint_id, message=(body or CloseInput()).message
     )
-    rt.wake_relay()
     return _view(complaint, caller)
 
 

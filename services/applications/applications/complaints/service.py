@@ -192,7 +192,7 @@ class _KeyTaken(Exception):
 
 def _replay(existing: StoredComplaint, fingerprint: str) -> StoredComplaint:
     """The first complaint filed with a key, unless the key was reused for another request."""
-    idempotency.check_replay({idempotency.FINGERPRINT: existing.request_fingerprint}, fingerprint)
+    idempotency.check_replay(existing.request_fingerprint, fingerprint)
     return existing
 
 

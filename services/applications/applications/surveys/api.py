@@ -62,7 +62,6 @@ async def submit(
     survey = await service.submit(
         rt.engine, caller=caller, application_id=application_id, answers=answers
     )
-    rt.wake_relay()
     response.headers["Location"] = f"/api/v1/applications/{application_id}/survey"
     return _view(survey)
 

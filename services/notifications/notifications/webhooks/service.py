@@ -240,7 +240,7 @@ async def create(
         existing = await store.find_subscription(connection, subscription_id)
     if existing is None:  # deleted since the first call: the key's result is gone
         raise _not_found()
-    idempotency.check_replay(existing.model_dump(), new.request_fingerprint or "")
+    idempotency.check_replay(existing.request_fingerprint, new.request_fingerprint or "")
     return existing, _open(settings, existing.secret, subscription_id), False
 
 
