@@ -3,9 +3,8 @@ holds no business rules of the services behind it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any
 
 import httpx
 from fastapi import FastAPI, Request
@@ -13,7 +12,8 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
 
-from gateway import guard, health, routing
+from gateway import health, routing
+from gateway.edge import Edge
 from gateway.guard import Guard
 from gateway.identity import staff
 from gateway.identity.accounts import Identity
@@ -25,15 +25,6 @@ from gateway.settings import Settings
 from gateway.webapps import WebApps
 from mpp_shared import blobs, runtime, topics, web
 from mpp_shared.problems import Problem
-
-SECURITY_HEADERS = {
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
-    "Cross-Origin-Opener-Policy": "same-origin",
-}
-API_CSP = "default-src 'none'; frame-ancestors 'none'"
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -82,24 +73,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(identity_router)
     app.include_router(live_router)
 
-    @app.middleware("http")
-    async def edge(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Any:
-        """Request id, the per-client rate limit and security headers on every answer."""
-        request.state.request_id = guard.request_id(request)
-        try:
-            if request.url.path.startswith("/api/") and hasattr(request.app.state, "guard"):
-                await request.app.state.guard.limit_client(request)
-            response = await call_next(request)
-        except Problem as problem:
-            response = problem.response(request)
-        response.headers["X-Request-Id"] = request.state.request_id
-        for name, value in SECURITY_HEADERS.items():
-            response.headers.setdefault(name, value)
-        if request.url.path.startswith("/api/"):
-            response.headers.setdefault("Content-Security-Policy", API_CSP)
-        if request.url.scheme == "https":
-            response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
-        return response
+    app.add_middleware(Edge)
 
     if settings.cors_origins:
         app.add_middleware(

@@ -7,6 +7,7 @@ and then applies its own fine-grained rules from the claims.
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import json
@@ -66,6 +67,7 @@ class TokenVerifier:
         return jwt.PyJWKClient(self.settings.jwks_url, cache_keys=True, lifespan=300, timeout=5)
 
     def _key_for(self, token: str) -> Any:
+        """The key that signed the token; may fetch the JWKS (blocking)."""
         keys = self._keys
         if isinstance(keys, jwt.PyJWKClient):
             return keys.get_signing_key_from_jwt(token).key
@@ -75,26 +77,54 @@ class TokenVerifier:
                 return key.key
         raise jwt.InvalidKeyError(f"no key {kid!r}")
 
+    def _cached_key(self, token: str) -> Any | None:
+        """The signing key if it is known without fetching: the common case, checked on the
+        event loop; None sends the caller to `_key_for` in a thread."""
+        keys = self._keys
+        if not isinstance(keys, jwt.PyJWKClient):
+            return self._key_for(token)
+        cached = keys.jwk_set_cache.get() if keys.jwk_set_cache is not None else None
+        if cached is None:
+            return None
+        kid = jwt.get_unverified_header(token).get("kid")
+        return next((key.key for key in cached.keys if key.key_id == kid), None)
+
     def verify(self, token: str) -> Principal:
-        """The principal a valid token names; a 401 problem for any invalid token."""
+        """The principal a valid token names; a 401 problem for any invalid token. Blocks
+        while the gateway's keys are fetched: `verify_async` in a request."""
         try:
-            claims = jwt.decode(
-                token,
-                self._key_for(token),
-                algorithms=ALGORITHMS,
-                audience=AUDIENCE,
-                issuer=ISSUER,
-                options={"require": ["exp", "iat", "sub", "iss", "aud"]},
-            )
-            return Principal(
-                subject=claims["sub"],
-                role=claims["role"],
-                agency=claims.get("agency"),
-                session=claims.get("sid"),
-                scopes=tuple(str(claims.get("scope", "")).split()),
-            )
+            return self._decode(token, self._key_for(token))
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise _unauthorized("invalid_token") from exc
+
+    async def verify_async(self, token: str) -> Principal:
+        """`verify` for the event loop: the keys in hand are used at once (a signature check
+        is tens of microseconds), a fetch of the gateway's keys runs in a thread."""
+        try:
+            key = self._cached_key(token)
+            if key is None:
+                key = await asyncio.to_thread(self._key_for, token)
+            return self._decode(token, key)
+        except (jwt.PyJWTError, KeyError, ValueError) as exc:
+            raise _unauthorized("invalid_token") from exc
+
+    @staticmethod
+    def _decode(token: str, key: Any) -> Principal:
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=ALGORITHMS,
+            audience=AUDIENCE,
+            issuer=ISSUER,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+        return Principal(
+            subject=claims["sub"],
+            role=claims["role"],
+            agency=claims.get("agency"),
+            session=claims.get("sid"),
+            scopes=tuple(str(claims.get("scope", "")).split()),
+        )
 
 
 def _unauthorized(error: str) -> Problem:
@@ -118,7 +148,9 @@ def verifier_of(request: Request) -> TokenVerifier:
     return verifier
 
 
-def optional_principal(request: Request) -> Principal | None:
+# Dependencies are coroutines: FastAPI runs a plain function in a worker thread, a hop that
+# costs more than the work of any of these.
+async def optional_principal(request: Request) -> Principal | None:
     """The caller if a bearer token came with the request; an invalid token is still a 401."""
     header = request.headers.get("authorization")
     if not header:
@@ -126,12 +158,12 @@ def optional_principal(request: Request) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("invalid_request")
-    return verifier_of(request).verify(token.strip())
+    return await verifier_of(request).verify_async(token.strip())
 
 
-def principal(request: Request) -> Principal:
+async def principal(request: Request) -> Principal:
     """The authenticated caller; a 401 problem without a valid token."""
-    found = optional_principal(request)
+    found = await optional_principal(request)
     if found is None:
         raise _unauthorized("invalid_request")
     return found
@@ -142,7 +174,7 @@ def require(*roles: Role, source: Any = principal) -> Any:
     that finds the caller (the gateway's own also checks the session)."""
 
     # A default, not an annotation: annotations are strings here, and `source` is local.
-    def check(caller: Principal = Depends(source)) -> Principal:  # noqa: B008
+    async def check(caller: Principal = Depends(source)) -> Principal:  # noqa: B008
         if caller.role not in roles:
             raise Problem(
                 403,

@@ -10,6 +10,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -232,4 +233,19 @@ def install(app: FastAPI) -> None:
                 if nul
                 else "Part of the input cannot be stored (too large or not valid).",
             },
+        ).response(request)
+
+    @app.exception_handler(PoolTimeout)
+    async def _busy(request: Request, exc: PoolTimeout) -> JSONResponse:
+        # Every database connection stayed busy for the pool's whole wait: the service is
+        # overloaded, not broken. The caller may try again shortly; nothing was changed.
+        log.warning("no database connection free for %s %s", request.method, request.url.path)
+        return Problem(
+            503,
+            "unavailable",
+            detail={
+                "id": "Layanan sedang sangat sibuk. Silakan coba lagi sebentar lagi.",
+                "en": "The service is very busy. Please try again in a moment.",
+            },
+            headers={"Retry-After": "5"},
         ).response(request)

@@ -127,7 +127,7 @@ DOCS_START = f"""window.ui = SwaggerUIBundle({{
 """
 
 
-def get_runtime(request: Request) -> Runtime:
+async def get_runtime(request: Request) -> Runtime:
     """The running service's connections."""
     runtime: Runtime = request.app.state.runtime
     return runtime
@@ -145,6 +145,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
+        loop="uvloop",
+        http="httptools",
         proxy_headers=True,
         timeout_graceful_shutdown=10,
     )

@@ -41,12 +41,12 @@ from mpp_shared.problems import Problem
 router = APIRouter(prefix="/api/v1", tags=["identity"])
 
 
-def _identity(request: Request) -> Identity:
+async def _identity(request: Request) -> Identity:
     found: Identity = request.app.state.identity
     return found
 
 
-def _guard(request: Request) -> Guard:
+async def _guard(request: Request) -> Guard:
     found: Guard = request.app.state.guard
     return found
 

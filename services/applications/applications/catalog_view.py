@@ -8,9 +8,12 @@ id, slugs to ids, each published version, agencies by code. An event older than 
 
 from __future__ import annotations
 
+import weakref
+
 from sqlalchemy import Column, Integer, PrimaryKeyConstraint, Table, Text, select, update
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from applications.store import metadata
@@ -66,10 +69,22 @@ async def service(connection: AsyncConnection, ref: str) -> tuple[ServicePublish
     return ServicePublished.model_validate(row.snapshot), row.status == "published"
 
 
+# A published version is written once and never changed (`on_published` does nothing on a second
+# copy), so each process parses it once: a list of 50 applications needs a dozen versions, each a
+# whole service definition. One cache per database, so two databases never share one.
+_versions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], ServicePublished]] = (
+    weakref.WeakKeyDictionary()
+)
+VERSIONS_KEPT = 2048
+
+
 async def service_version(
     connection: AsyncConnection, service_id: str, version: int
 ) -> ServicePublished | None:
     """One published version of a service, as applications made under it were checked."""
+    kept = _versions.setdefault(connection.sync_engine, {})
+    if (service_id, version) in kept:
+        return kept[(service_id, version)]
     found = await connection.execute(
         select(catalog_service_versions.c.snapshot).where(
             catalog_service_versions.c.service_id == service_id,
@@ -77,7 +92,12 @@ async def service_version(
         )
     )
     snapshot = found.scalar_one_or_none()
-    return ServicePublished.model_validate(snapshot) if snapshot is not None else None
+    if snapshot is None:
+        return None
+    if len(kept) >= VERSIONS_KEPT:
+        kept.clear()
+    kept[(service_id, version)] = ServicePublished.model_validate(snapshot)
+    return kept[(service_id, version)]
 
 
 async def agency(connection: AsyncConnection, code: str) -> AgencyUpserted | None:

@@ -11,12 +11,12 @@ from applications.workdays import WorkingCalendar
 from mpp_shared.problems import Problem
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def _calendar(request: Request) -> WorkingCalendar:
+async def _calendar(request: Request) -> WorkingCalendar:
     calendar: WorkingCalendar = request.app.state.calendar
     return calendar
 

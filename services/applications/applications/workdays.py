@@ -53,6 +53,7 @@ class WorkingCalendar:
 
 
 @lru_cache(maxsize=16)
-def _holidays(year: int) -> holidays.HolidayBase:
-    found: holidays.HolidayBase = holidays.country_holidays("ID", years=year)
-    return found
+def _holidays(year: int) -> frozenset[dt.date]:
+    """The year's national holidays as plain dates: `in` on the package's own mapping converts
+    and checks its argument each time, and every list row asks."""
+    return frozenset(holidays.country_holidays("ID", years=year).keys())
