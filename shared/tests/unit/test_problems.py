@@ -6,6 +6,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, Field
+from sqlalchemy import exc
 
 from mpp_shared import problems
 
@@ -32,6 +33,11 @@ def app() -> FastAPI:
     @application.get("/boom")
     async def boom() -> None:
         raise RuntimeError("secret internals")
+
+    @application.get("/busy")
+    async def busy() -> None:
+        # What SQLAlchemy's pool raises when no connection came free within its wait.
+        raise exc.TimeoutError("QueuePool limit of size 10 overflow 10 reached")
 
     return application
 
@@ -81,6 +87,14 @@ async def test_unexpected_errors_are_a_500_problem_without_internals() -> None:
     assert response.status_code == 500
     assert response.json()["type"] == "/problems/internal"
     assert "secret" not in response.text
+
+
+async def test_an_exhausted_database_pool_is_a_503_to_retry_not_a_500() -> None:
+    response = await call("GET", "/busy", headers={"Accept-Language": "en"})
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert response.json()["detail"] == "The service is very busy. Please try again in a moment."
+    assert "QueuePool" not in response.text
 
 
 @pytest.mark.parametrize(
