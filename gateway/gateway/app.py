@@ -3,6 +3,7 @@ holds no business rules of the services behind it."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -45,7 +46,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 produces=[topics.IDENTITY_OTP],
             ) as running,
             httpx.AsyncClient(timeout=timeout, limits=limits) as client,
+            contextlib.AsyncExitStack() as clients,
         ):
+            # One connection pool per service: a slow one cannot hold the connections the
+            # others need, and each call scans only its own service's idle connections.
+            app.state.proxies = {
+                name: await clients.enter_async_context(
+                    httpx.AsyncClient(timeout=timeout, limits=routing.POOL_LIMITS)
+                )
+                for name in settings.upstreams()
+            }
             identity = Identity.create(
                 engine=running.engine, settings=settings, send_otp=sender.send
             )
@@ -132,7 +142,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         gate.authorize(request, caller, segment)
         response = await routing.forward(
             request,
-            request.app.state.upstream,
+            request.app.state.proxies[service_name],
             settings.upstreams()[service_name],
             service_name,
             authorization=f"Bearer {token}" if token else None,

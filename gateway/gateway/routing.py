@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 from fastapi import Request
-from fastapi.responses import StreamingResponse
+from fastapi.responses import Response, StreamingResponse
 from starlette.background import BackgroundTask
 
 from mpp_shared import telemetry
@@ -41,6 +41,11 @@ HOP_BY_HOP = {
     "traceparent",
     "tracestate",
 }
+# Each service's connection pool: httpcore checks every idle connection on every call, so a
+# large idle pool costs each call; beyond the kept ones, a burst opens (and then closes) more.
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=16)
+# Answers up to this size are read whole and sent in one piece; larger ones are streamed.
+BUFFERED_BYTES = 256 * 1024
 # Replaced by what the gateway verified.
 CREDENTIALS = {"authorization", "x-api-key", "x-request-id", "cookie"}
 # Set again by the gateway's own server on the way out.
@@ -64,8 +69,9 @@ async def forward(
     service: str,
     *,
     authorization: str | None = None,
-) -> StreamingResponse:
-    """Stream the request to the service and its answer back; a service away is a quick 503.
+) -> Response:
+    """Send the request to the service and its answer back (large answers streamed); a service
+    away is a quick 503.
 
     The caller's credentials go upstream only as the verified bearer token (`authorization`):
     a partner's API key never leaves the gateway.
@@ -108,14 +114,26 @@ async def forward(
                 "en": f"The {service} service took too long.",
             },
         ) from exc
+    answer_headers = {
+        k: v
+        for k, v in response.headers.items()
+        if k.lower() not in HOP_BY_HOP and k.lower() not in OWN_RESPONSE_HEADERS
+    }
+    length = response.headers.get("content-length", "")
+    if length.isdigit() and int(length) <= BUFFERED_BYTES:
+        # Most answers are a few kilobytes of JSON: streaming them costs a task and a disconnect
+        # watcher per call. Raw bytes, so the content-encoding and length stay true.
+        try:
+            body = b"".join([chunk async for chunk in response.aiter_raw()])
+        except httpx.HTTPError as exc:
+            raise _unavailable(service) from exc
+        finally:
+            await response.aclose()
+        return Response(body, status_code=response.status_code, headers=answer_headers)
     return StreamingResponse(
         response.aiter_raw(),
         status_code=response.status_code,
-        headers={
-            k: v
-            for k, v in response.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() not in OWN_RESPONSE_HEADERS
-        },
+        headers=answer_headers,
         background=BackgroundTask(response.aclose),
     )
 
