@@ -37,7 +37,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         timeout = httpx.Timeout(
             settings.upstream_read_timeout, connect=settings.upstream_connect_timeout
         )
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
+        limits = httpx.Limits(
+            max_connections=200, max_keepalive_connections=50, keepalive_expiry=10
+        )
         sender = OtpSender(settings)
         async with (
             runtime.run(

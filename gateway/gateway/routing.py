@@ -43,7 +43,9 @@ HOP_BY_HOP = {
 }
 # Each service's connection pool: httpcore checks every idle connection on every call, so a
 # large idle pool costs each call; beyond the kept ones, a burst opens (and then closes) more.
-POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=16)
+# Idle connections are dropped after 10 s, before the services' servers drop them (30 s, see
+# mpp_shared.web.serve): a call on a connection the server is closing fails for nothing.
+POOL_LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=16, keepalive_expiry=10)
 # Answers up to this size are read whole and sent in one piece; larger ones are streamed.
 BUFFERED_BYTES = 256 * 1024
 # Replaced by what the gateway verified.
@@ -99,7 +101,9 @@ async def forward(
     )
     try:
         response = await client.send(upstream, stream=True)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+    except (httpx.NetworkError, httpx.ConnectTimeout, httpx.RemoteProtocolError) as exc:
+        # Connecting, sending or reading failed (the service went away mid-call): a 503 to
+        # retry, never a 500; a submission retried with its Idempotency-Key is not doubled.
         raise _unavailable(service) from exc
     except httpx.TimeoutException as exc:
         raise Problem(

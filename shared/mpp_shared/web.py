@@ -148,5 +148,8 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         loop="uvloop",
         http="httptools",
         proxy_headers=True,
+        # Longer than the gateway keeps an idle connection (10 s), so the gateway, not the
+        # service, closes it: otherwise a call can go out on a connection being closed.
+        timeout_keep_alive=30,
         timeout_graceful_shutdown=10,
     )

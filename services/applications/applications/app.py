@@ -36,6 +36,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # The holidays package computes a year's dates on first use, seconds on a busy machine:
+        # here rather than inside the first citizen's submission.
+        await asyncio.to_thread(calendar.learn_holidays)
         async with runtime.run(
             settings,
             migrations=MIGRATIONS,

@@ -14,7 +14,7 @@ from sqlalchemy import Column, Integer, PrimaryKeyConstraint, Table, Text, selec
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.engine import Engine
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from applications.store import metadata
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished, ServiceWithdrawn
@@ -78,6 +78,19 @@ _versions: weakref.WeakKeyDictionary[Engine, dict[tuple[str, int], ServicePublis
 VERSIONS_KEPT = 2048
 
 
+def known_version(engine: AsyncEngine, service_id: str, version: int) -> ServicePublished | None:
+    """A version this process has already read, without a connection."""
+    return _versions.get(engine.sync_engine, {}).get((service_id, version))
+
+
+def remember_version(connection: AsyncConnection, published: ServicePublished) -> None:
+    """Keep a version read from elsewhere (the service's latest is its newest version)."""
+    kept = _versions.setdefault(connection.sync_engine, {})
+    if len(kept) >= VERSIONS_KEPT:
+        kept.clear()
+    kept[(published.service_id, published.version)] = published
+
+
 async def service_version(
     connection: AsyncConnection, service_id: str, version: int
 ) -> ServicePublished | None:
@@ -94,10 +107,9 @@ async def service_version(
     snapshot = found.scalar_one_or_none()
     if snapshot is None:
         return None
-    if len(kept) >= VERSIONS_KEPT:
-        kept.clear()
-    kept[(service_id, version)] = ServicePublished.model_validate(snapshot)
-    return kept[(service_id, version)]
+    published = ServicePublished.model_validate(snapshot)
+    remember_version(connection, published)
+    return published
 
 
 async def agency(connection: AsyncConnection, code: str) -> AgencyUpserted | None:

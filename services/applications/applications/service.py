@@ -191,6 +191,7 @@ async def submit(
                 connection, application, idempotency_key=idempotency_key, new_events=[submitted]
             ):
                 raise _KeyTaken  # and roll back the number taken
+            catalog_view.remember_version(connection, service)  # for the answer, after commit
             return application, True
     except _KeyTaken:
         pass
@@ -394,7 +395,11 @@ Versions = dict[tuple[str, int], ServicePublished]
 
 
 async def version_of(engine: AsyncEngine, application: ApplicationRecord) -> ServicePublished:
-    """The service version an application was made under."""
+    """The service version an application was made under: after a commit, from what this
+    process already read, so an answer to work that was saved needs no second connection."""
+    known = catalog_view.known_version(engine, application.service_id, application.service_version)
+    if known is not None:
+        return known
     async with engine.connect() as connection:
         return await published_version(connection, application)
 

@@ -20,6 +20,12 @@ class WorkingCalendar:
         """The local calendar date of an instant."""
         return moment.astimezone(self.zone).date()
 
+    def learn_holidays(self) -> None:
+        """Work out this year's and next year's holidays now (each takes a while once)."""
+        this_year = dt.datetime.now(self.zone).year
+        for year in (this_year, this_year + 1):
+            _holidays(year)
+
     def is_working_day(self, day: dt.date) -> bool:
         """Monday to Friday and not a national holiday."""
         return day.weekday() < 5 and day not in _holidays(day.year)
