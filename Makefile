@@ -8,7 +8,7 @@ UV_BIN := $(shell $(LOCALCTL) uv-path)
 UV := $(UV_BIN) run --frozen
 PYTEST := $(UV) pytest -p no:cacheprovider
 
-.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench seed-volume seed-volume-drop contracts dlq-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench bench-more bench-tools seed-volume seed-volume-drop contracts dlq-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -66,11 +66,18 @@ test-integration: servers ## Integration tests on the real servers
 test-e2e: servers ## End-to-end tests: the services as processes behind the gateway
 	$(PYTEST) -m e2e
 
-bench: servers ## Benchmarks: ratios against baselines measured in the same run
+bench: servers bench-tools ## Every scenario on the year `make seed-volume` loaded, beside its ceiling: benchmarks/results/<date>.{json,md,png}
+	$(UV) python benchmarks/bench.py
 	$(UV) python benchmarks/bench_event_pipeline.py
+
+bench-more: servers ## Smaller benchmarks: the search index alone, sign-in's password hashing
 	$(UV) python benchmarks/bench_catalog_search.py
 	$(UV) python benchmarks/bench_gateway.py
-	$(UV) python benchmarks/bench_documents.py
+
+bench-tools:
+	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
+	  echo "==> install wrk and nginx (Debian's packages) ..."; \
+	  apt-get install -y -qq --no-install-recommends wrk nginx >/dev/null; }
 
 seed-volume: servers ## Load a year of Sinjai (60,000 applications, 40,000 citizens, 150,000 documents, 500,000 messages) into the namespace `volume`; run services with MPP_NAMESPACE=volume
 	$(UV) python benchmarks/seed_volume.py load

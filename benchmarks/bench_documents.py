@@ -274,7 +274,10 @@ def stop_service(service: subprocess.Popen[bytes]) -> None:
         service.wait()
 
 
-async def main(arguments: argparse.Namespace) -> None:
+async def scenarios(
+    *, rounds: int, concurrency: int, only: str = "", profile: Path | None = None
+) -> list[Scenario]:
+    """The four files uploaded four ways by a documents service of its own namespace."""
     namespace = f"bench{secrets.token_hex(3)}"
     port = free_port()
     settings = Settings(namespace=namespace, kafka_partitions=1, postgres_port=postgres_port())
@@ -282,7 +285,7 @@ async def main(arguments: argparse.Namespace) -> None:
     await db.ensure_database(admin, settings)
     tokens = Tokens()
     started = time.perf_counter()
-    files = [f for f in samples() if arguments.only.lower() in f.label.lower()]
+    files = [f for f in samples() if only.lower() in f.label.lower()]
     print(
         "Files: "
         + ", ".join(f"{f.label} = {len(f.content) / 1e6:.2f} MB" for f in files)
@@ -291,8 +294,8 @@ async def main(arguments: argparse.Namespace) -> None:
     )
     s3 = blobs.create_s3(settings)
     await blobs.ensure_bucket(s3, settings.bucket_name)
-    service = start_service(settings, tokens, port, arguments.profile)
-    concurrency, count = arguments.concurrency, arguments.rounds * arguments.concurrency
+    service = start_service(settings, tokens, port, profile)
+    count = rounds * concurrency
     ways = ["direct S3 put (minio client)", "direct S3 PUT to a presigned URL", "service multipart"]
     ways.append("service presigned: PUT + finalize")
     runs: dict[str, list[tuple[Run, int]]] = {way: [] for way in ways}
@@ -306,7 +309,7 @@ async def main(arguments: argparse.Namespace) -> None:
             httpx.AsyncClient(timeout=120, limits=limits) as storage,
         ):
             await until_ready(http, service)
-            pid = python_of(service, arguments.profile is not None)
+            pid = python_of(service, profile is not None)
             print(f"Service pid {pid} on port {port}", flush=True)
             citizen = tokens.headers("citizen", subject=f"bench-{secrets.token_hex(3)}", ttl=3600)
 
@@ -382,16 +385,7 @@ async def main(arguments: argparse.Namespace) -> None:
         s3.remove_bucket(settings.bucket_name)
         await db.drop_databases(admin, prefix=f"{namespace}_")
 
-    report = Report(
-        context={
-            "benchmark": "bench_documents.py",
-            "concurrency": concurrency,
-            "files per way and file": count,
-            "files": ", ".join(f"{f.label} ({len(f.content):,} B)" for f in files),
-            "command": " ".join(sys.argv),
-            "load average at the end": " ".join(f"{x:.2f}" for x in os.getloadavg()),
-        }
-    )
+    found: list[Scenario] = []
     everything = "all four files" if len(files) == 4 else " and ".join(f.label for f in files)
     scenarios = [(everything, {way: runs[way] for way in ways})]
     scenarios += [
@@ -433,7 +427,26 @@ async def main(arguments: argparse.Namespace) -> None:
             ],
             ceiling,
         )
-        report.scenarios.append(scenario)
+        found.append(scenario)
+    return found
+
+
+async def main(arguments: argparse.Namespace) -> None:
+    report = Report(
+        context={
+            "benchmark": "bench_documents.py",
+            "concurrency": arguments.concurrency,
+            "files per way and file": arguments.rounds * arguments.concurrency,
+            "command": " ".join(sys.argv),
+        }
+    )
+    report.scenarios += await scenarios(
+        rounds=arguments.rounds,
+        concurrency=arguments.concurrency,
+        only=arguments.only,
+        profile=arguments.profile,
+    )
+    report.context["load average at the end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     for path in report.write():
         print(f"wrote {path}")
 

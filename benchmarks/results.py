@@ -30,6 +30,8 @@ class Measured:
     rate: float | None = None
     unit: str = "requests/s"
     errors: int = 0
+    # At a fixed offered rate: the rate completed (context only; ratios use `rate` or p50).
+    achieved: float | None = None
 
     def percentile(self, q: float) -> float | None:
         """The q-th percentile of the latencies (q in 0..100), or None without latencies."""
@@ -50,6 +52,7 @@ class Measured:
             "rate": self.rate,
             "unit": self.unit,
             "errors": self.errors,
+            "achieved": self.achieved,
         }
 
 
@@ -109,7 +112,7 @@ class Report:
     def write(self, folder: Path = FOLDER) -> list[Path]:
         """The JSON, the Markdown table and the chart; returns their paths."""
         folder.mkdir(parents=True, exist_ok=True)
-        stem = folder / self.started.strftime("%Y-%m-%dT%H%M")
+        stem = folder / self.started.strftime("%Y-%m-%dT%H%M%S")
         written = [stem.with_suffix(".json"), stem.with_suffix(".md"), stem.with_suffix(".png")]
         written[0].write_text(json.dumps(self.as_json(), indent=2, default=str) + "\n")
         written[1].write_text(self.markdown())
@@ -169,6 +172,8 @@ def markdown_of(scenario: Scenario) -> str:
     for measured in [scenario.ceiling, *scenario.measured]:
         ratio = "ceiling" if measured is scenario.ceiling else _ratio(scenario.ratio(measured))
         rate = f"{measured.rate:,.0f} {measured.unit}" if measured.rate is not None else ""
+        if measured.achieved is not None:
+            rate = f"{measured.achieved:,.1f}/s achieved"
         lines.append(
             f"| {measured.name} | {_ms(measured.percentile(50))} | {_ms(measured.percentile(95))}"
             f" | {_ms(measured.percentile(99))} | {rate} | {measured.errors} | {ratio} |"
