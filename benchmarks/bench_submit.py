@@ -547,6 +547,10 @@ class Step:
         )
 
 
+# A step achieving less than this share of its offered rate is past saturation: the run stops.
+PAST_SATURATION = 0.5
+
+
 def p95(values: list[float]) -> float:
     return Measured("", values).percentile(95) or 0.0
 
@@ -857,6 +861,11 @@ async def scenarios(
                     await measure(load, tap, stack, notifications_engine, waits, rate, seconds)
                 )
                 print_step(steps[-1])
+                if steps[-1].achieved() < PAST_SATURATION * rate and rate != rates[-1]:
+                    # Well past saturation: a higher rate would only queue longer (minutes of
+                    # backlog to drain) and tell nothing new.
+                    print(f"Saturated at {rate}/s: the higher rates are not run", flush=True)
+                    break
             everything = warm + [a for step in steps for a in step.attempts]
             await keep_fresh(http, accounts)
             retried = await retry_failed(http, everything)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
 
 from applications import service, store, workflow
 from applications.deps import CalendarDep, SettingsDep
@@ -230,10 +230,13 @@ async def track(rt: RuntimeDep, tracking_number: str) -> Tracking:
 
 
 @router.get("/ops/summary")
-async def summary(rt: RuntimeDep, calendar: CalendarDep, caller: Staff) -> Summary:
-    """The whole mall's figures: today, backlog, SLA compliance over 30 days, per agency."""
-    now = dt.datetime.now(dt.UTC)
-    agencies, by_state = await service.summary(rt.engine, calendar=calendar, now=now)
+async def summary(
+    rt: RuntimeDep, calendar: CalendarDep, caller: Staff, request: Request
+) -> Summary:
+    """The whole mall's figures: today, backlog, SLA compliance over 30 days, per agency (counted
+    at most every `summary_max_age_seconds`; `at` says when)."""
+    figures: service.Figures = request.app.state.figures
+    now, agencies, by_state = await figures.get(rt.engine, calendar=calendar)
     done = sum(a.completed for a in agencies)
     on_time = sum(a.completed_on_time for a in agencies)
     return Summary(

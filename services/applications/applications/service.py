@@ -8,7 +8,9 @@ citizen's application, or another agency's for staff, is a 404: its existence is
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -454,6 +456,29 @@ async def inbox(
             connection, agency=agency, state=state, cursor=cursor, limit=limit
         )
         return counts, found, await versions_of(connection, found)
+
+
+class Figures:
+    """The command center's counts (today's submissions, the backlog, 30 days' completions),
+    counted at most once per `max_age` seconds: every open screen asks every few seconds, and
+    each count reads the year's applications. Concurrent askers wait for one count."""
+
+    def __init__(self, max_age: float) -> None:
+        self.max_age = max_age
+        self._counted: tuple[float, dt.datetime, list[AgencyCounts], dict[str, int]] | None = None
+        self._lock = asyncio.Lock()
+
+    async def get(
+        self, engine: AsyncEngine, *, calendar: WorkingCalendar
+    ) -> tuple[dt.datetime, list[AgencyCounts], dict[str, int]]:
+        """When the figures were counted, per agency, and the open applications by state."""
+        async with self._lock:
+            if self._counted is None or time.monotonic() - self._counted[0] >= self.max_age:
+                now = utc_now()
+                agencies, by_state = await summary(engine, calendar=calendar, now=now)
+                self._counted = (time.monotonic(), now, agencies, by_state)
+            _, at, agencies, by_state = self._counted
+            return at, agencies, by_state
 
 
 async def summary(

@@ -15,3 +15,6 @@ class Settings(ServiceSettings):
     timezone: str = "Asia/Makassar"
     # How often the SLA and complaint clocks are checked.
     clock_check_seconds: float = 60.0
+    # The command center's summary is counted at most this often, however many screens ask (each
+    # count reads the year's applications); its `at` says when it was counted.
+    summary_max_age_seconds: float = 2.0

@@ -146,16 +146,26 @@ async def list_services(
 async def get_service(
     rt: RuntimeDep,
     id_or_slug: str,
+    request: Request,
     response: Response,
     version: Annotated[int | None, Query(ge=1, description="An earlier published version")] = None,
     if_none_match: IfNoneMatch = None,
 ) -> Service | Response:
     """Show a published service with its full service standard, form and workflow."""
-    found, etag = await service.get_published(rt.engine, id_or_slug=id_or_slug, version=version)
+    found: Service | Response
+    cached = await _search(request).published_page(rt.engine, id_or_slug) if not version else None
+    if cached is not None:  # the current version, as JSON made once per publication
+        current, body = cached
+        found, etag = (
+            Response(body, media_type="application/json"),
+            f'"{current.id}.v{current.version}"',
+        )
+    else:  # an earlier version, or a slug the service had before
+        found, etag = await service.get_published(rt.engine, id_or_slug=id_or_slug, version=version)
     headers = {"ETag": etag, "Cache-Control": "public, max-age=60"}
     if if_none_match and etag in [t.strip() for t in if_none_match.split(",")]:
         return Response(status_code=304, headers=headers)
-    response.headers.update(headers)
+    (found.headers if isinstance(found, Response) else response.headers).update(headers)
     return found
 
 
@@ -212,7 +222,7 @@ async def update_draft(
 
 @router.post("/services/{id_or_slug}/publish")
 async def publish(
-    rt: RuntimeDep, id_or_slug: str, caller: Admin, if_match: IfMatch = None
+    rt: RuntimeDep, request: Request, id_or_slug: str, caller: Admin, if_match: IfMatch = None
 ) -> Service:
     """Publish the draft as the next version, after the publishing checks."""
     current, _ = await service.get_draft(rt.engine, id_or_slug=id_or_slug)
@@ -220,12 +230,13 @@ async def publish(
     published = await service.publish(
         rt.engine, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
+    _search(request).changed()
     return published
 
 
 @router.post("/services/{id_or_slug}/withdraw")
 async def withdraw(
-    rt: RuntimeDep, id_or_slug: str, caller: Admin, if_match: IfMatch = None
+    rt: RuntimeDep, request: Request, id_or_slug: str, caller: Admin, if_match: IfMatch = None
 ) -> Service:
     """Withdraw a published service: no new applications; its versions stay readable."""
     current, _ = await service.get_draft(rt.engine, id_or_slug=id_or_slug)
@@ -233,4 +244,5 @@ async def withdraw(
     withdrawn = await service.withdraw(
         rt.engine, id_or_slug=id_or_slug, if_match=etags.edit_version(if_match)
     )
+    _search(request).changed()
     return withdrawn

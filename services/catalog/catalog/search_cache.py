@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import math
+import time
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -34,25 +36,39 @@ def summary(found: Service, match: SearchMatch | None = None) -> ServiceSummary:
     )
 
 
+# How often a replica asks the database whether the published catalog changed: a publication
+# shows on other replicas within this time, on the one that published it at once (`changed`).
+GENERATION_CHECK_SECONDS = 1.0
+
+
 class SearchCache:
     """The published catalog in memory, with its search index, as of one generation.
 
-    Lists and searches are served from it: the published catalog is small (hundreds of
-    services per regency) and changes rarely, and every replica notices a change by the
-    generation counter that each publication bumps.
+    Lists, searches and service pages are served from it: the published catalog is small
+    (hundreds of services per regency) and changes rarely, and every replica notices a change by
+    the generation counter that each publication bumps, read at most once a second.
     """
 
     def __init__(self) -> None:
         self.index: SearchIndex | None = None
         self.services: list[Service] = []
         self.generation = -1
+        self._pages: dict[str, tuple[Service, bytes]] = {}  # by id and by current slug
+        self._checked = -math.inf
         self._lock = asyncio.Lock()
 
+    def changed(self) -> None:
+        """This replica changed the published catalog: look again on the next call."""
+        self._checked = -math.inf
+
     async def current(self, engine: AsyncEngine) -> SearchIndex:
-        """The index of the published catalog as it is now."""
+        """The index of the published catalog as it is now (or at most a second ago)."""
+        if self.index is not None and time.monotonic() - self._checked < GENERATION_CHECK_SECONDS:
+            return self.index
         async with engine.connect() as connection:
             generation = await store.search_generation(connection)
         if self.index is not None and generation == self.generation:
+            self._checked = time.monotonic()
             return self.index
         async with self._lock:
             if self.index is None or generation != self.generation:
@@ -64,8 +80,22 @@ class SearchCache:
                 # Stemming is CPU work: build off the event loop.
                 self.index = await asyncio.to_thread(SearchIndex, services, agencies)
                 self.services = sorted(services, key=lambda s: s.id)
+                # The pages as JSON, made once per generation instead of once per request.
+                self._pages = {}
+                for found in services:
+                    page = (found, found.model_dump_json().encode())
+                    self._pages[found.id] = self._pages[found.slug] = page
                 self.generation = generation
+            self._checked = time.monotonic()
         return self.index
+
+    async def published_page(
+        self, engine: AsyncEngine, id_or_slug: str
+    ) -> tuple[Service, bytes] | None:
+        """A published service's current version and its JSON, by id or current slug; None for
+        an older slug or no such service."""
+        await self.current(engine)
+        return self._pages.get(id_or_slug)
 
     async def listing(
         self, engine: AsyncEngine, *, filters: dict[str, Any], limit: int, cursor: str | None

@@ -299,3 +299,27 @@ async def test_catalog_topic_is_compacted_so_read_models_can_be_rebuilt(
         await admin_client.close()
     entries = {entry["config_names"]: entry["config_value"] for entry in resource["config_entries"]}
     assert entries["cleanup.policy"] == "compact"
+
+
+async def test_the_page_served_from_memory_is_the_stored_one_and_a_new_version_shows_at_once(
+    catalog: httpx.AsyncClient, create: Callable[..., Any], admin: dict[str, str]
+) -> None:
+    slug = (await create()).json()["slug"]
+    await catalog.post(f"/api/v1/catalog/services/{slug}/publish", headers=admin)
+    first = await catalog.get(f"/api/v1/catalog/services/{slug}")
+    stored = await catalog.get(f"/api/v1/catalog/services/{slug}", params={"version": 1})
+    assert first.json() == stored.json()  # memory (current) and database (by version) agree
+    assert first.headers["ETag"] == stored.headers["ETag"]
+
+    edit = await catalog.get(f"/api/v1/catalog/services/{slug}/draft", headers=admin)
+    changed = body(service_input(slug)) | {"description": {"id": "Versi kedua.", "en": "Second."}}
+    await catalog.put(
+        f"/api/v1/catalog/services/{slug}/draft",
+        json=changed,
+        headers=admin | {"If-Match": edit.headers["ETag"]},
+    )
+    await catalog.post(f"/api/v1/catalog/services/{slug}/publish", headers=admin)
+    second = await catalog.get(f"/api/v1/catalog/services/{slug}")
+    assert second.json()["version"] == 2
+    assert second.json()["description"]["en"] == "Second."
+    assert second.headers["ETag"] != first.headers["ETag"]

@@ -29,7 +29,7 @@ from notifications.webhooks.models import (
 router = APIRouter(prefix="/api/v1/partners", tags=["partners"])
 
 
-def _settings(request: Request) -> Settings:
+async def _settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
