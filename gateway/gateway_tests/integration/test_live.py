@@ -20,6 +20,7 @@ from sqlalchemy import delete, insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from applications import api as applications_api
+from applications import service as applications_service
 from applications import store as applications_store
 from applications.surveys import api as surveys_api
 from applications.workdays import WorkingCalendar
@@ -208,6 +209,7 @@ async def services(
     applications.include_router(surveys_api.router)
     applications.state.runtime = SimpleNamespace(engine=applications_db)
     applications.state.calendar = WorkingCalendar()
+    applications.state.figures = applications_service.Figures(max_age=0)
     applications.state.token_verifier = verifier
     calls = {"applications": 0}
 
