@@ -54,8 +54,14 @@ format: python ## Apply ruff's formatting and safe fixes
 	$(UV) ruff check --fix .
 	$(UV) ruff format .
 
+# The browser tests run in a pytest process of their own: Playwright's sync API keeps its event
+# loop in the test thread, and the async fixtures torn down after it (the in-process services) can
+# hang at the end of the session.
+BROWSER_TESTS := $(wildcard tests/e2e/test_web_*.py)
+
 test: servers lint ## Everything CI runs: lint, unit, integration and end-to-end tests on the real servers
-	$(PYTEST) --durations=10
+	$(PYTEST) --durations=10 $(addprefix --ignore=,$(BROWSER_TESTS))
+	$(PYTEST) --durations=5 $(BROWSER_TESTS)
 
 test-unit: python ## Unit tests only (no servers)
 	$(PYTEST) -m "not integration and not e2e"
