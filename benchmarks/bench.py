@@ -85,8 +85,7 @@ async def main(arguments: argparse.Namespace) -> None:
     report.context["minutes"] = round((time.perf_counter() - started) / 60, 1)
     report.context["load average at the end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     print()
-    for path in report.write():
-        print(f"wrote {path}")
+    report.write()
     met = sum(1 for s in report.scenarios if s.met)
     missed = [s.title for s in report.scenarios if s.met is False]
     print(f"{met} scenarios met their target, {len(missed)} missed:")

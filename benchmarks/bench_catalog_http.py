@@ -55,7 +55,6 @@ import signal
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -311,29 +310,6 @@ def serve_bare(port: int, search_bytes: int, page_bytes: int) -> None:
     )
 
 
-async def until_ready(url: str, process: subprocess.Popen[bytes], name: str) -> None:
-    deadline = time.monotonic() + 60
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"{name} exited with {process.returncode}")
-            with contextlib.suppress(httpx.TransportError):
-                if (await http.get(f"{url}/ready")).status_code == 200:
-                    return
-            await asyncio.sleep(0.1)
-    raise RuntimeError(f"{name} was not ready in 60 s")
-
-
-def stop(process: subprocess.Popen[bytes], how: signal.Signals) -> None:
-    if process.poll() is None:
-        process.send_signal(how)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
 def start_bare(port: int, search_bytes: int, page_bytes: int) -> subprocess.Popen[bytes]:
     """This file run as the bare app (`--serve-bare`), its output in the benchmarks' logs."""
     command = [sys.executable, str(HERE), "--serve-bare", str(port)]
@@ -350,10 +326,10 @@ async def bare_server(search_bytes: int, page_bytes: int) -> AsyncIterator[tuple
     process = start_bare(port, search_bytes, page_bytes)
     url = f"http://127.0.0.1:{port}"
     try:
-        await until_ready(url, process, "the bare FastAPI app")
+        await stack.until_ready(url, process, "the bare FastAPI app", timeout=60)
         yield url, process.pid
     finally:
-        stop(process, signal.SIGINT)
+        stack.stop(process, signal.SIGINT, wait=15)
 
 
 # -- nginx ----------------------------------------------------------------------------------------
@@ -391,16 +367,6 @@ http {{
 """
 
 
-def nginx_worker(master: int) -> int:
-    """The pid of nginx's worker (the process doing the work; the master only supervises)."""
-    for _ in range(100):
-        children = Path(f"/proc/{master}/task/{master}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.05)
-    raise RuntimeError("nginx started no worker")
-
-
 def start_nginx(binary: str, folder: str, conf: Path) -> subprocess.Popen[bytes]:
     command = [binary, "-p", folder, "-c", str(conf), "-e", f"{folder}/error.log"]
     return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -420,13 +386,13 @@ async def nginx_proxy(catalog_url: str) -> AsyncIterator[tuple[str, int]]:
         url = f"http://127.0.0.1:{port}"
         try:
             try:
-                await until_ready(url, process, "nginx")
+                await stack.until_ready(url, process, "nginx", timeout=60)
             except RuntimeError as exc:
                 log = (Path(folder) / "error.log").read_text(errors="replace")
                 raise RuntimeError(f"{exc}: {log[-2000:]}") from exc
-            yield url, nginx_worker(process.pid)
+            yield url, stack.child_of(process.pid, "nginx")
         finally:
-            stop(process, signal.SIGQUIT)  # graceful: finish what is in flight
+            stack.stop(process, signal.SIGQUIT, wait=15)  # graceful: finish what is in flight
 
 
 # -- the scenarios --------------------------------------------------------------------------------
@@ -594,8 +560,7 @@ async def main(arguments: argparse.Namespace) -> None:
     async with stack.started(arguments.namespace, ["catalog", "gateway"]) as running:
         for scenario in await scenarios(running, seconds=arguments.seconds):
             report.add(scenario)
-    for path in report.write():
-        print(f"wrote {path}")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -31,8 +31,6 @@ import io
 import logging
 import os
 import secrets
-import signal
-import socket
 import subprocess
 import sys
 import time
@@ -41,6 +39,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
+import stack
 from PIL import Image, ImageDraw
 from results import Measured, Report, Scenario
 
@@ -61,13 +60,6 @@ class Sample:
     filename: str
     content: bytes
     content_type: str
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _closest(make: Callable[[float], bytes], target: int, low: float, high: float) -> bytes:
@@ -148,12 +140,6 @@ class Run:
     service_cpu_seconds: float = 0.0
 
 
-def cpu_seconds(pid: int) -> float:
-    """User and system CPU time a process has used so far (Linux `/proc`)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 async def timed(
     action: Callable[[], Awaitable[None]], *, count: int, concurrency: int, service_pid: int
 ) -> Run:
@@ -175,10 +161,10 @@ async def timed(
                 return
             latencies.append((time.perf_counter() - started) * 1000)
 
-    started, cpu = time.perf_counter(), cpu_seconds(service_pid)
+    started, cpu = time.perf_counter(), stack.cpu_seconds(service_pid)
     await asyncio.gather(*(one() for _ in range(count)))
     wall = time.perf_counter() - started
-    return Run(latencies, errors, wall, count, cpu_seconds(service_pid) - cpu)
+    return Run(latencies, errors, wall, count, stack.cpu_seconds(service_pid) - cpu)
 
 
 def combined(name: str, runs: list[tuple[Run, int]]) -> Measured:
@@ -239,47 +225,12 @@ def start_service(
     return subprocess.Popen(command, env=environment)
 
 
-async def until_ready(http: httpx.AsyncClient, service: subprocess.Popen[bytes]) -> None:
-    for _ in range(1200):
-        if service.poll() is not None:
-            raise RuntimeError(f"the documents service exited with {service.returncode}")
-        try:
-            if (await http.get("/ready")).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        await asyncio.sleep(0.1)
-    raise RuntimeError("the documents service did not become ready")
-
-
-def python_of(service: subprocess.Popen[bytes], profiled: bool) -> int:
-    """The pid of the service's Python process (under py-spy, py-spy's child)."""
-    if not profiled:
-        return service.pid
-    for _ in range(100):
-        children = Path(f"/proc/{service.pid}/task/{service.pid}/children").read_text().split()
-        if children:
-            return int(children[0])
-        time.sleep(0.05)
-    raise RuntimeError("py-spy started no service")
-
-
-def stop_service(service: subprocess.Popen[bytes]) -> None:
-    """SIGINT: py-spy writes its profile and stops the service; uvicorn shuts down cleanly."""
-    service.send_signal(signal.SIGINT)
-    try:
-        service.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        service.kill()
-        service.wait()
-
-
 async def scenarios(
     *, rounds: int, concurrency: int, only: str = "", profile: Path | None = None
 ) -> list[Scenario]:
     """The four files uploaded four ways by a documents service of its own namespace."""
     namespace = f"bench{secrets.token_hex(3)}"
-    port = free_port()
+    port = stack.free_port()
     settings = Settings(namespace=namespace, kafka_partitions=1, postgres_port=postgres_port())
     admin = postgres_admin_url()
     await db.ensure_database(admin, settings)
@@ -308,8 +259,8 @@ async def scenarios(
             ) as http,
             httpx.AsyncClient(timeout=120, limits=limits) as storage,
         ):
-            await until_ready(http, service)
-            pid = python_of(service, profile is not None)
+            await stack.until_ready(f"http://127.0.0.1:{port}", service, "documents")
+            pid = stack.child_of(service.pid, "py-spy") if profile else service.pid
             print(f"Service pid {pid} on port {port}", flush=True)
             citizen = tokens.headers("citizen", subject=f"bench-{secrets.token_hex(3)}", ttl=3600)
 
@@ -379,7 +330,7 @@ async def scenarios(
                     runs[way].append((run, len(sample.content)))
                     by_file[sample.label][way] = run
     finally:
-        stop_service(service)
+        stack.stop(service)
         for item in s3.list_objects(settings.bucket_name, recursive=True):
             s3.remove_object(settings.bucket_name, item.object_name)
         s3.remove_bucket(settings.bucket_name)
@@ -447,8 +398,7 @@ async def main(arguments: argparse.Namespace) -> None:
         profile=arguments.profile,
     )
     report.context["load average at the end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
-    for path in report.write():
-        print(f"wrote {path}")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -305,8 +305,7 @@ async def main(arguments: argparse.Namespace) -> None:
     async with stack.started(arguments.namespace, profile=profile) as running:
         for scenario in await scenarios(running, rate=arguments.rate, seconds=arguments.seconds):
             report.add(scenario)
-    for path in report.write():
-        print(f"wrote {path}")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -164,8 +164,7 @@ async def main(arguments: argparse.Namespace) -> None:
         arguments.namespace, seconds=arguments.seconds, clients=arguments.clients
     ):
         report.add(scenario)
-    for path in report.write():
-        print(f"wrote {path}")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -1174,8 +1174,7 @@ async def main(arguments: argparse.Namespace) -> None:
     report.context["load average at the end"] = " ".join(f"{x:.2f}" for x in os.getloadavg())
     for scenario in found:
         report.add(scenario)
-    for path in report.write():
-        print(f"wrote {path}")
+    report.write()
 
 
 if __name__ == "__main__":

@@ -110,13 +110,15 @@ class Report:
         }
 
     def write(self, folder: Path = FOLDER) -> list[Path]:
-        """The JSON, the Markdown table and the chart; returns their paths."""
+        """The JSON, the Markdown table and the chart; says where, and returns their paths."""
         folder.mkdir(parents=True, exist_ok=True)
         stem = folder / self.started.strftime("%Y-%m-%dT%H%M%S")
         written = [stem.with_suffix(".json"), stem.with_suffix(".md"), stem.with_suffix(".png")]
         written[0].write_text(json.dumps(self.as_json(), indent=2, default=str) + "\n")
         written[1].write_text(self.markdown())
         self.chart(written[2])
+        for path in written:
+            print(f"wrote {path}", flush=True)
         return written
 
     def markdown(self) -> str:

@@ -124,41 +124,42 @@ def _spawn(command: list[str], env: dict[str, str], log: Path) -> subprocess.Pop
         return subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def _python_of(process: subprocess.Popen[bytes], profiled: bool) -> int:
-    """The pid of the service's Python process (under py-spy, py-spy's child)."""
-    if not profiled:
-        return process.pid
+def child_of(pid: int, what: str) -> int:
+    """The pid of a process's first child (py-spy's service, nginx's worker), once it has one."""
     for _ in range(200):
-        children = Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
         if children:
             return int(children[0])
         time.sleep(0.05)
-    raise RuntimeError("py-spy started no service")
+    raise RuntimeError(f"{what} started no child process")
 
 
-async def _until_ready(service: Service, timeout: float = 180.0) -> None:
+async def until_ready(
+    url: str, process: subprocess.Popen[bytes], name: str, timeout: float = 180.0
+) -> None:
+    """Until `url/ready` answers 200; an error if the process exits or the time runs out."""
     deadline = time.monotonic() + timeout
-    async with httpx.AsyncClient(base_url=service.url, timeout=5) as http:
+    async with httpx.AsyncClient(timeout=5) as http:
         while time.monotonic() < deadline:
-            if service.process.poll() is not None:
-                raise RuntimeError(
-                    f"{service.name} exited with {service.process.returncode};"
-                    f" see {LOGS / f'bench-{service.name}.log'}"
-                )
+            if process.poll() is not None:
+                raise RuntimeError(f"{name} exited with {process.returncode}; see {LOGS}")
             with contextlib.suppress(httpx.TransportError):
-                if (await http.get("/ready")).status_code == 200:
+                if (await http.get(f"{url}/ready")).status_code == 200:
                     return
-            await asyncio.sleep(0.2)
-    raise RuntimeError(f"{service.name} was not ready in {timeout:.0f} s")
+            await asyncio.sleep(0.1)
+    raise RuntimeError(f"{name} was not ready in {timeout:.0f} s")
 
 
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    """SIGINT: uvicorn shuts down cleanly, py-spy writes its profile first."""
+def stop(
+    process: subprocess.Popen[bytes], how: signal.Signals = signal.SIGINT, wait: float = 60
+) -> None:
+    """Ask a process to stop (SIGINT: uvicorn shuts down cleanly, py-spy writes its profile
+    first), and kill it if it has not after `wait` seconds."""
     if process.poll() is not None:
         return
-    process.send_signal(signal.SIGINT)
+    process.send_signal(how)
     try:
-        process.wait(timeout=60)
+        process.wait(timeout=wait)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait()
@@ -203,12 +204,13 @@ async def started(
             process = _spawn(command, own, LOGS / f"bench-{name}.log")
             service = Service(name, f"http://127.0.0.1:{ports[name]}", process)
             stack.services[name] = service
-            service.pid = _python_of(process, name in profile)
+            service.pid = child_of(process.pid, "py-spy") if name in profile else process.pid
         # the gateway first: the others fetch its keys when they check a token
         for name in sorted(names, key=lambda n: n != "gateway"):
-            await _until_ready(stack.services[name])
+            service = stack.services[name]
+            await until_ready(service.url, service.process, service.name)
         yield stack
     finally:
         for service in stack.services.values():
-            _stop(service.process)
+            stop(service.process)
         lock.close()
