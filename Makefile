@@ -7,6 +7,9 @@ LOCALCTL := python3 deploy/local/localctl.py
 UV_BIN := $(shell $(LOCALCTL) uv-path)
 UV := $(UV_BIN) run --frozen
 PYTEST := $(UV) pytest -p no:cacheprovider
+# Python may keep compiled modules (__pycache__, ignored by git) even where the environment says
+# not to: without them every service start compiles the whole dependency tree again, 3 s of CPU.
+unexport PYTHONDONTWRITEBYTECODE
 
 .PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench bench-more bench-tools seed-volume seed-volume-drop contracts dlq-replay
 
