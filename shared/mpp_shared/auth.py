@@ -11,6 +11,7 @@ import asyncio
 import base64
 import hashlib
 import json
+import time
 from functools import cached_property
 from typing import Annotated, Any, Literal
 
@@ -25,6 +26,7 @@ Role = Literal["citizen", "officer", "agency_admin", "mpp_admin", "ops_viewer", 
 ISSUER = "mpp-gateway"
 AUDIENCE = "mpp"
 ALGORITHMS = ["EdDSA"]
+VERIFIED_TOKENS_KEPT = 50_000
 
 
 class AuthSettings(BaseSettings):
@@ -59,6 +61,9 @@ class TokenVerifier:
 
     def __init__(self, settings: AuthSettings) -> None:
         self.settings = settings
+        # Tokens already verified, with the principal and expiry they carry: a signature check
+        # costs more than the rest of a small read (a client sends the same token for minutes).
+        self._verified: dict[str, tuple[Principal, float]] = {}
 
     @cached_property
     def _keys(self) -> jwt.PyJWKSet | jwt.PyJWKClient:
@@ -92,6 +97,9 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         """The principal a valid token names; a 401 problem for any invalid token. Blocks
         while the gateway's keys are fetched: `verify_async` in a request."""
+        known = self._known(token)
+        if known is not None:
+            return known
         try:
             return self._decode(token, self._key_for(token))
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
@@ -100,6 +108,9 @@ class TokenVerifier:
     async def verify_async(self, token: str) -> Principal:
         """`verify` for the event loop: the keys in hand are used at once (a signature check
         is tens of microseconds), a fetch of the gateway's keys runs in a thread."""
+        known = self._known(token)
+        if known is not None:
+            return known
         try:
             key = self._cached_key(token)
             if key is None:
@@ -108,8 +119,17 @@ class TokenVerifier:
         except (jwt.PyJWTError, KeyError, ValueError) as exc:
             raise _unauthorized("invalid_token") from exc
 
-    @staticmethod
-    def _decode(token: str, key: Any) -> Principal:
+    def _known(self, token: str) -> Principal | None:
+        """The principal of a token verified before and not yet expired."""
+        known = self._verified.get(token)
+        if known is None:
+            return None
+        if time.time() < known[1]:
+            return known[0]
+        del self._verified[token]
+        return None
+
+    def _decode(self, token: str, key: Any) -> Principal:
         claims = jwt.decode(
             token,
             key,
@@ -118,13 +138,17 @@ class TokenVerifier:
             issuer=ISSUER,
             options={"require": ["exp", "iat", "sub", "iss", "aud"]},
         )
-        return Principal(
+        principal = Principal(
             subject=claims["sub"],
             role=claims["role"],
             agency=claims.get("agency"),
             session=claims.get("sid"),
             scopes=tuple(str(claims.get("scope", "")).split()),
         )
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()
+        self._verified[token] = (principal, float(claims["exp"]))
+        return principal
 
 
 def _unauthorized(error: str) -> Problem:
