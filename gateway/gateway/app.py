@@ -54,7 +54,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             # others need, and each call scans only its own service's idle connections.
             app.state.proxies = {
                 name: await clients.enter_async_context(
-                    httpx.AsyncClient(timeout=timeout, limits=routing.POOL_LIMITS)
+                    routing.upstream_session(
+                        connect_timeout=settings.upstream_connect_timeout,
+                        read_timeout=settings.upstream_read_timeout,
+                    )
                 )
                 for name in settings.upstreams()
             }
@@ -66,11 +69,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.upstream = client
             app.state.s3 = blobs.create_s3(settings)
             app.state.identity = identity
-            app.state.guard = Guard(identity)
+            app.state.guard = guard = Guard(identity)
             app.state.openapi = MergedOpenApi(settings.upstreams())
+            guard.audit.start()
             try:
                 yield
             finally:
+                await guard.audit.close()
                 await sender.close()
 
     app = web.create_app(
@@ -151,7 +156,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         )
         audited = caller is not None and gate.audited(request, caller, segment)
         if audited and caller is not None and response.status_code < 400:
-            await gate.record(request, caller, response.status_code)
+            gate.record(request, caller, response.status_code)
         return response
 
     apps = WebApps(settings.web_dir, settings.media_origins())
