@@ -211,7 +211,7 @@ async def citizen(
 ) -> CitizenView:
     """A citizen's identity and contacts, for staff handling their application (audited)."""
     view = await citizens.citizen_for_staff(identity, citizen_id=citizen_id)
-    await guard.record(request, caller, 200)
+    guard.record(request, caller, 200)
     return view
 
 
@@ -285,12 +285,14 @@ async def revoke_partner_key(
 @router.get("/auth/audit")
 async def audit(
     identity: IdentityDep,
+    guard: GuardDep,
     caller: MppAdmin,
     actor: Annotated[str | None, Query(description="A staff account id")] = None,
     limit: pagination.Limit = 50,
     cursor: pagination.Cursor = None,
 ) -> pagination.Page[AuditEntry]:
-    """Reads of personal data by staff, newest first."""
+    """Reads of personal data by staff, newest first (this gateway's lines written first)."""
+    await guard.audit.flush()
     found = await audit_log.audit_entries(identity, actor=actor, cursor=cursor, limit=limit)
     items = [AuditEntry.model_validate(e.model_dump()) for e in found.items]
     return pagination.Page[AuditEntry](items=items, next_cursor=found.next_cursor)

@@ -498,9 +498,9 @@ async def revoke_api_key(connection: Connection, key_id: str, *, now: dt.datetim
 # --- audit ----------------------------------------------------------------------------------
 
 
-async def record_access(connection: Connection, entry: AuditRecord) -> None:
-    """Append one line to the audit log of reads of personal data."""
-    await connection.execute(insert(audit_log).values(entry.model_dump()))
+async def record_accesses(connection: Connection, entries: list[AuditRecord]) -> None:
+    """Append lines to the audit log of reads of personal data."""
+    await connection.execute(insert(audit_log), [entry.model_dump() for entry in entries])
 
 
 async def audit_entries(
