@@ -30,14 +30,15 @@ def table(metadata: MetaData) -> Table:
 
 async def claim(connection: AsyncConnection, event: Event) -> bool:
     """Record that the event is being applied; False when it was applied before."""
-    inserted = await connection.execute(
-        sa_text(
-            "INSERT INTO inbox (event_id, event_type) VALUES (:id, :type)"
-            " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
-        ),
-        {"id": event.id, "type": event.type},
-    )
+    inserted = await connection.execute(_CLAIM, {"id": event.id, "type": event.type})
     return inserted.first() is not None
+
+
+# Built once: SQLAlchemy works out a statement's cache key once per statement object.
+_CLAIM = sa_text(
+    "INSERT INTO inbox (event_id, event_type) VALUES (:id, :type)"
+    " ON CONFLICT (event_id) DO NOTHING RETURNING event_id"
+)
 
 
 async def forget_old(connection: AsyncConnection, *, now: dt.datetime) -> int:

@@ -69,23 +69,30 @@ async def record(connection: AsyncConnection, new_events: Sequence[Event]) -> No
     """Record events in the transaction that made them happen; the relay publishes them."""
     if not new_events:
         return
-    trace = telemetry.current_trace_headers()
+    trace = json.dumps(telemetry.current_trace_headers())
     await connection.execute(
-        sa_text(
-            "INSERT INTO outbox (event_id, subject, envelope, trace)"
-            " VALUES (:event_id, :subject, :envelope, CAST(:trace AS jsonb))"
-        ),
+        _INSERT,
         [
             {
                 "event_id": e.id,
                 "subject": e.subject,
                 "envelope": e.to_json().decode(),
-                "trace": json.dumps(trace),
+                "trace": trace,
             }
             for e in new_events
         ],
     )
-    await connection.execute(sa_text(f"NOTIFY {NOTIFY_CHANNEL}"))
+    await connection.execute(_NOTIFY)
+
+
+# Built once: SQLAlchemy works out a statement's cache key once per statement object, and a
+# statement built per call paid for it every time.
+_INSERT = sa_text(
+    "INSERT INTO outbox (event_id, subject, envelope, trace)"
+    " VALUES (:event_id, :subject, :envelope, CAST(:trace AS jsonb))"
+)
+_NOTIFY = sa_text(f"NOTIFY {NOTIFY_CHANNEL}")
+_DELETE = sa_text("DELETE FROM outbox WHERE position = ANY(:positions)")
 
 
 # The first waiting event of each entity, locked, skipping those another relay holds; then those
@@ -174,10 +181,7 @@ class Relay:
             # Sent together, delivered in order: the idempotent producer keeps one key's order.
             sent = [await self._send(producer, row.envelope, row.trace) for row in rows]
             await asyncio.gather(*sent)
-            await connection.execute(
-                sa_text("DELETE FROM outbox WHERE position = ANY(:positions)"),
-                {"positions": [row.position for row in rows]},
-            )
+            await connection.execute(_DELETE, {"positions": [row.position for row in rows]})
         metrics.record_published(service=self.settings.service_name, count=len(rows))
         return len(rows)
 
