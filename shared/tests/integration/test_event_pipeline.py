@@ -328,3 +328,75 @@ async def test_work_registered_after_commit_runs_once_committed_and_never_after_
     assert ran == []
     await change(fail=False)
     assert ran == ["woken"]
+
+
+async def test_events_read_together_are_applied_in_one_transaction(
+    probe: Probe, kafka: str
+) -> None:
+    topic = probe.settings.topic("probe4.events")
+    await ensure_topics(kafka, [topic, probe.settings.dlq_topic], partitions=1)
+    transactions: list[int] = []
+
+    async def noting(event: Event, connection: AsyncConnection) -> None:
+        transactions.append((await connection.execute(text("SELECT txid_current()"))).scalar_one())
+        await add(event, connection)
+
+    sent = [counted(probe.settings, "c10", amount=n) for n in range(1, 21)]
+    await send(probe.settings, topic, *sent)  # all waiting before the consumer starts
+    runner = ConsumerRunner(
+        settings=probe.settings,
+        topics=["probe4.events"],
+        handlers={sent[0].type: noting},
+        engine=probe.engine,
+    )
+    task = await start(runner)
+    try:
+        await eventually(lambda: len(transactions) >= 20)
+    finally:
+        await finish(runner, task)
+    assert await probe.total("c10") == sum(range(1, 21))
+    assert len(set(transactions)) < 20  # one commit for many events, not one each
+
+
+async def test_one_failing_event_among_others_read_together_costs_them_nothing(
+    probe: Probe, kafka: str
+) -> None:
+    settings = probe.settings
+    topic = settings.topic("probe5.events")
+    await ensure_topics(kafka, [topic, settings.dlq_topic], partitions=1)
+
+    async def poisoned(event: Event, connection: AsyncConnection) -> None:
+        await add(event, connection)
+        if event.subject == "poison5":
+            raise ValueError("cannot apply this one")
+
+    before, after = counted(settings, "c11", amount=3), counted(settings, "c11", amount=4)
+    bad = counted(settings, "poison5")
+    await send(settings, topic, before, bad, after)
+    runner = ConsumerRunner(
+        settings=settings,
+        topics=["probe5.events"],
+        handlers={bad.type: poisoned},
+        engine=probe.engine,
+        max_attempts=2,
+        backoff_initial=0.05,
+        backoff_max=0.1,
+    )
+    task = await start(runner)
+    try:
+        dead = await read_topic(
+            kafka,
+            settings.dlq_topic,
+            until=lambda r: any(x.key == b"poison5" for x in r),
+            timeout=30,
+        )
+
+        async def others_applied() -> bool:
+            return await probe.total("c11") == 7
+
+        await eventually(others_applied)
+    finally:
+        await finish(runner, task)
+    assert [r.key for r in dead if r.key == b"poison5"] == [b"poison5"]
+    assert await probe.total("c11") == 7  # each of the others applied once
+    assert await probe.total("poison5") is None  # the failed one's effect rolled back
