@@ -1,6 +1,7 @@
 """What an upload must pass before anyone may attach it: the real type sniffed from the content
-(never the name or the header), a size limit, a whole file (not truncated), and images re-encoded
-without their metadata (phones put the GPS position in JPEGs). HEIC photos become JPEG."""
+(never the name or the header), a size limit, a whole file (not truncated), and images without
+their metadata (phones put the GPS position in JPEGs): upright JPEGs have their metadata segments
+removed, other images are re-encoded. HEIC photos become JPEG."""
 
 from __future__ import annotations
 
@@ -143,6 +144,10 @@ def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
     ):
         raise _truncated()
     Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    if content_type == "image/jpeg":
+        stripped = _upright_jpeg_without_metadata(data)
+        if stripped is not None:
+            return stripped, "image/jpeg"
     try:
         with Image.open(io.BytesIO(data)) as image:
             image.load()  # decodes every pixel: a truncated file fails here
@@ -165,6 +170,87 @@ def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise _truncated() from exc
     return content, f"image/{stored}"
+
+
+def _upright_jpeg_without_metadata(data: bytes) -> bytes | None:
+    """An upright JPEG photo without its metadata, its image data kept byte for byte; None
+    when it must be re-encoded (turned by its EXIF, CMYK, or not plainly structured).
+
+    Re-encoding a 5 MB photo cost 275 ms of CPU; this costs a decode at an eighth of the size
+    (which still reads every byte of the image data: a damaged file fails here too)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            if image.mode not in ("RGB", "L") or image.getexif().get(ORIENTATION, 1) != 1:
+                return None
+            size = image.size
+            image.draft(image.mode, (max(1, size[0] // 8), max(1, size[1] // 8)))
+            image.load()
+    except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise _truncated() from exc
+    stripped = _jpeg_segments_kept(data)
+    if stripped is None:
+        return None
+    with Image.open(io.BytesIO(stripped)) as check:
+        if check.size != size or check.getexif() or "comment" in check.info:
+            return None
+    return stripped
+
+
+ORIENTATION = 0x0112
+# Kept: APP0 (JFIF: pixel density) and APP14 (Adobe: how to read the colours). Every other APPn
+# segment (EXIF with its GPS position and thumbnail, XMP, ICC, IPTC, maker notes, the extra
+# images of MPF) and every comment is dropped.
+KEPT_APPLICATION_SEGMENTS = {0xE0, 0xEE}
+
+
+def _jpeg_segments_kept(jpeg: bytes) -> bytes | None:
+    """The JPEG's segments up to its end marker, without metadata; None if it is not laid out
+    as ITU T.81 says (the caller then re-encodes it). No maintained Python library removes a
+    JPEG's metadata without re-encoding; this walks the segment list and copies the rest."""
+    if not jpeg.startswith(b"\xff\xd8"):
+        return None
+    kept = [b"\xff\xd8"]
+    at, end = 2, len(jpeg)
+    while at < end:
+        if jpeg[at] != 0xFF:
+            return None
+        while at < end and jpeg[at] == 0xFF:  # fill bytes before a marker
+            at += 1
+        if at >= end:
+            return None
+        marker = jpeg[at]
+        at += 1
+        if marker == 0xD9:  # end of image: anything after it is dropped
+            kept.append(b"\xff\xd9")
+            return b"".join(kept)
+        if marker == 0x01 or 0xD0 <= marker <= 0xD7:  # markers without a length
+            kept.append(bytes((0xFF, marker)))
+            continue
+        length = int.from_bytes(jpeg[at : at + 2], "big")
+        if length < 2 or at + length > end:
+            return None
+        segment_end = at + length
+        if marker == 0xDA:  # start of scan: its header, then image data up to the next marker
+            scan = segment_end
+            while True:
+                scan = jpeg.find(b"\xff", scan)
+                if scan < 0 or scan + 1 >= end:
+                    return None
+                following = jpeg[scan + 1]
+                if following == 0x00 or 0xD0 <= following <= 0xD7:  # stuffed byte, restart
+                    scan += 2
+                elif following == 0xFF:
+                    scan += 1
+                else:
+                    break
+            kept.append(b"\xff\xda" + jpeg[at:scan])
+            at = scan
+            continue
+        metadata = 0xE0 <= marker <= 0xEF and marker not in KEPT_APPLICATION_SEGMENTS
+        if not metadata and marker != 0xFE:
+            kept.append(bytes((0xFF, marker)) + jpeg[at:segment_end])
+        at = segment_end
+    return None
 
 
 def safe_filename(name: str | None) -> str:

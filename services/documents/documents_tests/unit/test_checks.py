@@ -52,6 +52,58 @@ def test_photos_are_reencoded_without_exif() -> None:
         assert not image.getexif()
 
 
+def photo_with_every_kind_of_metadata(*, progressive: bool = False) -> bytes:
+    """A phone photo with EXIF (GPS, maker), XMP, an ICC profile, IPTC, a comment, and a second
+    image after its end."""
+    image = Image.effect_noise((96, 64), 60).convert("RGB")
+    exif = image.getexif()
+    exif[0x010F] = "PhoneMaker"
+    gps = exif.get_ifd(0x8825)
+    gps[1], gps[2], gps[3], gps[4] = "S", (5.0, 7.0, 30.0), "E", (120.0, 15.0, 0.0)
+    out = io.BytesIO()
+    image.save(
+        out,
+        format="JPEG",
+        exif=exif,
+        comment=b"Jl. Merdeka 7, Sinjai",
+        icc_profile=b"ICC-PROFILE-HOME-ADDRESS" * 4,
+        progressive=progressive,
+        quality=85,
+    )
+    data = out.getvalue()
+
+    def segment(marker: int, payload: bytes) -> bytes:
+        return bytes((0xFF, marker)) + (len(payload) + 2).to_bytes(2, "big") + payload
+
+    xmp = segment(0xE1, b"http://ns.adobe.com/xap/1.0/\x00<x:xmpmeta>Sinjai</x:xmpmeta>")
+    iptc = segment(0xED, b"Photoshop 3.0\x00" + b"8BIM caption: Jl. Merdeka 7")
+    second = io.BytesIO()  # as MPF photos carry a second image after the first one's end
+    Image.new("RGB", (8, 8), "red").save(second, format="JPEG", comment=b"Jl. Merdeka 7")
+    return data[:2] + xmp + iptc + data[2:] + second.getvalue()
+
+
+METADATA = [b"Exif", b"PhoneMaker", b"ns.adobe.com/xap", b"ICC-PROFILE", b"Photoshop", b"Merdeka"]
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_upright_photos_keep_their_image_data_and_lose_every_metadata_segment(
+    progressive: bool,
+) -> None:
+    original = photo_with_every_kind_of_metadata(progressive=progressive)
+    checked = inspect(original, formats=ALL, max_bytes=LIMIT)
+    assert checked.content_type == "image/jpeg"
+    for trace in METADATA:
+        assert trace not in checked.content, trace
+    with (
+        Image.open(io.BytesIO(original)) as before,
+        Image.open(io.BytesIO(checked.content)) as after,
+    ):
+        assert after.size == before.size
+        assert after.tobytes() == before.tobytes()  # not re-encoded: the very same pixels
+        assert not after.getexif()
+        assert "icc_profile" not in after.info
+
+
 def test_photos_lose_their_comment_and_are_turned_upright() -> None:
     image = Image.new("RGB", (40, 30), "navy")
     exif = image.getexif()
