@@ -81,6 +81,7 @@ async def get_agency(rt: RuntimeDep, code: str, response: Response) -> Agency:
 @router.put("/agencies/{code}")
 async def put_agency(
     rt: RuntimeDep,
+    request: Request,
     code: str,
     data: AgencyInput,
     caller: Admin,
@@ -115,6 +116,7 @@ async def put_agency(
     agency, created = await service.put_agency(
         rt.engine, data=data, if_match=etags.edit_version(if_match)
     )
+    _search(request).changed()
     response.status_code = 201 if created else 200
     response.headers["ETag"] = f'"{agency.version}"'
     return agency

@@ -102,6 +102,7 @@ async def put_agency(
             )
             event = _agency_event(agency_id, data, version=1)
             if await store.insert_agency(connection, record, [event]):
+                await store.bump_search_generation(connection)  # its names are searched
                 return agency_view(record), True
             # Another request created it meanwhile (its insert committed): replace it.
             existing = await store.find_agency(connection, code=data.code)
@@ -122,6 +123,7 @@ async def put_agency(
             )
         except VersionConflict:
             raise stale() from None
+        await store.bump_search_generation(connection)  # its names are searched
     return agency_view(updated), False
 
 

@@ -323,3 +323,36 @@ async def test_the_page_served_from_memory_is_the_stored_one_and_a_new_version_s
     assert second.json()["version"] == 2
     assert second.json()["description"]["en"] == "Second."
     assert second.headers["ETag"] != first.headers["ETag"]
+
+
+async def test_an_agency_renamed_is_found_by_its_new_name_at_once(
+    catalog: httpx.AsyncClient, create: Callable[..., Any], admin: dict[str, str]
+) -> None:
+    from ..conftest import agency
+
+    code = "UJI-SAMSAT"
+    assert (
+        await catalog.put(
+            f"/api/v1/catalog/agencies/{code}", json=body(agency(code)), headers=admin
+        )
+    ).status_code == 201
+    created = await create(service_input(agency_code=code))
+    slug = created.json()["slug"]
+    assert (
+        await catalog.post(f"/api/v1/catalog/services/{slug}/publish", headers=admin)
+    ).status_code == 200
+
+    async def found(words: str) -> list[str]:
+        answer = await catalog.get("/api/v1/catalog/services", params={"q": words})
+        assert answer.status_code == 200, answer.text
+        return [item["slug"] for item in answer.json()["items"]]
+
+    assert slug not in await found("Bapenda Kendaraan")
+    renamed = body(agency(code)) | {
+        "short_name": "Bapenda",
+        "name": {"id": "Bapenda Kendaraan", "en": "Vehicle Revenue Office"},
+    }
+    assert (
+        await catalog.put(f"/api/v1/catalog/agencies/{code}", json=renamed, headers=admin)
+    ).status_code == 200
+    assert slug in await found("Bapenda Kendaraan")
