@@ -54,6 +54,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 work.cancel()
                 with contextlib.suppress(asyncio.CancelledError):
                     await work
+                await sender.close()
 
     app = web.create_app(
         settings,

@@ -78,34 +78,35 @@ async def plan(connection: AsyncConnection, settings: Settings, event: Event) ->
     if event.type in STAFF_EVENTS:
         return await _plan_for_staff(connection, settings, event)
     citizen_id = data.get("citizen_id")
-    found = await contacts_store.find_contact(connection, citizen_id) if citizen_id else None
-    if found is None and event.type != OTP:
+    # Contact, choices and push subscriptions in one query rather than three: each query costs
+    # about as much CPU to build, send and read, whatever it reads.
+    recipient = await contacts_store.find_recipient(connection, citizen_id) if citizen_id else None
+    if recipient is None and event.type != OTP:
         if citizen_id and event.type not in URGENT:  # a secret is not kept, and soon worthless
             await contacts_store.keep_waiting(
                 connection, event, citizen_id=citizen_id, since=_now()
             )
         return 0  # nobody to tell yet (a catalog event, an unknown citizen): no look-ups
-    chosen = (
-        await contacts_store.find_preferences(connection, citizen_id)
-        if citizen_id
-        else Preferences()
-    )
+    found = recipient.contact if recipient else None
+    # Without a contact only a one-time code goes out, by SMS and at once: choices do not apply.
+    chosen = recipient.preferences if recipient else Preferences()
+    push = recipient.push if recipient else []
     language = (found.language if found else None) or data.get("language") or "id"
     context = await _context(connection, settings, event, found.name if found else "", language)
+    sources = await templates.sources(connection, event.type)
     now = _now()
-    created = 0
+    planned = []
     for channel in CHANNELS:
-        address = await _address(connection, event, channel, found, chosen, citizen_id)
+        address = _address(event, channel, found, chosen, citizen_id, push)
         if address is None:
             continue
-        rendered = await templates.render(
-            connection, event_type=event.type, channel=channel, language=language, context=context
+        rendered = templates.render_from(
+            sources, event_type=event.type, channel=channel, language=language, context=context
         )
         if rendered is None:
             continue
-        for to in address:
-            created += await _create(
-                connection,
+        planned += [
+            _message(
                 event=event,
                 channel=channel,
                 to=to,
@@ -114,7 +115,9 @@ async def plan(connection: AsyncConnection, settings: Settings, event: Event) ->
                 text=rendered.text,
                 due=_due(event, channel, chosen, now),
             )
-    return created
+            for to in address
+        ]
+    return await store.insert_messages(connection, planned)
 
 
 async def plan_waiting(connection: AsyncConnection, settings: Settings, citizen_id: str) -> int:
@@ -128,34 +131,36 @@ async def plan_waiting(connection: AsyncConnection, settings: Settings, citizen_
 
 async def _plan_for_staff(connection: AsyncConnection, settings: Settings, event: Event) -> int:
     """E-mail the agency's administrators about what needs them (an SLA breach)."""
-    created = 0
+    planned = []
+    sources = await templates.sources(connection, event.type)
     for admin in await contacts_store.agency_admins(connection, str(event.data.get("agency"))):
         context = await _context(connection, settings, event, admin.name, "id")
-        rendered = await templates.render(
-            connection, event_type=event.type, channel="email", language="id", context=context
+        rendered = templates.render_from(
+            sources, event_type=event.type, channel="email", language="id", context=context
         )
         if rendered is None:
             continue
-        created += await _create(
-            connection,
-            event=event,
-            channel="email",
-            to=admin.email,
-            citizen_id=None,
-            subject=rendered.subject,
-            text=rendered.text,
-            due=_now(),
+        planned.append(
+            _message(
+                event=event,
+                channel="email",
+                to=admin.email,
+                citizen_id=None,
+                subject=rendered.subject,
+                text=rendered.text,
+                due=_now(),
+            )
         )
-    return created
+    return await store.insert_messages(connection, planned)
 
 
-async def _address(
-    connection: AsyncConnection,
+def _address(
     event: Event,
     channel: str,
     found: Contact | None,
     chosen: Preferences,
     citizen_id: str | None,
+    push: list[str],
 ) -> list[str] | None:
     """Where this channel reaches the recipient, if it does and they want it."""
     if event.type == OTP:
@@ -169,7 +174,7 @@ async def _address(
         return [found.email] if found.email else None
     if channel in ("sms", "whatsapp"):
         return [found.phone] if found.phone and found.phone_verified else None
-    return await store.push_of(connection, citizen_id) or None
+    return push or None
 
 
 def _due(event: Event, channel: str, chosen: Preferences, now: dt.datetime) -> dt.datetime:
@@ -183,15 +188,16 @@ async def _context(
 ) -> dict[str, Any]:
     """What templates may use: recipient, the event's fields, names, links."""
     data = event.data
-    service = await store.find_name(connection, kind="service", code=str(data.get("service_id")))
-    agency = await store.find_name(connection, kind="agency", code=str(data.get("agency")))
+    known = await store.find_names(
+        connection, service=str(data.get("service_id")), agency=str(data.get("agency"))
+    )
     base = settings.public_base_url.rstrip("/")
     tracking = data.get("tracking_number")
     return {
         "recipient": {"name": name, "language": language},
         "event": data,
-        "service": {"name": _in(service, language)},
-        "agency": {"name": _in(agency, language)},
+        "service": {"name": _in(known.get("service"), language)},
+        "agency": {"name": _in(known.get("agency"), language)},
         "links": {
             "app": base + "/",
             "track": f"{base}/track/{tracking}" if tracking else "",
@@ -208,8 +214,7 @@ def _in(name: LocalizedText | None, language: str) -> str:
     return name.en if language == "en" else name.id
 
 
-async def _create(
-    connection: AsyncConnection,
+def _message(
     *,
     event: Event,
     channel: str,
@@ -218,11 +223,12 @@ async def _create(
     subject: str | None,
     text: str,
     due: dt.datetime,
-) -> int:
-    """One message per (event, channel, recipient): a second delivery of the event finds it."""
+) -> Message:
+    """One message per (event, channel, recipient): its id is derived from them, so a second
+    delivery of the event finds it stored."""
     now = _now()
     inbox = channel == "inbox"
-    message = Message(
+    return Message(
         id=idempotency.derived_id(event.id, f"{channel}:{to}"),
         event_id=event.id,
         event_type=event.type,
@@ -237,7 +243,6 @@ async def _create(
         created_at=now,
         updated_at=now,
     )
-    return int(await store.insert_message(connection, message))
 
 
 # --- sending ------------------------------------------------------------------------------------
@@ -252,6 +257,11 @@ class Sender:
         self.http = http
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.rate = parse(settings.provider_rate)
+        self.mailer = providers.Mailer(settings)
+
+    async def close(self) -> None:
+        """Close the SMTP connections kept between messages."""
+        await self.mailer.close()
 
     def provider_of(self, channel: str) -> str:
         """The provider a channel uses now."""
@@ -304,12 +314,12 @@ class Sender:
         )
         try:
             if message.channel == "email":
-                return await providers.send_email(self.settings, outgoing)
+                return await providers.send_email(self.mailer, self.settings, outgoing)
             if message.channel == "push":
                 return await providers.send_push(self.settings, outgoing)
             if self.provider_of(message.channel) == "infobip":
                 return await providers.send_infobip(self.http, self.settings, outgoing)
-            return await providers.send_sandbox(self.engine, self.settings, outgoing)
+            return await providers.send_sandbox(self.engine, self.mailer, self.settings, outgoing)
         except Exception as exc:  # a provider bug must not stop every other message
             log.exception("sending %s", message.id)
             return Outcome(TECHNICAL, detail=f"{type(exc).__name__}: {exc}")

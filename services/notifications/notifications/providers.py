@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import functools
 import hashlib
 import hmac
@@ -21,6 +22,8 @@ from typing import Any
 
 import aiosmtplib
 import httpx
+from aiosmtplib import SMTPResponse
+from aiosmtplib.typing import Default
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from pywebpush import WebPushException, webpush
@@ -56,8 +59,99 @@ class Outgoing:
 
 # --- e-mail -------------------------------------------------------------------------------------
 
+# SMTP connections kept open between e-mails: opening one per e-mail (connect, greeting, EHLO,
+# QUIT) cost a quarter of the CPU of sending it (2.4 ms against 1.8 ms, measured) and as many
+# round trips, and every SMS and WhatsApp message of the sandbox is an e-mail too. A few
+# suffice: the sender sends one message at a time.
+KEPT_CONNECTIONS = 4
 
-async def send_email(settings: Settings, message: Outgoing) -> Outcome:
+
+class _Connection(aiosmtplib.SMTP):
+    """An SMTP connection that notes when a message starts going to the relay (DATA): from then
+    on the relay may have it, so a failure must not be retried at once."""
+
+    handed_over = False
+
+    async def data(self, message: str | bytes, /, *, timeout: Any = Default.token) -> SMTPResponse:
+        self.handed_over = True
+        return await super().data(message, timeout=timeout)
+
+
+class Mailer:
+    """Sends e-mails over a few SMTP connections kept open; `close` them at shutdown."""
+
+    def __init__(self, settings: Settings, *, keep: int = KEPT_CONNECTIONS) -> None:
+        self.settings = settings
+        self.keep = keep
+        self.idle: list[_Connection] = []
+
+    async def send(self, mail: EmailMessage) -> None:
+        """Send an e-mail on a kept connection, or a new one; raise as `aiosmtplib.send`.
+
+        The relay may have closed a kept connection (idle too long, too many messages) without
+        our noticing yet: a failure on one before the message was handed over is tried once
+        more on a new connection. Never after: the relay may have the message, and a message
+        is not sent twice because of the reuse (the failure is reported, retried later)."""
+        kept = self._take()
+        if kept is not None:
+            try:
+                await self._send_on(kept, mail)
+                return
+            except (aiosmtplib.SMTPException, OSError):
+                if kept.handed_over:
+                    raise
+        password = self.settings.smtp_password
+        fresh = _Connection(
+            hostname=self.settings.smtp_host,
+            port=self.settings.smtp_port,
+            username=self.settings.smtp_username,
+            password=password.get_secret_value() if password else None,
+            start_tls=self.settings.smtp_starttls,
+            timeout=10,
+        )
+        try:
+            await fresh.connect()
+        except BaseException:
+            fresh.close()
+            raise
+        await self._send_on(fresh, mail)
+
+    def _take(self) -> _Connection | None:
+        """The last kept connection still open (the relay may have closed some)."""
+        while self.idle:
+            kept = self.idle.pop()
+            if kept.is_connected:
+                return kept
+            kept.close()
+        return None
+
+    async def _send_on(self, connection: _Connection, mail: EmailMessage) -> None:
+        """Send on one connection; kept for the next e-mail unless it failed (its state is then
+        unknown) or enough are kept."""
+        connection.handed_over = False
+        try:
+            await connection.send_message(mail)
+        except BaseException:
+            connection.close()
+            raise
+        if len(self.idle) < self.keep:
+            self.idle.append(connection)
+        else:
+            await _quit(connection)
+
+    async def close(self) -> None:
+        """Close the kept connections (QUIT, politely)."""
+        while self.idle:
+            await _quit(self.idle.pop())
+
+
+async def _quit(connection: _Connection) -> None:
+    with contextlib.suppress(aiosmtplib.SMTPException, OSError):
+        await connection.quit()
+    connection.close()
+
+
+async def send_email(mailer: Mailer, settings: Settings, message: Outgoing) -> Outcome:
     """Hand a plain-text e-mail to the SMTP relay."""
     mail = EmailMessage()
     mail["From"] = settings.mail_from
@@ -65,17 +159,8 @@ async def send_email(settings: Settings, message: Outgoing) -> Outcome:
     mail["Subject"] = message.subject or settings.mall_name
     mail["Message-ID"] = make_msgid(domain="mpp.local")
     mail.set_content(message.text)
-    password = settings.smtp_password.get_secret_value() if settings.smtp_password else None
     try:
-        await aiosmtplib.send(
-            mail,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=password,
-            start_tls=settings.smtp_starttls,
-            timeout=10,
-        )
+        await mailer.send(mail)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         return Outcome(PERMANENT, detail=f"recipient refused: {exc}")
     except (aiosmtplib.SMTPException, OSError) as exc:
@@ -93,7 +178,9 @@ async def script_sandbox(engine: AsyncEngine, to: str, outcomes: list[str]) -> N
         await store.script_sandbox(connection, to=to, outcomes=outcomes)
 
 
-async def send_sandbox(engine: AsyncEngine, settings: Settings, message: Outgoing) -> Outcome:
+async def send_sandbox(
+    engine: AsyncEngine, mailer: Mailer, settings: Settings, message: Outgoing
+) -> Outcome:
     """Record the message, or fail as scripted; also shown in Mailpit for developers."""
     async with db.transaction(engine) as connection:
         scripted = await store.next_scripted(connection, message.to)
@@ -112,6 +199,7 @@ async def send_sandbox(engine: AsyncEngine, settings: Settings, message: Outgoin
         else settings.whatsapp_sandbox_domain
     )
     mirrored = await send_email(
+        mailer,
         settings,
         Outgoing(
             id=message.id,

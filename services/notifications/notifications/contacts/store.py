@@ -4,15 +4,29 @@ agency's work, and the events waiting for a citizen's contact."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Boolean, Column, DateTime, Index, Table, Text, Time, delete, select
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import (
+    Boolean,
+    Column,
+    DateTime,
+    Index,
+    Row,
+    Table,
+    Text,
+    Time,
+    bindparam,
+    delete,
+    func,
+    select,
+)
+from sqlalchemy.dialects.postgresql import aggregate_order_by, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mpp_shared.events import Event, from_json
 from notifications.models import DEFAULT_CHANNELS, Contact, Preferences, QuietHours, Staff
-from notifications.store import metadata
+from notifications.store import metadata, push_subscriptions
 
 Timestamp = DateTime(timezone=True)
 
@@ -82,19 +96,67 @@ async def save_contact(
     )
 
 
+# Read for every event about a citizen: prebuilt, with bound parameters (building a statement
+# per call and computing its cache key cost more CPU than running it).
+_CONTACT = select(contacts).where(contacts.c.citizen_id == bindparam("citizen_id"))
+_PREFERENCES = select(preferences).where(preferences.c.citizen_id == bindparam("citizen_id"))
+# A citizen's contact, choices (null without a row) and browsers, in one query: what planning
+# an event's messages needs, once per event rather than three queries.
+_RECIPIENT = (
+    select(
+        contacts,
+        *(preferences.c[f"wants_{channel}"] for channel in DEFAULT_CHANNELS),
+        preferences.c.quiet_start,
+        preferences.c.quiet_end,
+        select(
+            func.array_agg(
+                aggregate_order_by(push_subscriptions.c.subscription, push_subscriptions.c.id)
+            )
+        )
+        .where(push_subscriptions.c.citizen_id == contacts.c.citizen_id)
+        .scalar_subquery()
+        .label("push"),
+    )
+    .outerjoin(preferences, preferences.c.citizen_id == contacts.c.citizen_id)
+    .where(contacts.c.citizen_id == bindparam("citizen_id"))
+)
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """A citizen as planning messages sees them: contact, choices, push subscriptions (JSON)."""
+
+    contact: Contact
+    preferences: Preferences
+    push: list[str]
+
+
 async def find_contact(connection: AsyncConnection, citizen_id: str) -> Contact | None:
     """A citizen's contact, once an identity event told it."""
-    query = select(contacts).where(contacts.c.citizen_id == citizen_id)
-    row = (await connection.execute(query)).first()
+    row = (await connection.execute(_CONTACT, {"citizen_id": citizen_id})).first()
     return Contact.model_validate(row._mapping) if row else None
 
 
 async def find_preferences(connection: AsyncConnection, citizen_id: str) -> Preferences:
     """A citizen's choices, the defaults where they made none."""
-    query = select(preferences).where(preferences.c.citizen_id == citizen_id)
-    row = (await connection.execute(query)).first()
+    row = (await connection.execute(_PREFERENCES, {"citizen_id": citizen_id})).first()
+    return Preferences() if row is None else _preferences(row)
+
+
+async def find_recipient(connection: AsyncConnection, citizen_id: str) -> Recipient | None:
+    """A citizen's contact, choices and push subscriptions; None until a contact is known."""
+    row = (await connection.execute(_RECIPIENT, {"citizen_id": citizen_id})).first()
     if row is None:
-        return Preferences()
+        return None
+    return Recipient(
+        contact=Contact.model_validate(row._mapping),
+        preferences=_preferences(row),
+        push=list(row.push or ()),
+    )
+
+
+def _preferences(row: Row[Any]) -> Preferences:
+    """Choices from a row of `preferences` (all null: the defaults)."""
     channels = {}
     for channel, default in DEFAULT_CHANNELS.items():
         wanted = row._mapping[f"wants_{channel}"]

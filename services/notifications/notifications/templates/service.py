@@ -29,6 +29,8 @@ from notifications.templates.models import (
 )
 
 log = logging.getLogger(__name__)
+# An event type's current templates by id, each with `id`, `version`, `subject` and `text`.
+Sources = Mapping[str, Any]
 
 FALLBACK_LANGUAGE = "id"
 SYSTEM = "system"  # who saves the built-in defaults
@@ -76,6 +78,25 @@ async def render(
         found = await store.find(connection, store.template_id(event_type, channel, lang))
         if found is not None:
             break
+    return _rendered(found, context)
+
+
+async def sources(connection: AsyncConnection, event_type: str) -> Sources:
+    """The current templates of an event type, read once to render all its messages."""
+    return await store.sources_of(connection, event_type)
+
+
+def render_from(
+    found: Sources, *, event_type: str, channel: str, language: str, context: dict[str, Any]
+) -> Rendered | None:
+    """As `render`, from the templates `sources` read: planning an event's messages reads them
+    once for all its channels (a query per channel was a fifth of the consumer's CPU)."""
+    ids = (store.template_id(event_type, channel, lang) for lang in (language, FALLBACK_LANGUAGE))
+    return _rendered(next((found[i] for i in ids if i in found), None), context)
+
+
+def _rendered(found: Any, context: dict[str, Any]) -> Rendered | None:
+    """A found template (`id`, `version`, `subject`, `text`) rendered, or None."""
     if found is None:
         return None
     try:

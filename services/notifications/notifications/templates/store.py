@@ -19,6 +19,7 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    bindparam,
     select,
     update,
 )
@@ -81,9 +82,38 @@ def _template(row: Row[Any]) -> Template:
     return Template.model_validate(row._mapping)
 
 
+# The current text of every template of an event type (each channel and language: ten rows at
+# most), read once for all the messages of an event, by a prebuilt statement. Rendering used to
+# build and run one query per channel and language: a fifth of the consumer's CPU. Read in the
+# event's transaction like any other row, it is never stale, so nothing is cached across events.
+_SOURCES = (
+    select(
+        templates.c.id,
+        template_versions.c.version,
+        template_versions.c.subject,
+        template_versions.c.text,
+    )
+    .join(template_versions, template_versions.c.template_id == templates.c.id)
+    .where(
+        template_versions.c.version == templates.c.version,
+        templates.c.event_type == bindparam("event_type"),
+    )
+)
+
+
+async def sources_of(connection: AsyncConnection, event_type: str) -> dict[str, Any]:
+    """The current version (`id`, `version`, `subject`, `text`) of each template of an event
+    type, by template id."""
+    rows = await connection.execute(_SOURCES, {"event_type": event_type})
+    return {row.id: row for row in rows}
+
+
+_FIND = _current().where(templates.c.id == bindparam("template"))
+
+
 async def find(connection: AsyncConnection, template: str) -> Template | None:
     """The current version of a template, or None."""
-    row = (await connection.execute(_current().where(templates.c.id == template))).first()
+    row = (await connection.execute(_FIND, {"template": template})).first()
     return _template(row) if row else None
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from types import SimpleNamespace
 
 import httpx
@@ -15,11 +16,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from mpp_shared import db, problems
 from mpp_shared.auth import AuthSettings, TokenVerifier
 from mpp_shared.testing import Databases, Tokens
+from notifications import messages
+from notifications import store as messages_store
+from notifications.contacts import store as contacts
+from notifications.models import Contact
 from notifications.templates import api, defaults, placeholders, store
 from notifications.templates import service as templates
 from notifications.templates.models import Template, TemplateInput
 
-from ..conftest import own_database
+from ..conftest import citizen, event, notifications_settings, own_database, submitted
 
 SUBMITTED = "applications.application.submitted.v1"
 OTP = "identity.otp.requested.v1"
@@ -301,3 +306,34 @@ async def test_preview_renders_given_text_or_the_current_template_with_sample_va
         url, json={"event_type": BREACHED, "channel": "push", "language": "en"}, headers=admin
     )
     assert nothing.status_code == 404
+
+
+async def test_the_next_message_uses_the_version_just_saved_through_the_api(
+    client: httpx.AsyncClient, admin: dict[str, str], engine: AsyncEngine, namespace: str
+) -> None:
+    # Planning reads an event's templates in its own transaction: never an older version.
+    settings = notifications_settings(namespace)
+    person = citizen(language="en", email=None)
+    async with db.transaction(engine) as connection:
+        await contacts.save_contact(
+            connection, Contact.model_validate(person.model_dump()), as_of=datetime.now(UTC)
+        )
+
+    async def planned_sms() -> str:
+        submission = event(SUBMITTED, "app", submitted(person.citizen_id), "applications")
+        async with db.transaction(engine) as connection:
+            assert await messages.plan(connection, settings, submission) > 0
+            planned = await messages_store.messages_of_event(connection, submission.id)
+        return next(m.text for m in planned if m.channel == "sms")
+
+    url = f"{BASE}/{SUBMITTED}/sms/en"
+    assert "(edited" not in await planned_sms()
+    for edit in ("edited once", "edited twice"):
+        current = await client.get(url, headers=admin)
+        saved = await client.put(
+            url,
+            json={"text": f"Received: {{{{ event.tracking_number }}}} ({edit})."},
+            headers=admin | {"If-Match": current.headers["ETag"]},
+        )
+        assert saved.status_code == 200, saved.text
+        assert (await planned_sms()).endswith(f"({edit}).")
