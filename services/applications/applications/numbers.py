@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import Column, Integer, Table, Text
+from sqlalchemy import Column, Integer, Table, Text, bindparam
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -26,16 +26,21 @@ number_counters = Table(
 )
 
 
+# Built once (SQLAlchemy works out a statement's cache key once per statement object): one
+# statement per number taken cost as much CPU as running it.
+_TAKE = (
+    pg_insert(number_counters)
+    .values(series=bindparam("series"), last=1)
+    .on_conflict_do_update(
+        index_elements=[number_counters.c.series],
+        set_={"last": number_counters.c.last + 1},
+    )
+    .returning(number_counters.c.last)
+)
+
+
 async def next_number(connection: AsyncConnection, *, prefix: str, day: dt.date) -> str:
     """The next number of the day under `prefix`: `<prefix>-<YYYYMMDD>-<six digits>`."""
     series = f"{prefix}-{day:%Y%m%d}"
-    taken = await connection.execute(
-        pg_insert(number_counters)
-        .values(series=series, last=1)
-        .on_conflict_do_update(
-            index_elements=[number_counters.c.series],
-            set_={"last": number_counters.c.last + 1},
-        )
-        .returning(number_counters.c.last)
-    )
+    taken = await connection.execute(_TAKE, {"series": series})
     return f"{series}-{taken.scalar_one():06d}"

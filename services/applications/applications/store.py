@@ -25,6 +25,8 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    Update,
+    bindparam,
     false,
     func,
     select,
@@ -129,6 +131,42 @@ STORED = [
 ]
 HISTORY = [application_history.c[name] for name in HistoryLine.model_fields]
 
+# The statements of one application, built once and given their values as parameters: SQLAlchemy
+# works out a statement's cache key once per statement object, and building the statement and its
+# key on every call cost about as much CPU as running it (0.40 ms against 0.22 ms for a find).
+_FIND = select(*STORED).where(applications.c.id == bindparam("application_id"))
+_FIND_RECORD = select(*RECORD).where(applications.c.id == bindparam("application_id"))
+_BY_TRACKING_NUMBER = select(*STORED).where(
+    applications.c.tracking_number == bindparam("tracking_number")
+)
+_HISTORY_OF = (
+    select(*HISTORY)
+    .where(application_history.c.application_id == bindparam("application_id"))
+    .order_by(application_history.c.line)
+)
+# The columns come from the parameters: each set of them is compiled once.
+_INSERT = pg_insert(applications).on_conflict_do_nothing().returning(applications.c.id)
+_ADD_HISTORY = application_history.insert()
+# One update per set of changed columns (an action changes the same ones every time).
+_UPDATES: dict[tuple[str, ...], Update] = {}
+
+
+def _update_of(names: tuple[str, ...]) -> Update:
+    """The guarded update of these columns, bumping the version."""
+    statement = _UPDATES.get(names)
+    if statement is None:
+        values: dict[str, Any] = {name: bindparam(name) for name in names}
+        statement = _UPDATES[names] = (
+            sa_update(applications)
+            .where(
+                applications.c.id == bindparam("application_id"),
+                applications.c.version == bindparam("expected_version"),
+            )
+            .values({**values, "version": applications.c.version + 1})
+            .returning(*STORED)
+        )
+    return statement
+
 
 def _record(row: Row[Any]) -> ApplicationRecord:
     return ApplicationRecord.model_validate(row._mapping)
@@ -137,11 +175,7 @@ def _record(row: Row[Any]) -> ApplicationRecord:
 async def _stored(connection: AsyncConnection, row: Row[Any] | None) -> StoredApplication | None:
     if row is None:
         return None
-    lines = await connection.execute(
-        select(*HISTORY)
-        .where(application_history.c.application_id == row.id)
-        .order_by(application_history.c.line)
-    )
+    lines = await connection.execute(_HISTORY_OF, {"application_id": row.id})
     history = [HistoryLine.model_validate(line._mapping) for line in lines]
     return StoredApplication.model_validate({**row._mapping, "history": history})
 
@@ -151,13 +185,13 @@ async def _stored(connection: AsyncConnection, row: Row[Any] | None) -> StoredAp
 
 async def find(connection: AsyncConnection, application_id: str) -> StoredApplication | None:
     """An application by id, with its history, or None."""
-    found = await connection.execute(select(*STORED).where(applications.c.id == application_id))
+    found = await connection.execute(_FIND, {"application_id": application_id})
     return await _stored(connection, found.first())
 
 
 async def find_record(connection: AsyncConnection, application_id: str) -> ApplicationRecord | None:
     """An application's row by id (no form, no history), or None."""
-    found = await connection.execute(select(*RECORD).where(applications.c.id == application_id))
+    found = await connection.execute(_FIND_RECORD, {"application_id": application_id})
     row = found.first()
     return _record(row) if row else None
 
@@ -166,9 +200,7 @@ async def by_tracking_number(
     connection: AsyncConnection, tracking_number: str
 ) -> StoredApplication | None:
     """The application a tracking number names, or None."""
-    found = await connection.execute(
-        select(*STORED).where(applications.c.tracking_number == tracking_number)
-    )
+    found = await connection.execute(_BY_TRACKING_NUMBER, {"tracking_number": tracking_number})
     return await _stored(connection, found.first())
 
 
@@ -182,12 +214,7 @@ async def insert(
     """A new application with its history and events; False when its id or its citizen's
     idempotency key exists (another request with that key won)."""
     values = application.model_dump(exclude={"history"})
-    inserted = await connection.execute(
-        pg_insert(applications)
-        .values(**values, idempotency_key=idempotency_key)
-        .on_conflict_do_nothing()
-        .returning(applications.c.id)
-    )
+    inserted = await connection.execute(_INSERT, {**values, "idempotency_key": idempotency_key})
     if inserted.first() is None:
         return False
     await _add_history(connection, application.id, application.history)
@@ -207,10 +234,8 @@ async def update(
     """Change an application still at `expected_version`, appending a history line and
     recording its events; else VersionConflict (another action won)."""
     changed = await connection.execute(
-        sa_update(applications)
-        .where(applications.c.id == application_id, applications.c.version == expected_version)
-        .values(**changes, version=applications.c.version + 1)
-        .returning(*STORED)
+        _update_of(tuple(sorted(changes))),
+        {**changes, "application_id": application_id, "expected_version": expected_version},
     )
     row = changed.first()
     if row is None:
@@ -228,7 +253,7 @@ async def _add_history(
 ) -> None:
     if lines:
         await connection.execute(
-            application_history.insert(),
+            _ADD_HISTORY,
             [{"application_id": application_id, **line.model_dump()} for line in lines],
         )
 

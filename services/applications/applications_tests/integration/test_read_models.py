@@ -76,6 +76,44 @@ async def test_a_withdrawal_delivered_twice_withdraws_once_and_a_newer_version_r
     assert found is not None and (found[0].version, found[1]) == (2, True)
 
 
+async def test_a_latest_version_read_once_is_kept_but_never_stands_for_a_newer_one(
+    engine: AsyncEngine, feed: Callable[..., Any]
+) -> None:
+    # `service` keeps the versions it parsed: the status and version still come from the table.
+    first = published_service()
+    await feed(catalog_event(first))
+    async with engine.connect() as connection:
+        found = await catalog_view.service(connection, first.slug)
+        again = await catalog_view.service(connection, first.service_id)
+    assert found is not None and again is not None and found[0] is again[0], "parsed once"
+    assert (found[0], found[1]) == (first, True)
+    await feed(
+        events.new_event(
+            type="catalog.service.withdrawn.v1",
+            source=topics.source_of("catalog"),
+            subject=first.service_id,
+            data=ServiceWithdrawn(
+                service_id=first.service_id,
+                slug=first.slug,
+                version=1,
+                withdrawn_at=dt.datetime.now(dt.UTC),
+            ),
+        )
+    )
+    async with engine.connect() as connection:
+        withdrawn = await catalog_view.service(connection, first.slug)
+    assert withdrawn is not None and (withdrawn[0].version, withdrawn[1]) == (1, False)
+    second = first.model_copy(
+        update={"version": 2, "name": first.name.model_copy(update={"en": "Renamed"})}
+    )
+    await feed(catalog_event(second))
+    async with engine.connect() as connection:
+        newer = await catalog_view.service(connection, first.slug)
+        kept = await catalog_view.service_version(connection, first.service_id, 1)
+    assert newer is not None and (newer[0], newer[1]) == (second, True)
+    assert kept == first
+
+
 async def test_an_agency_delivered_twice_keeps_its_newest_facts(
     engine: AsyncEngine, feed: Callable[..., Any]
 ) -> None:
