@@ -25,9 +25,9 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
+    bindparam,
     delete,
     func,
-    literal,
     select,
     text,
     update,
@@ -214,19 +214,32 @@ async def attach(
     connection: Connection, *, document_ids: Sequence[str], application_id: str, agency: str
 ) -> None:
     """Documents an application refers to: kept, and readable by its agency."""
-    known = select(documents.c.id, literal(application_id, Text), literal(agency, Text)).where(
-        documents.c.id.in_(document_ids)
+    if not document_ids:
+        return
+    given = {"ids": list(document_ids), "application_id": application_id, "agency": agency}
+    await connection.execute(_LINK, given)
+    await connection.execute(_MARK_ATTACHED, {"ids": given["ids"]})
+
+
+# Built once, run for every application event: SQLAlchemy keys its statement cache per statement
+# object, and building these per call was half of what the documents service did per event.
+_LINK = (
+    insert(document_links)
+    .from_select(
+        ["document_id", "application_id", "agency"],
+        select(
+            documents.c.id,
+            bindparam("application_id", type_=Text),
+            bindparam("agency", type_=Text),
+        ).where(documents.c.id.in_(bindparam("ids", expanding=True))),
     )
-    await connection.execute(
-        insert(document_links)
-        .from_select(["document_id", "application_id", "agency"], known)
-        .on_conflict_do_nothing()
-    )
-    await connection.execute(
-        update(documents)
-        .where(documents.c.id.in_(document_ids), documents.c.attached.is_(False))
-        .values(attached=True)
-    )
+    .on_conflict_do_nothing()
+)
+_MARK_ATTACHED = (
+    update(documents)
+    .where(documents.c.id.in_(bindparam("ids", expanding=True)), documents.c.attached.is_(False))
+    .values(attached=True)
+)
 
 
 async def of_owner(
