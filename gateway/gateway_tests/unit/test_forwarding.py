@@ -189,3 +189,31 @@ async def test_a_head_answer_keeps_the_length_a_get_would_have() -> None:
     assert got.status_code == 200
     assert got.headers["content-length"] == "1234"
     assert got.content == b""
+
+
+async def test_hostile_paths_and_header_bytes_reach_the_service_never_a_500() -> None:
+    """Control characters stay percent-encoded in the path; a header's bytes beyond ASCII
+    (obsolete, RFC 9110 5.5) go on as the text they decode to (aiohttp writes UTF-8)."""
+    seen: list[tuple[str, bytes | None]] = []
+
+    async def echo(request: web.Request) -> web.StreamResponse:
+        raw = dict(request.raw_headers)
+        seen.append((request.raw_path, raw.get(b"X-Note") or raw.get(b"x-note")))
+        return web.Response(status=404, body=b"{}", content_type="application/problem+json")
+
+    runner = await service(echo)
+    try:
+        app = gateway_to(url_of(runner))
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+            for path, note in [
+                ("/api/v1/catalog/services/%01", b"plain"),
+                ("/api/v1/catalog/services/%00%ff?q=%ff%fe", b"caf\xe9 \xff\xfe"),
+            ]:
+                answer = await client.get(path, headers={"X-Note": note})
+                assert answer.status_code == 404, answer.text
+                assert seen[-1] == (path, note.decode("latin-1").encode())
+        for session in app.state.sessions:
+            await session.close()
+    finally:
+        await runner.cleanup()
