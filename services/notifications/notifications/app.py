@@ -25,6 +25,8 @@ from notifications.webhooks import deliveries as webhooks
 
 log = logging.getLogger(__name__)
 
+STOP_SECONDS = 15
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The notifications API; the lifespan follows the events, sends messages and webhooks."""
@@ -47,13 +49,20 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = running
             app.state.sender = sender
             app.state.http = http
-            work = asyncio.create_task(send_forever(running, settings, sender, http, due))
+            stopping = asyncio.Event()
+            work = asyncio.create_task(send_forever(running, settings, sender, http, due, stopping))
             try:
                 yield
             finally:
-                work.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await work
+                # Asked to stop, the loop finishes the round in hand. A cancel that landed in a
+                # database call could be taken for a database error by the loop, which then went
+                # on: the service never stopped.
+                stopping.set()
+                due.set()
+                try:
+                    await asyncio.wait_for(work, STOP_SECONDS)
+                except TimeoutError:
+                    log.warning("sending did not stop within %d s: cancelled", STOP_SECONDS)
                 await sender.close()
 
     app = web.create_app(
@@ -74,9 +83,11 @@ async def send_forever(
     sender: messages.Sender,
     http: httpx.AsyncClient,
     due: asyncio.Event,
+    stopping: asyncio.Event,
 ) -> None:
-    """Send due messages and webhook deliveries: at once when woken, else every poll."""
-    while True:
+    """Send due messages and webhook deliveries: at once when woken, else every poll; until
+    `stopping` is set."""
+    while not stopping.is_set():
         due.clear()
         try:
             now = datetime.now(UTC)
@@ -85,5 +96,7 @@ async def send_forever(
             await webhooks.deliver_due(running.engine, settings, http, now=now)
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             log.warning("sending: %s", exc)
+        if stopping.is_set():
+            break
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(due.wait(), settings.delivery_poll_seconds)
