@@ -11,11 +11,11 @@ import json
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from mpp_shared import db, pagination
 from mpp_shared.auth import Principal, require
-from mpp_shared.problems import Problem
+from mpp_shared.problems import Problem, field_errors
 from mpp_shared.web import RuntimeDep
 from notifications import figures, messages, providers, store
 from notifications.contacts import store as contacts
@@ -166,17 +166,45 @@ async def deliveries(rt: RuntimeDep, caller: Staff) -> figures.DeliveryFigures:
         )
 
 
+RECEIPT_MAX_BYTES = 1024 * 1024  # Infobip sends up to 100 results a report
+
+
+class InfobipStatus(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    groupName: str = ""  # noqa: N815 (Infobip's name)
+
+
+class InfobipResult(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    callbackData: str | int | None = None  # noqa: N815
+    status: InfobipStatus = InfobipStatus()
+
+
+class InfobipReport(BaseModel):
+    """What Infobip's delivery report holds that the platform reads."""
+
+    model_config = ConfigDict(extra="ignore")
+    results: list[InfobipResult] = []
+
+
 @router.post("/receipts/infobip", status_code=204, include_in_schema=False)
 async def infobip_receipt(request: Request, token: str = "") -> Response:
     """Infobip's delivery reports; each result must carry its message's token."""
     settings = _settings(request)
-    body = await request.json()
+    raw = await request.body()
+    if len(raw) > RECEIPT_MAX_BYTES:
+        raise Problem(413, "payload-too-large")
+    try:
+        # pydantic's own JSON parser: bounded nesting, and no dict or list assumed.
+        report = InfobipReport.model_validate_json(raw)
+    except ValidationError as exc:
+        raise Problem(422, "validation", errors=field_errors(exc.errors())) from exc
     sender: messages.Sender = request.app.state.sender
-    for result in body.get("results", []):
-        message_id = str(result.get("callbackData", ""))
+    for result in report.results:
+        message_id = str(result.callbackData or "")
         if not hmac.compare_digest(token, providers.receipt_token(settings, message_id)):
             raise Problem(403, "forbidden")
-        group = str(result.get("status", {}).get("groupName", "")).upper()
+        group = result.status.groupName.upper()
         status = providers.RECEIPT_STATUSES.get(group)
         if status is not None:
             await sender.receipt(message_id, status, group)

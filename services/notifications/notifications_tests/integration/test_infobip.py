@@ -164,3 +164,36 @@ async def test_an_sms_through_infobip_is_finished_by_its_receipt(
                 await admin.delete_topics(ours)
         finally:
             await admin.close()
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"{not json",
+        b"[1, 2, 3]",
+        b'{"results": {"not": "a list"}}',
+        b'{"results": [{"status": "DELIVERED"}]}',
+        b"[" * 100_000 + b"]" * 100_000,
+    ],
+)
+async def test_a_malformed_receipt_is_a_problem_not_a_500(
+    notifications: httpx.AsyncClient, body: bytes
+) -> None:
+    answer = await notifications.post(
+        "/api/v1/notifications/receipts/infobip?token=any",
+        content=body,
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_receipt_larger_than_any_report_is_refused(
+    notifications: httpx.AsyncClient,
+) -> None:
+    answer = await notifications.post(
+        "/api/v1/notifications/receipts/infobip?token=any",
+        content=b'{"results": []' + b" " * 2_000_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
+    assert answer.status_code == 413
