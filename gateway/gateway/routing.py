@@ -50,6 +50,11 @@ BUFFERED_BYTES = 256 * 1024
 # Request bodies up to this size are read whole and sent with their length; larger ones stream.
 BUFFERED_REQUEST_BYTES = 256 * 1024
 STREAM_CHUNK_BYTES = 64 * 1024
+# The most a request's body may hold, by service: JSON everywhere but in uploads. The documents
+# service bounds each upload by its requirement's own limit; this only stops what no requirement
+# allows before it reaches a service.
+BODY_LIMIT = 1024 * 1024
+BODY_LIMITS = {"documents": 64 * 1024 * 1024}
 # Replaced by what the gateway verified.
 CREDENTIALS = {"authorization", "x-api-key", "x-request-id", "cookie"}
 # Set again by the gateway's own server on the way out.
@@ -119,11 +124,7 @@ async def forward(
         target += "?" + scope["query_string"].decode("latin-1")
     body: bytes | AsyncIterator[bytes] | None = None
     if request.method not in ("GET", "HEAD"):
-        length = request.headers.get("content-length", "")
-        if length.isdigit() and int(length) <= BUFFERED_REQUEST_BYTES:
-            body = await request.body()
-        else:
-            body = request.stream()
+        body = await _body(request, BODY_LIMITS.get(service, BODY_LIMIT))
     try:
         response = await session.request(
             request.method,
@@ -160,6 +161,37 @@ async def forward(
             response.release()
         return _answer(content, response.status, answer_headers)
     return _streamed(response, answer_headers)
+
+
+async def _body(request: Request, limit: int) -> bytes | AsyncIterator[bytes]:
+    """The request's body, refused with a 413 beyond `limit`: read whole when small, else
+    streamed (only uploads may be large, and the documents service reads no further than the
+    requirement's own limit)."""
+    length = request.headers.get("content-length", "")
+    if length.isdigit():
+        if int(length) > limit:
+            raise _too_large(limit)
+        return await request.body() if int(length) <= BUFFERED_REQUEST_BYTES else request.stream()
+    if limit > BODY_LIMIT:
+        return request.stream()
+    read = bytearray()  # chunked, without a length: counted as it comes
+    async for chunk in request.stream():
+        read += chunk
+        if len(read) > limit:
+            raise _too_large(limit)
+    return bytes(read)
+
+
+def _too_large(limit: int) -> Problem:
+    megabytes = limit // (1024 * 1024)
+    return Problem(
+        413,
+        "payload-too-large",
+        detail={
+            "id": f"Isi permintaan lebih dari {megabytes} MB.",
+            "en": f"The request's body is larger than {megabytes} MB.",
+        },
+    )
 
 
 def _answer(

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import gzip
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import aiohttp
 import httpx
@@ -215,5 +215,36 @@ async def test_hostile_paths_and_header_bytes_reach_the_service_never_a_500() ->
                 assert seen[-1] == (path, note.decode("latin-1").encode())
         for session in app.state.sessions:
             await session.close()
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_body_over_the_limit_is_a_413_before_it_reaches_the_service() -> None:
+    reached: list[int] = []
+
+    async def count(request: web.Request) -> web.StreamResponse:
+        reached.append(len(await request.read()))
+        return web.Response(status=200, body=b"{}", content_type="application/json")
+
+    runner = await service(count)
+    too_big = b"[" + b"1," * (routing.BODY_LIMIT // 2) + b"1]"
+
+    async def chunks() -> AsyncIterator[bytes]:  # no length given: counted as it comes
+        for start in range(0, len(too_big), 65536):
+            yield too_big[start : start + 65536]
+
+    try:
+        for content in (too_big, chunks()):
+            app = gateway_to(url_of(runner))
+            transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+            async with httpx.AsyncClient(transport=transport, base_url="http://gateway") as client:
+                answer = await client.post("/api/v1/applications", content=content)
+            for session in app.state.sessions:
+                await session.close()
+            assert answer.status_code == 413, answer.text
+            assert answer.headers["content-type"] == "application/problem+json"
+        assert reached == []
+        fits = await call(gateway_to(url_of(runner)), "POST", "/api/v1/x", content=b"[1]")
+        assert (fits.status_code, reached) == (200, [3])
     finally:
         await runner.cleanup()
