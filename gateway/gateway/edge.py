@@ -8,12 +8,16 @@ path cost more than the rate limit and the headers themselves.
 
 from __future__ import annotations
 
+import logging
+
 from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import guard
 from mpp_shared.problems import Problem
+
+log = logging.getLogger(__name__)
 
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
@@ -41,8 +45,12 @@ class Edge:
         api = scope["path"].startswith("/api/")
         secure = scope.get("scheme") == "https"
 
+        started = False
+
         async def send_with_headers(message: Message) -> None:
+            nonlocal started
             if message["type"] == "http.response.start":
+                started = True
                 headers = MutableHeaders(scope=message)
                 headers["X-Request-Id"] = request_id
                 for name, value in SECURITY_HEADERS.items():
@@ -60,4 +68,12 @@ class Edge:
             except Problem as problem:
                 await problem.response(request)(scope, receive, send_with_headers)
                 return
-        await self.app(scope, receive, send_with_headers)
+        try:
+            await self.app(scope, receive, send_with_headers)
+        except Exception:
+            # Answered here rather than by the server's last resort, so even a 500 carries the
+            # request id to quote and the security headers.
+            if started:
+                raise
+            log.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
+            await Problem(500, "internal").response(request)(scope, receive, send_with_headers)
