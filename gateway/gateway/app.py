@@ -12,6 +12,7 @@ from fastapi import FastAPI, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.openapi.utils import get_openapi
 from fastapi.responses import JSONResponse, Response
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import health, routing
 from gateway.edge import Edge
@@ -110,6 +111,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             expose_headers=["ETag", "Location", "Retry-After", "X-Request-Id", "traceresponse"],
             max_age=600,
         )
+
+    if settings.trusted_proxies:
+        # Outermost: the client address every limit and audit line uses is the right-most
+        # X-Forwarded-For hop that is not a trusted proxy; anyone else's header is ignored.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
 
     @app.get("/health", tags=["ops"], include_in_schema=False)
     async def platform_health(request: Request) -> JSONResponse:

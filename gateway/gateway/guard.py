@@ -39,8 +39,10 @@ PARTNER_ROUTES = {
     "track": ("applications:read", True),
     "catalog": ("catalog:read", True),
 }
-# Public sign-in steps that guessers hit: limited per client more tightly.
+# Public sign-in steps that guessers hit: limited per address more tightly; of which those that
+# send an SMS, more tightly still.
 AUTH_STEPS = re.compile(r"^/api/v1/auth/(token|register|otp|verify-phone|password/reset)$")
+CODE_STEPS = frozenset({"register", "otp"})
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SESSION_CACHE_SECONDS = 15.0
 PARTNER_TOKEN_SECONDS = 60
@@ -52,12 +54,9 @@ def request_id(request: Request) -> str:
     return given if REQUEST_ID.match(given) else str(uuid.uuid4())
 
 
-def client_address(request: Request, *, trust_forwarded_for: bool) -> str:
-    """The caller's address: the first X-Forwarded-For hop behind a trusted load balancer."""
-    if trust_forwarded_for:
-        forwarded = request.headers.get("x-forwarded-for", "").split(",")[0].strip()
-        if forwarded:
-            return forwarded
+def client_address(request: Request) -> str:
+    """The caller's address (behind trusted proxies, as their X-Forwarded-For names it: the
+    app's ProxyHeadersMiddleware has set it)."""
     return request.client.host if request.client else "unknown"
 
 
@@ -67,7 +66,6 @@ class Guard:
     def __init__(self, identity: Identity) -> None:
         settings = identity.settings
         self.identity = identity
-        self.trust_forwarded_for = settings.trust_forwarded_for
         # A sliding window counter: two counters per key. The moving window keeps every hit's
         # time and hands its clean-up to a thread on each call, which cost the gateway 5% of
         # its CPU.
@@ -75,6 +73,8 @@ class Guard:
         self.per_client = parse(settings.rate_limit_per_client)
         self.per_account = parse(settings.rate_limit_per_account)
         self.auth_per_client = parse(settings.rate_limit_auth_per_client)
+        self.codes_per_client = parse(settings.rate_limit_codes_per_client)
+        self.failed_sign_ins_per_client = parse(settings.rate_limit_failed_sign_ins_per_client)
         self._sessions: dict[str, tuple[bool, float]] = {}
         self.audit = audit.AuditLog(identity)
         self._partners: dict[str, tuple[Claims | None, float]] = {}
@@ -82,18 +82,40 @@ class Guard:
     # --- rate limits ---------------------------------------------------------------------------
 
     async def limit_client(self, request: Request) -> None:
-        """A 429 when this client calls too often (tighter on the sign-in steps)."""
-        client = client_address(request, trust_forwarded_for=self.trust_forwarded_for)
-        await self._hit(self.per_client, "client", client)
-        if request.method == "POST" and AUTH_STEPS.match(request.url.path):
-            await self._hit(self.auth_per_client, "auth", client)
+        """A 429 when this address calls too often. Calls with credentials are limited per
+        account once the credentials check out (and per address when they do not), so the
+        many people behind one address (a mall's Wi-Fi, a carrier's NAT) do not share a limit;
+        the public sign-in steps have limits of their own per address."""
+        client = client_address(request)
+        headers = request.headers
+        if "authorization" not in headers and "x-api-key" not in headers:
+            await self._hit(self.per_client, "client", client)
+        if request.method == "POST":
+            step = AUTH_STEPS.match(request.url.path)
+            if step:
+                await self._hit(self.auth_per_client, "auth", client)
+                if step[1] in CODE_STEPS:
+                    await self._hit(self.codes_per_client, "codes", client)
+
+    async def check_sign_in_failures(self, request: Request) -> None:
+        """A 429 when this address has failed to sign in too often lately, over any accounts."""
+        client = client_address(request)
+        item = self.failed_sign_ins_per_client
+        if not await self.limiter.test(item, "failed", client):
+            raise await self._limited(item, "failed", client)
+
+    async def count_sign_in_failure(self, request: Request) -> None:
+        """One more failed sign-in from this address."""
+        await self.limiter.hit(self.failed_sign_ins_per_client, "failed", client_address(request))
 
     async def _hit(self, item: RateLimitItem, kind: str, key: str) -> None:
-        if await self.limiter.hit(item, kind, key):
-            return
+        if not await self.limiter.hit(item, kind, key):
+            raise await self._limited(item, kind, key)
+
+    async def _limited(self, item: RateLimitItem, kind: str, key: str) -> Problem:
         stats = await self.limiter.get_window_stats(item, kind, key)
         wait = max(1, math.ceil(stats.reset_time - time.time()))
-        raise Problem(
+        return Problem(
             429,
             "rate-limited",
             detail={
@@ -112,6 +134,17 @@ class Guard:
 
     async def authenticate(self, request: Request) -> tuple[Principal | None, str | None]:
         """The caller, and the bearer token to send upstream (a partner's key becomes one)."""
+        try:
+            caller, token = await self._credentials(request)
+        except Problem as problem:
+            if problem.status == 401:  # unchecked credentials count against the address
+                await self._hit(self.per_client, "client", client_address(request))
+            raise
+        if caller is not None:
+            await self._hit(self.per_account, "account", caller.subject)
+        return caller, token
+
+    async def _credentials(self, request: Request) -> tuple[Principal | None, str | None]:
         api_key = request.headers.get("x-api-key")
         if api_key:
             claims = await self._partner(api_key)
@@ -129,7 +162,6 @@ class Guard:
         caller = self.identity.issuer.verify(token)
         if caller.session and not await self.session_valid(caller.session):
             raise _unauthorized("session-ended")
-        await self._hit(self.per_account, "account", caller.subject)
         return caller, token
 
     async def session_valid(self, session_id: str) -> bool:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 from pathlib import Path
 
-from pydantic import SecretStr, model_validator
+import limits
+from pydantic import SecretStr, field_validator, model_validator
 
 from mpp_shared.settings import DEVELOPMENT_SECRET, S3Settings, ServiceSettings
 
@@ -44,12 +46,22 @@ class Settings(ServiceSettings, S3Settings):
     # Origins the pages may show uploaded documents from (S3's public endpoint, whose short-lived
     # links the documents service hands out); empty: the S3 endpoint named here.
     web_media_origins: list[str] = []
-    # Behind a load balancer that sets X-Forwarded-For, the client is its first address.
-    trust_forwarded_for: bool = False
-    # Rate limits, per gateway replica (https://limits.readthedocs.io notation).
-    rate_limit_per_client: str = "600/minute"
-    rate_limit_per_account: str = "600/minute"
-    rate_limit_auth_per_client: str = "30/minute"
+    # The proxies in front of the gateway (addresses or CIDRs, e.g. the load balancer's): their
+    # X-Forwarded-For is believed, and the client is its right-most address that is not one of
+    # them. Empty: the connecting address is the client, whatever the request's headers say.
+    trusted_proxies: list[str] = []
+    # Rate limits, per gateway replica (https://limits.readthedocs.io notation). A mall's Wi-Fi
+    # or a carrier's NAT puts hundreds of citizens behind one address, so the per-address
+    # limits are wide; the tight limits are per account (and failed sign-ins lock the account).
+    rate_limit_per_client: str = "3000/minute"  # calls without a valid token, per address
+    rate_limit_per_account: str = "600/minute"  # calls with one, per account
+    # The public sign-in steps (register, codes, sign-in, reset), per address; of which those
+    # that send an SMS (register, codes), per address.
+    rate_limit_auth_per_client: str = "1200/10 minutes"
+    rate_limit_codes_per_client: str = "300/hour"
+    # Failed sign-ins from one address, over every account (password spraying); beyond it the
+    # address's sign-ins wait.
+    rate_limit_failed_sign_ins_per_client: str = "100/15 minutes"
 
     otp_minutes: int = 5
     otp_resend_seconds: int = 60
@@ -61,6 +73,25 @@ class Settings(ServiceSettings, S3Settings):
     login_slow_after: int = 3
     login_lock_after: int = 10
     login_lock_minutes: int = 15
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _addresses(cls, value: list[str]) -> list[str]:
+        for entry in value:
+            ipaddress.ip_network(entry, strict=False)  # a ValueError names the bad entry
+        return value
+
+    @field_validator(
+        "rate_limit_per_client",
+        "rate_limit_per_account",
+        "rate_limit_auth_per_client",
+        "rate_limit_codes_per_client",
+        "rate_limit_failed_sign_ins_per_client",
+    )
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        limits.parse(value)  # a ValueError names the bad limit
+        return value
 
     @model_validator(mode="after")
     def _signing_keys_in_production(self) -> Settings:

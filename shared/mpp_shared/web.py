@@ -182,7 +182,9 @@ def serve(app: FastAPI, settings: ServiceSettings) -> None:
         log_config=None,
         loop="uvloop",
         http="httptools",
-        proxy_headers=True,
+        # No service believes a caller's X-Forwarded-For by default (uvicorn would, from any
+        # local address): the gateway works out its clients behind its own trusted proxies.
+        proxy_headers=False,
         # Longer than the gateway keeps an idle connection (10 s), so the gateway, not the
         # service, closes it: otherwise a call can go out on a connection being closed.
         timeout_keep_alive=30,

@@ -11,7 +11,7 @@ import httpx
 
 from mpp_shared.settings import DEVELOPMENT_SECRET
 
-from .conftest import Platform, register_citizen
+from .conftest import Platform, _free_port, register_citizen
 
 PASSWORD = "kuda lari di pantai"
 
@@ -80,3 +80,27 @@ def test_one_openapi_document_and_its_docs_page_for_the_whole_mall(platform: Pla
     for asset in re.findall(r'(?:src|href)="(/docs/[^"]+)"', page.text):
         assert httpx.get(f"{platform.gateway}{asset}", timeout=10).status_code == 200, asset
     assert "cdn" not in page.text.lower(), "every asset is served by the mall itself"
+
+
+def test_a_caller_cannot_pick_its_own_address_with_x_forwarded_for(platform: Platform) -> None:
+    # A gateway of its own with a tight sign-in limit, served as deployed (uvicorn would believe
+    # any local caller's X-Forwarded-For if told to).
+    strict = Platform(
+        folder=platform.folder,
+        env=platform.env | {"MPP_RATE_LIMIT_AUTH_PER_CLIENT": "3/minute"},
+        ports={"gateway": _free_port()},
+    )
+    strict.start("gateway")
+    try:
+        answers = [
+            httpx.post(
+                f"{strict.gateway}/api/v1/auth/token",
+                data={"grant_type": "password", "username": f"nobody.{n}", "password": "x"},
+                headers={"X-Forwarded-For": f"203.0.113.{n}"},
+                timeout=10,
+            ).status_code
+            for n in range(4)
+        ]
+    finally:
+        strict.stop("gateway")
+    assert answers == [401, 401, 401, 429]

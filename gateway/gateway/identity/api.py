@@ -117,6 +117,7 @@ async def verify_phone(identity: IdentityDep, verification: PhoneVerification) -
 
 @router.post("/auth/token")
 async def token(
+    request: Request,
     identity: IdentityDep,
     guard: GuardDep,
     grant_type: Annotated[Literal["password", "refresh_token"], Form()],
@@ -128,7 +129,13 @@ async def token(
     if grant_type == "password":
         if not username or not password:
             raise _missing("username" if not username else "password")
-        return await sessions.sign_in(identity, username=username, password=password)
+        await guard.check_sign_in_failures(request)
+        try:
+            return await sessions.sign_in(identity, username=username, password=password)
+        except Problem as problem:
+            if problem.status == 401:
+                await guard.count_sign_in_failure(request)
+            raise
     if not refresh_token:
         raise _missing("refresh_token")
     try:

@@ -26,16 +26,18 @@ from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
 
 
-def login_keys(account: Account) -> list[str]:
-    """Every name an account signs in with."""
-    if account.kind == "staff":
-        return [f"user:{account.username}"]
-    return [f"nik:{account.nik_hash}", f"phone:{account.phone}"]
-
-
-def failure_key(identity: Identity, key: str) -> str:
-    """Where failed sign-ins with one name are counted (keyed, so no name is stored)."""
+def failure_key(identity: Identity, key: str, account: Account | None) -> str:
+    """Where failed sign-ins are counted: per account, whichever name it is signed in with (a
+    NIK and a phone number do not get a budget of guesses each); per name for a name that is
+    nobody's, keyed so that no name is stored."""
+    if account is not None:
+        return account_failures(account)
     return f"login:{identity.codes.lookup_hash(key)}"
+
+
+def account_failures(account: Account) -> str:
+    """Where an account's failed sign-ins are counted."""
+    return f"account:{account.id}"
 
 
 def login_key(identity: Identity, username: str) -> str:
@@ -53,15 +55,16 @@ def login_key(identity: Identity, username: str) -> str:
 
 
 async def sign_in(identity: Identity, *, username: str, password: str) -> TokenPair:
-    """Tokens for a correct name and password; failures are slowed, then locked."""
+    """Tokens for a correct name and password. Every attempt is counted before its password is
+    checked: after `login_slow_after` failures each next one waits twice as long, and the
+    account locks on the `login_lock_after`th, however many guesses arrive at once."""
     key = login_key(identity, username)
-    counted_under = failure_key(identity, key)
-    await _check_failures(identity, counted_under)
     account = await accounts.account_by_login(identity, key)
+    counted_under = failure_key(identity, key, account)
+    await _claim_attempt(identity, counted_under)
     stored = account.password_hash if account else None
     correct = await verify_password(stored or passwords.DUMMY_HASH, password)
     if not correct or account is None or not account.active:
-        await _count_failure(identity, counted_under)
         raise Problem(
             401,
             "unauthorized",
@@ -92,14 +95,21 @@ async def sign_in(identity: Identity, *, username: str, password: str) -> TokenP
     return await start_session(identity, account=account)
 
 
-async def _check_failures(identity: Identity, key: str) -> None:
+async def _claim_attempt(identity: Identity, key: str) -> None:
+    """Count this attempt, or refuse it (429) while the account is locked or slowed."""
     settings = identity.settings
-    async with identity.begin() as connection:
-        record = await store.failures(connection, key)
-    if record is None:
-        return
     at = now()
-    if record.locked_until and record.locked_until > at:
+    async with identity.begin() as connection:
+        record = await store.claim_attempt(
+            connection,
+            key,
+            now=at,
+            window_start=at - timedelta(minutes=settings.login_window_minutes),
+            slow_after=settings.login_slow_after,
+            lock_after=settings.login_lock_after,
+            locked_until=at + timedelta(minutes=settings.login_lock_minutes),
+        )
+    if record.refused == "account-locked" and record.locked_until:
         wait = (record.locked_until - at).total_seconds()
         problem = slow_down(wait, "account-locked")
         problem.detail = {
@@ -109,27 +119,10 @@ async def _check_failures(identity: Identity, key: str) -> None:
             f"{int(wait // 60) + 1} minutes or reset the password.",
         }
         raise problem
-    if record.first_at < at - timedelta(minutes=settings.login_window_minutes):
-        return
-    extra = record.failures - settings.login_slow_after
-    if extra >= 0:
+    if record.refused == "login-slowed":
+        extra = record.failures - settings.login_slow_after
         wait = (record.last_at + timedelta(seconds=2**extra) - at).total_seconds()
-        if wait > 0:
-            raise slow_down(wait, "login-slowed")
-
-
-async def _count_failure(identity: Identity, key: str) -> None:
-    settings = identity.settings
-    at = now()
-    async with identity.begin() as connection:
-        await store.count_failure(
-            connection,
-            key,
-            now=at,
-            window_start=at - timedelta(minutes=settings.login_window_minutes),
-            lock_after=settings.login_lock_after,
-            locked_until=at + timedelta(minutes=settings.login_lock_minutes),
-        )
+        raise slow_down(wait, "login-slowed")
 
 
 def _claims(account: Account, session_id: str | None) -> Claims:
@@ -276,6 +269,5 @@ async def _set_password(
         sessions_valid_from=now(),
     )
     async with identity.begin() as connection:
-        for key in login_keys(account):
-            await store.clear_failures(connection, failure_key(identity, key))
+        await store.clear_failures(connection, account_failures(account))
     return await start_session(identity, account=account)

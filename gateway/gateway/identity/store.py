@@ -3,8 +3,8 @@
 Tables: `accounts` (citizens and staff; a `version` guards concurrent changes; the NIK's keyed
 hash, the staff username and a verified phone are each unique), `sessions` (one refresh secret
 each, the previous one kept to detect reuse), `otps` (the current code of a purpose and phone),
-`sign_in_failures` (counted atomically per keyed login name), `api_keys`, `audit_log`, and the
-outbox of `identity.events`.
+`sign_in_failures` (per account, each attempt counted under the row's lock), `api_keys`,
+`audit_log`, and the outbox of `identity.events`.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
-    case,
     delete,
     func,
     select,
@@ -203,6 +202,7 @@ class Failures(Record):
     first_at: dt.datetime
     last_at: dt.datetime
     locked_until: dt.datetime | None = None
+    refused: str | None = None  # not stored: why claim_attempt refused this attempt
 
 
 class ApiKey(Record):
@@ -421,40 +421,51 @@ async def failures(connection: Connection, key: str) -> Failures | None:
     return Failures.model_validate(row._mapping) if row else None
 
 
-async def count_failure(
+async def claim_attempt(
     connection: Connection,
     key: str,
     *,
     now: dt.datetime,
     window_start: dt.datetime,
+    slow_after: int,
     lock_after: int,
     locked_until: dt.datetime,
 ) -> Failures:
-    """Add a failure in one statement, so concurrent guesses are all counted: a window that
-    began before `window_start` starts again; reaching `lock_after` locks until `locked_until`
-    and starts counting afresh."""
+    """Count a sign-in attempt before its password is checked, under the row's lock, so that
+    concurrent guesses queue here and no more are checked than the rules allow: the record as it
+    was when the attempt was refused (locked, or too soon after the last failure: `refused`
+    says which), or as it is with this attempt counted (the lock set on the attempt that
+    reaches `lock_after`; a correct password clears it all). A window that began before
+    `window_start` starts again."""
     t = sign_in_failures.c
-    stale = t.first_at < window_start
-    locks = t.failures + 1 >= lock_after
-    first_locks = lock_after <= 1
-    statement = insert(sign_in_failures).values(
-        key=key,
-        failures=0 if first_locks else 1,
-        first_at=now,
-        last_at=now,
-        locked_until=locked_until if first_locks else None,
+    await connection.execute(
+        insert(sign_in_failures)
+        .values(key=key, failures=0, first_at=now, last_at=now)
+        .on_conflict_do_nothing(index_elements=[t.key])
     )
-    statement = statement.on_conflict_do_update(
-        index_elements=[t.key],
-        set_={
-            "failures": case((stale, 1), (locks, 0), else_=t.failures + 1),
-            "first_at": case((stale, now), (locks, now), else_=t.first_at),
-            "locked_until": case((stale, None), (locks, locked_until), else_=t.locked_until),
+    query = select(sign_in_failures).where(t.key == key).with_for_update()
+    record = Failures.model_validate((await connection.execute(query)).one()._mapping)
+    if record.locked_until and record.locked_until > now:
+        return record.model_copy(update={"refused": "account-locked"})
+    if record.first_at < window_start or record.locked_until:
+        record = record.model_copy(update={"failures": 0, "first_at": now, "locked_until": None})
+    extra = record.failures - slow_after
+    if extra >= 0 and record.last_at + dt.timedelta(seconds=2**extra) > now:
+        return record.model_copy(update={"refused": "login-slowed"})
+    failures = record.failures + 1
+    counted = record.model_copy(
+        update={
+            "failures": failures,
             "last_at": now,
-        },
+            "locked_until": locked_until if failures >= lock_after else None,
+        }
     )
-    row = (await connection.execute(statement.returning(sign_in_failures))).one()
-    return Failures.model_validate(row._mapping)
+    await connection.execute(
+        update(sign_in_failures)
+        .where(t.key == key)
+        .values(counted.model_dump(include={"failures", "first_at", "last_at", "locked_until"}))
+    )
+    return counted
 
 
 async def clear_failures(connection: Connection, key: str) -> None:

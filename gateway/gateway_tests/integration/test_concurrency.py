@@ -24,54 +24,62 @@ async def test_the_migrations_make_every_table_the_store_declares(
     assert await migration_drift(gateway_settings, "gateway.migrations", store.metadata) == []
 
 
-async def _count(engine: AsyncEngine, key: str, *, lock_after: int) -> store.Failures:
+async def _claim(
+    engine: AsyncEngine,
+    key: str,
+    *,
+    slow_after: int = 100,
+    lock_after: int = 100,
+    window_start: datetime | None = None,
+) -> store.Failures:
     at = datetime.now(UTC)
     async with engine.begin() as connection:
-        return await store.count_failure(
+        return await store.claim_attempt(
             connection,
             key,
             now=at,
-            window_start=at - timedelta(minutes=15),
+            window_start=window_start or at - timedelta(minutes=15),
+            slow_after=slow_after,
             lock_after=lock_after,
             locked_until=at + timedelta(minutes=15),
         )
 
 
-async def test_concurrent_failed_sign_ins_are_each_counted(engine: AsyncEngine) -> None:
+async def test_concurrent_sign_in_attempts_are_each_counted(engine: AsyncEngine) -> None:
     key = f"login:{secrets.token_hex(8)}"
-    counted = await asyncio.gather(*(_count(engine, key, lock_after=100) for _ in range(20)))
-    assert sorted(f.failures for f in counted) == list(range(1, 21))
+    claimed = await asyncio.gather(*(_claim(engine, key) for _ in range(20)))
+    assert sorted(f.failures for f in claimed) == list(range(1, 21))
     async with engine.connect() as connection:
         stored = await store.failures(connection, key)
     assert stored is not None and stored.failures == 20
 
 
-async def test_of_concurrent_failed_sign_ins_exactly_the_last_allowed_one_locks(
+async def test_of_concurrent_attempts_no_more_than_the_lock_allows_are_let_through(
     engine: AsyncEngine,
 ) -> None:
     key = f"login:{secrets.token_hex(8)}"
-    counted = await asyncio.gather(*(_count(engine, key, lock_after=5) for _ in range(5)))
-    assert [f.locked_until is not None for f in counted].count(True) == 1
-    async with engine.connect() as connection:
-        stored = await store.failures(connection, key)
-    assert stored is not None and stored.locked_until is not None and stored.failures == 0
+    claimed = await asyncio.gather(*(_claim(engine, key, lock_after=5) for _ in range(12)))
+    let_through = [f for f in claimed if f.refused is None]
+    assert len(let_through) == 5
+    assert [f.locked_until is not None for f in let_through].count(True) == 1
+    assert {f.refused for f in claimed if f.refused} == {"account-locked"}
 
 
-async def test_a_failure_after_the_window_starts_counting_again(engine: AsyncEngine) -> None:
+async def test_of_concurrent_attempts_past_the_slowing_point_the_rest_wait(
+    engine: AsyncEngine,
+) -> None:
     key = f"login:{secrets.token_hex(8)}"
-    await _count(engine, key, lock_after=5)
-    await _count(engine, key, lock_after=5)
-    at = datetime.now(UTC)
-    async with engine.begin() as connection:
-        fresh = await store.count_failure(
-            connection,
-            key,
-            now=at,
-            window_start=at + timedelta(seconds=1),  # every earlier failure is outside it
-            lock_after=5,
-            locked_until=at + timedelta(minutes=15),
-        )
-    assert (fresh.failures, fresh.first_at, fresh.locked_until) == (1, at, None)
+    claimed = await asyncio.gather(*(_claim(engine, key, slow_after=3) for _ in range(8)))
+    assert [f.refused for f in claimed].count(None) == 3
+    assert {f.refused for f in claimed if f.refused} == {"login-slowed"}
+
+
+async def test_an_attempt_after_the_window_starts_counting_again(engine: AsyncEngine) -> None:
+    key = f"login:{secrets.token_hex(8)}"
+    await _claim(engine, key)
+    await _claim(engine, key)
+    fresh = await _claim(engine, key, window_start=datetime.now(UTC) + timedelta(seconds=1))
+    assert (fresh.failures, fresh.locked_until, fresh.refused) == (1, None, None)
 
 
 async def test_of_two_concurrent_refreshes_with_one_token_one_wins_and_the_session_ends(
