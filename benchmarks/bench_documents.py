@@ -9,7 +9,8 @@ uploaded four ways, one after the other, by the same number of concurrent client
 - a direct S3 PUT to a presigned URL with the HTTP client (what a phone does first on the
   presigned path), for context;
 - the service's multipart endpoint (`POST /api/v1/documents`);
-- the presigned path: announce (`POST /api/v1/documents/uploads`), PUT to S3, finalize.
+- the presigned path: announce (`POST /api/v1/documents/uploads`), POST the signed form to S3
+  (which accepts only the announced size), finalize.
 
 The service runs as its own process (`python -m documents`, as deployed), so the benchmark's
 client does not share its event loop or CPU time with it. Throughput in MB/s (10^6 bytes) and
@@ -248,7 +249,7 @@ async def scenarios(
     service = start_service(settings, tokens, port, profile)
     count = rounds * concurrency
     ways = ["direct S3 put (minio client)", "direct S3 PUT to a presigned URL", "service multipart"]
-    ways.append("service presigned: PUT + finalize")
+    ways.append("service presigned: form POST + finalize")
     runs: dict[str, list[tuple[Run, int]]] = {way: [] for way in ways}
     by_file: dict[str, dict[str, Run]] = {}
     try:
@@ -306,8 +307,12 @@ async def scenarios(
                     )
                     announced.raise_for_status()
                     ticket = announced.json()
-                    put = await storage.put(ticket["upload_url"], content=sample.content)
-                    put.raise_for_status()
+                    sent = await storage.post(
+                        ticket["upload_url"],
+                        data=ticket["fields"],
+                        files={"file": (sample.filename, sample.content, sample.content_type)},
+                    )
+                    sent.raise_for_status()
                     finished = await http.post(ticket["finalize_url"], headers=citizen)
                     finished.raise_for_status()
                     if finished.json()["status"] != "available":

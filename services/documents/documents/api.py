@@ -1,5 +1,5 @@
-"""Routes of documents: uploads (through the API, or presigned straight to S3), private access,
-deletion; issued outputs and their public verification."""
+"""Routes of documents: uploads (through the API, or a presigned form straight to S3), private
+access, deletion; issued outputs and their public verification."""
 
 from __future__ import annotations
 
@@ -120,7 +120,11 @@ async def upload(
     return DocumentView.of(document)
 
 
-@router.post("/documents/uploads", status_code=201)
+@router.post(
+    "/documents/uploads",
+    status_code=201,
+    responses={413: {"description": "The announced size is over the requirement's limit"}},
+)
 async def start_upload(
     rt: RuntimeDep,
     request: Request,
@@ -128,9 +132,10 @@ async def start_upload(
     start: UploadStart,
     idempotency_key: IdempotencyKey = None,
 ) -> UploadTicket:
-    """Get a presigned URL to PUT the content straight to storage, then call finalize."""
+    """Get a presigned form to POST the content, of exactly the announced size, straight to
+    storage; then call finalize."""
     settings = _settings(request)
-    document, url = await service.start_upload(
+    document, form = await service.start_upload(
         rt.engine,
         _s3(request),
         settings=settings,
@@ -143,17 +148,28 @@ async def start_upload(
     )
     return UploadTicket(
         document=DocumentView.of(document),
-        upload_url=url,
+        upload_url=form.url,
+        fields=form.fields,
         expires_in=settings.upload_url_minutes * 60,
         finalize_url=f"/api/v1/documents/{document.id}/finalize",
     )
 
 
-@router.post("/documents/{document_id}/finalize")
+@router.post(
+    "/documents/{document_id}/finalize",
+    responses={
+        409: {"description": "Nothing uploaded yet (`content-missing`), or replaced meanwhile"},
+        413: {"description": "The stored file is over the limit (`too-large`); it is removed"},
+        422: {
+            "description": "The stored file is not the size announced (`size-mismatch`); it is "
+            "removed and the same form may send the right one"
+        },
+    },
+)
 async def finalize(
     rt: RuntimeDep, request: Request, caller: Citizen, document_id: str
 ) -> DocumentView:
-    """Check the content PUT to storage: the document becomes available or rejected."""
+    """Check the content sent to storage: the document becomes available or rejected."""
     document = await service.finish_upload(
         rt.engine, _s3(request), settings=_settings(request), caller=caller, document_id=document_id
     )

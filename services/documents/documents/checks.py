@@ -70,8 +70,11 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
-def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> Checked:
-    """Accept `data` as one of `formats` within `max_bytes`, cleaned; Refused otherwise."""
+def inspect(
+    data: bytes, *, formats: list[str], max_bytes: int, sha256: str | None = None
+) -> Checked:
+    """Accept `data` as one of `formats` within `max_bytes`, cleaned; Refused otherwise.
+    `sha256` is the data's, when it was hashed as it was read."""
     if len(data) > max_bytes:
         raise too_large(max_bytes)
     if not data:
@@ -91,12 +94,9 @@ def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> Checked:
         content = _whole_pdf(data)
     else:
         content, content_type = _clean_image(data, content_type)
-    return Checked(
-        content=content,
-        content_type=content_type,
-        size=len(content),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
+    if content is not data or sha256 is None:
+        sha256 = hashlib.sha256(content).hexdigest()
+    return Checked(content=content, content_type=content_type, size=len(content), sha256=sha256)
 
 
 def too_large(max_bytes: int) -> Refused:
@@ -106,6 +106,27 @@ def too_large(max_bytes: int) -> Refused:
         "too-large",
         f"Berkas lebih dari {megabytes} MB. Perkecil atau pindai dengan resolusi lebih rendah.",
         f"The file is larger than {megabytes} MB. Shrink it or scan at a lower resolution.",
+    )
+
+
+def size_differs(stored: int, declared: int) -> Refused:
+    """The refusal of an upload whose stored size is not the size announced."""
+    return Refused(
+        "size-mismatch",
+        f"Ukuran berkas yang diunggah ({stored} bita) tidak sesuai dengan yang diumumkan "
+        f"({declared} bita). Unggah ulang berkas yang benar.",
+        f"The uploaded file's size ({stored} bytes) differs from the size announced "
+        f"({declared} bytes). Upload the right file again.",
+    )
+
+
+def too_many_pixels() -> Refused:
+    """The refusal of an image beyond `MAX_PIXELS`."""
+    megapixels = MAX_PIXELS // 1_000_000
+    return Refused(
+        "too-many-pixels",
+        f"Gambar lebih dari {megapixels} megapiksel. Perkecil resolusinya atau pindai ulang.",
+        f"The image is larger than {megapixels} megapixels. Reduce its resolution or rescan it.",
     )
 
 
@@ -143,7 +164,8 @@ def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
         content_type == "image/jpeg" and not trailer.endswith(b"\xff\xd9")
     ):
         raise _truncated()
-    Image.MAX_IMAGE_PIXELS = MAX_PIXELS
+    Image.MAX_IMAGE_PIXELS = MAX_PIXELS  # a second guard: Pillow refuses only beyond twice this
+    _within_pixel_limit(data)
     if content_type == "image/jpeg":
         stripped = _upright_jpeg_without_metadata(data)
         if stripped is not None:
@@ -170,6 +192,20 @@ def _clean_image(data: bytes, content_type: str) -> tuple[bytes, str]:
     except (UnidentifiedImageError, OSError, SyntaxError, Image.DecompressionBombError) as exc:
         raise _truncated() from exc
     return content, f"image/{stored}"
+
+
+def _within_pixel_limit(data: bytes) -> None:
+    """Refuse an image beyond `MAX_PIXELS` from the size in its header, before any pixel is
+    decoded (`Image.open` reads only the header)."""
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            width, height = image.size
+    except Image.DecompressionBombError:  # Pillow's own check, beyond twice the limit
+        raise too_many_pixels() from None
+    except (UnidentifiedImageError, OSError, SyntaxError) as exc:
+        raise _truncated() from exc
+    if width * height > MAX_PIXELS:
+        raise too_many_pixels()
 
 
 def _upright_jpeg_without_metadata(data: bytes) -> bytes | None:

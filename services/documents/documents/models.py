@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -52,13 +52,20 @@ class DocumentView(BaseModel):
 
 
 class UploadTicket(BaseModel):
-    """Where to PUT the content, until when; then call finalize."""
+    """Where and how to send the content straight to storage, until when; then call finalize.
+
+    Send a `multipart/form-data` POST to `upload_url` with every one of `fields`, as given, then
+    the content as the last part, named `file`. Storage refuses a file of any other size than
+    the one announced."""
 
     document: DocumentView
-    upload_url: str
-    method: str = "PUT"
-    expires_in: int
-    finalize_url: str
+    upload_url: str = Field(description="The storage address to POST the form to")
+    method: Literal["POST"] = "POST"
+    fields: dict[str, str] = Field(
+        description="Form fields to send as they are, before the `file` part (signed policy)"
+    )
+    expires_in: int = Field(description="Seconds the form is accepted for")
+    finalize_url: str = Field(description="Where to POST once storage has accepted the file")
 
 
 class Link(BaseModel):

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import hashlib
 import io
 import logging
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import urlsplit, urlunsplit
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
+from minio.datatypes import PostPolicy
 from minio.error import MinioException
 from sqlalchemy.ext.asyncio import AsyncEngine
 from urllib3.exceptions import HTTPError as Urllib3Error
@@ -37,6 +39,7 @@ log = logging.getLogger(__name__)
 SOURCE = topics.source_of("documents")
 S3_ERRORS = (MinioException, Urllib3Error, OSError)
 DEFAULT_FORMATS = ["pdf", "jpeg", "png"]
+READ_CHUNK = 1024 * 1024
 
 
 def _now() -> dt.datetime:
@@ -136,9 +139,13 @@ async def remove(s3: Minio, bucket: str, key: str) -> None:
         log.warning("could not remove %s: %s", key, exc)
 
 
-async def inspect(data: bytes, *, formats: list[str], max_bytes: int) -> checks.Checked:
+async def inspect(
+    data: bytes, *, formats: list[str], max_bytes: int, sha256: str | None = None
+) -> checks.Checked:
     """The checks, off the event loop: decoding and re-encoding images is CPU work."""
-    return await asyncio.to_thread(checks.inspect, data, formats=formats, max_bytes=max_bytes)
+    return await asyncio.to_thread(
+        checks.inspect, data, formats=formats, max_bytes=max_bytes, sha256=sha256
+    )
 
 
 # --- uploads ------------------------------------------------------------------------------------
@@ -220,8 +227,9 @@ async def start_upload(
     service: str | None,
     requirement: str | None,
     idempotency_key: str | None,
-) -> tuple[Document, str]:
-    """A pending document and a presigned URL to PUT its content to S3 directly."""
+) -> tuple[Document, UploadForm]:
+    """A pending document and a presigned form to POST its content, of exactly `size` bytes,
+    to S3 directly."""
     max_bytes, _ = await limits_for(engine, settings, service=service, requirement=requirement)
     if size > max_bytes:
         raise refused(checks.too_large(max_bytes))
@@ -246,62 +254,61 @@ async def start_upload(
             found = await store.find(connection, document_id)
             assert found is not None
             document = found
-    assert document.upload_key is not None
-    url = await presigned(
-        s3, settings, "PUT", document.upload_key, dt.timedelta(minutes=settings.upload_url_minutes)
+    assert document.upload_key is not None and document.declared_size is not None
+    form = await upload_form(
+        s3,
+        settings,
+        document.upload_key,
+        size=document.declared_size,
+        expires=dt.timedelta(minutes=settings.upload_url_minutes),
     )
-    return document, url
+    return document, form
 
 
 async def finish_upload(
     engine: AsyncEngine, s3: Minio, *, settings: Settings, caller: Principal, document_id: str
 ) -> Document:
-    """Check what was PUT to S3: the document becomes available or rejected (retry-safe)."""
+    """Check what was POSTed to S3: the document becomes available or rejected (retry-safe).
+    Content of another size than announced is refused and removed before a byte of it is read."""
     document = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
     if document.status != "pending" or document.upload_key is None:
         return document  # finished already: the same answer again
-    try:
-        response = await asyncio.to_thread(s3.get_object, settings.bucket_name, document.upload_key)
-        data, read = b"", False
-        try:
-            length = response.headers.get("Content-Length")
-            etag = response.headers.get("ETag", "").strip('"')
-            # Not read when it is not the size announced: refused as such below, whatever its size.
-            if length is None or int(length) == document.declared_size:
-                data, read = await asyncio.to_thread(response.read), True
-        finally:
-            if not read:  # a connection with a body left on it cannot serve another request
-                response.close()
-            response.release_conn()
-    except MinioException as exc:
-        if getattr(exc, "code", "") != "NoSuchKey":
-            raise s3_unavailable() from exc
-        # The upload is removed only once the document is settled: a concurrent finish's answer.
-        settled = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
-        if settled.status != "pending":
-            return settled
-        raise Problem(
-            409,
-            "conflict",
-            detail={
-                "id": "Isi berkas belum diunggah ke alamat yang diberikan.",
-                "en": "The content has not been uploaded to the given URL yet.",
-            },
-            reason="content-missing",
-        ) from None
-    except S3_ERRORS as exc:
-        raise s3_unavailable() from exc
+    declared = document.declared_size
+    assert declared is not None
     max_bytes, formats = await limits_for(
         engine, settings, service=document.service, requirement=document.requirement
     )
+    bucket, upload_key = settings.bucket_name, document.upload_key
     try:
-        if len(data) != document.declared_size:
-            raise checks.Refused(
-                "truncated",
-                "Ukuran berkas tidak sesuai dengan yang diumumkan (terpotong?). Unggah ulang.",
-                "The file's size differs from the size announced (cut off?). Upload again.",
-            )
-        checked = await inspect(data, formats=formats, max_bytes=max_bytes)
+        stored = await asyncio.to_thread(s3.stat_object, bucket, upload_key)
+    except MinioException as exc:
+        if getattr(exc, "code", "") != "NoSuchKey":
+            raise s3_unavailable() from exc
+        return await _not_uploaded(engine, caller=caller, document_id=document_id)
+    except S3_ERRORS as exc:
+        raise s3_unavailable() from exc
+    # S3 takes only the announced size through the form, but the service must not rely on it: a
+    # server that ignores the policy (or a key replaced by other means) must not make us read it.
+    size = stored.size or 0
+    if size > max_bytes or size != declared:
+        # Left pending: the citizen may send the right file through the same form.
+        await remove(s3, bucket, upload_key)
+        raise refused(
+            checks.too_large(max_bytes) if size > max_bytes else checks.size_differs(size, declared)
+        )
+    try:
+        read = await asyncio.to_thread(_read_exactly, s3, bucket, upload_key, declared)
+    except MinioException as exc:
+        if getattr(exc, "code", "") != "NoSuchKey":
+            raise s3_unavailable() from exc
+        return await _not_uploaded(engine, caller=caller, document_id=document_id)
+    except S3_ERRORS as exc:
+        raise s3_unavailable() from exc
+    if read is None:  # replaced by content of another size since it was measured
+        return await _changed_meanwhile(engine, caller=caller, document_id=document_id)
+    data, sha256, etag = read
+    try:
+        checked = await inspect(data, formats=formats, max_bytes=max_bytes, sha256=sha256)
     except checks.Refused as exc:
         rejected = DocumentRejected(
             document_id=document_id, owner=document.owner, reason=exc.messages["en"]
@@ -321,11 +328,11 @@ async def finish_upload(
     key = f"documents/{document.owner}/{document_id}"
     if checked.content is data and etag:
         # Kept byte for byte (a PDF): copied inside S3 rather than sent back, and only if the
-        # citizen has not PUT something else to the still-valid URL since it was read.
+        # citizen has not POSTed something else with the still-valid form since it was read.
         copied = await copy(
             s3,
-            settings.bucket_name,
-            source=document.upload_key,
+            bucket,
+            source=upload_key,
             etag=etag,
             key=key,
             content_type=checked.content_type,
@@ -333,7 +340,7 @@ async def finish_upload(
         if not copied:
             return await _changed_meanwhile(engine, caller=caller, document_id=document_id)
     else:
-        await put(s3, settings.bucket_name, key, checked.content, checked.content_type)
+        await put(s3, bucket, key, checked.content, checked.content_type)
     fields = {
         "status": "available",
         "object_key": key,
@@ -348,6 +355,50 @@ async def finish_upload(
         document=document,
         fields=fields,
         event=_uploaded(document, checked),
+    )
+
+
+def _read_exactly(s3: Minio, bucket: str, key: str, size: int) -> tuple[bytes, str, str] | None:
+    """The object's bytes, SHA-256 and ETag, read and hashed chunk by chunk; None as soon as it
+    turns out not to hold exactly `size` bytes."""
+    response = s3.get_object(bucket, key)
+    whole = False
+    try:
+        etag = response.headers.get("ETag", "").strip('"')
+        digest = hashlib.sha256()
+        content = bytearray(size)  # the size is known and bounded: filled in place
+        received = 0
+        for chunk in response.stream(READ_CHUNK):
+            end = received + len(chunk)
+            if end > size:
+                return None
+            digest.update(chunk)
+            content[received:end] = chunk
+            received = end
+        if received != size:
+            return None
+        whole = True
+        return bytes(content), digest.hexdigest(), etag
+    finally:
+        if not whole:  # a connection with a body left on it cannot serve another request
+            response.close()
+        response.release_conn()
+
+
+async def _not_uploaded(engine: AsyncEngine, *, caller: Principal, document_id: str) -> Document:
+    """A concurrent finish's answer (it removes the upload once it settled the document), or a
+    409: nothing was uploaded yet."""
+    settled = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+    if settled.status != "pending":
+        return settled
+    raise Problem(
+        409,
+        "conflict",
+        detail={
+            "id": "Isi berkas belum diunggah ke alamat yang diberikan.",
+            "en": "The content has not been uploaded to the given URL yet.",
+        },
+        reason="content-missing",
     )
 
 
@@ -464,6 +515,32 @@ async def presigned(
         parts = urlsplit(url)
         url = urlunsplit(parts._replace(netloc=settings.s3_public_endpoint))
     return url
+
+
+class UploadForm(NamedTuple):
+    """A presigned POST form: where to send it and the fields to send with the file."""
+
+    url: str
+    fields: dict[str, str]
+
+
+async def upload_form(
+    s3: Minio, settings: Settings, key: str, *, size: int, expires: dt.timedelta
+) -> UploadForm:
+    """A presigned POST form to upload `key`, which S3 accepts only with exactly `size` bytes.
+
+    A presigned PUT cannot bound the size (it accepted 200 MB against 1 KB announced); a POST
+    policy's `content-length-range` is checked by S3 itself before the object is stored."""
+    policy = PostPolicy(settings.bucket_name, _now() + expires)
+    policy.add_equals_condition("key", key)
+    policy.add_content_length_range_condition(size, size)
+    try:
+        signed = await asyncio.to_thread(s3.presigned_post_policy, policy)
+    except S3_ERRORS as exc:
+        raise s3_unavailable() from exc
+    scheme = "https" if settings.s3_secure else "http"
+    endpoint = settings.s3_public_endpoint or settings.s3_endpoint
+    return UploadForm(f"{scheme}://{endpoint}/{settings.bucket_name}", {"key": key} | signed)
 
 
 async def download_url(

@@ -60,7 +60,7 @@ documents = Table(
     Column("declared_size", Integer),  # a presigned upload's announced size
     Column("sha256", Text),
     Column("object_key", Text),
-    Column("upload_key", Text),  # where a presigned upload is PUT before it is checked
+    Column("upload_key", Text),  # where a presigned upload is POSTed before it is checked
     Column("attached", Boolean, nullable=False),
     Column("reason", Text),
     Column("reason_id", Text),

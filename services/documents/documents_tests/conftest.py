@@ -116,3 +116,21 @@ async def direct() -> AsyncIterator[httpx.AsyncClient]:
     """A plain HTTP client, for presigned S3 URLs."""
     async with httpx.AsyncClient(timeout=30) as client:
         yield client
+
+
+async def post_form(
+    direct: httpx.AsyncClient, ticket: dict[str, Any], content: bytes, content_type: str = ""
+) -> httpx.Response:
+    """Send `content` to S3 with an upload ticket's presigned form, as a browser would."""
+    return await direct.post(
+        ticket["upload_url"],
+        data=ticket["fields"],
+        files={"file": ("upload", content, content_type or "application/octet-stream")},
+    )
+
+
+def huge_png() -> bytes:
+    """81 megapixels of one colour: a PNG of a few kilobytes."""
+    out = io.BytesIO()
+    Image.new("1", (9000, 9000), 1).save(out, format="PNG")
+    return out.getvalue()

@@ -30,6 +30,7 @@ from ..conftest import (
     now,
     objects,
     pdf_bytes,
+    post_form,
     started,
 )
 
@@ -210,8 +211,8 @@ async def test_a_presigned_upload_is_checked_on_finalize_and_retry_safe(
     assert ticket.status_code == 201, ticket.text
     early = await documents.post(ticket.json()["finalize_url"], headers=headers)
     assert (early.status_code, early.json()["reason"]) == (409, "content-missing")
-    put = await direct.put(ticket.json()["upload_url"], content=content)
-    assert put.status_code == 200, put.text
+    sent = await post_form(direct, ticket.json(), content)
+    assert sent.status_code == 204, sent.text
     first, again = await asyncio.gather(
         documents.post(ticket.json()["finalize_url"], headers=headers),
         documents.post(ticket.json()["finalize_url"], headers=headers),
@@ -224,13 +225,14 @@ async def test_a_presigned_upload_is_checked_on_finalize_and_retry_safe(
         json={"filename": "kk.pdf", "size": len(content)},
         headers=headers,
     )
-    await direct.put(cut.json()["upload_url"], content=content[: len(content) // 2])
-    rejected = await documents.post(cut.json()["finalize_url"], headers=headers)
-    assert rejected.json()["status"] == "rejected"
-    assert "terpotong" in rejected.json()["reason"]["id"]
+    refused = await post_form(direct, cut.json(), content[: len(content) // 2])
+    assert refused.status_code == 400, "S3 itself takes only the announced size"
+    assert "EntityTooSmall" in refused.text
+    missing = await documents.post(cut.json()["finalize_url"], headers=headers)
+    assert (missing.status_code, missing.json()["reason"]) == (409, "content-missing")
 
 
-async def test_a_presigned_pdf_is_kept_as_checked_whatever_is_put_to_its_url_later(
+async def test_a_presigned_pdf_is_kept_as_checked_whatever_is_sent_with_its_form_later(
     documents: httpx.AsyncClient, tokens: Tokens, direct: httpx.AsyncClient
 ) -> None:
     owner = citizen_id()
@@ -239,18 +241,18 @@ async def test_a_presigned_pdf_is_kept_as_checked_whatever_is_put_to_its_url_lat
     ticket = await documents.post(
         "/api/v1/documents/uploads", json={"size": len(content)}, headers=headers
     )
-    upload_url = ticket.json()["upload_url"]
-    await direct.put(upload_url, content=content, headers={"Content-Type": "text/html"})
+    await post_form(direct, ticket.json(), content, "text/html")
     finished = await documents.post(ticket.json()["finalize_url"], headers=headers)
     assert finished.json()["status"] == "available", finished.text
-    await direct.put(upload_url, content=b"<script>alert(1)</script>")  # the URL is still valid
+    later = b"<script>alert(1)</script>".ljust(len(content))  # the form is still valid
+    assert (await post_form(direct, ticket.json(), later)).status_code == 204
 
     link = await documents.get(
         f"/api/v1/documents/{finished.json()['id']}/content?redirect=false", headers=headers
     )
     stored = await direct.get(link.json()["url"])
     assert stored.content == content
-    assert stored.headers["Content-Type"] == "application/pdf", "the checked type, not the PUT's"
+    assert stored.headers["Content-Type"] == "application/pdf", "the checked type, not the form's"
 
 
 async def test_content_replaced_after_it_was_read_is_not_copied(settings: Settings) -> None:

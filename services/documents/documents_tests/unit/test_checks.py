@@ -6,12 +6,12 @@ import io
 
 import pillow_heif
 import pytest
-from PIL import Image
+from PIL import Image, ImageFile
 from pypdf import PdfWriter
 
 from documents.checks import Refused, inspect, safe_filename, sniff
 
-from ..conftest import jpeg_with_gps, pdf_bytes
+from ..conftest import huge_png, jpeg_with_gps, pdf_bytes
 
 ALL = ["pdf", "jpeg", "png"]
 LIMIT = 10 * 1024 * 1024
@@ -156,8 +156,23 @@ def test_a_password_protected_pdf_is_refused() -> None:
 def test_a_decompression_bomb_is_refused() -> None:
     out = io.BytesIO()
     Image.new("1", (12_000, 12_000)).save(out, format="PNG")  # tiny file, 144 megapixels
-    with pytest.raises(Refused):
+    with pytest.raises(Refused) as refused:
         inspect(out.getvalue(), formats=ALL, max_bytes=LIMIT)
+    assert refused.value.reason == "too-many-pixels"
+
+
+@pytest.mark.filterwarnings("ignore::PIL.Image.DecompressionBombWarning")
+def test_an_image_over_the_pixel_limit_is_refused_from_its_header_without_decoding(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def decode(self: ImageFile.ImageFile) -> None:
+        raise AssertionError("decoded")
+
+    monkeypatch.setattr(ImageFile.ImageFile, "load", decode)
+    # 81 megapixels: below twice Pillow's limit, where Pillow itself only warns.
+    with pytest.raises(Refused) as refused:
+        inspect(huge_png(), formats=ALL, max_bytes=LIMIT)
+    assert refused.value.reason == "too-many-pixels"
 
 
 @pytest.mark.parametrize(
