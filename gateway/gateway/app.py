@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.s3 = blobs.create_s3(settings)
             app.state.identity = identity
             app.state.guard = guard = Guard(identity)
+            guard.ended_sessions = running.ended_sessions
             app.state.openapi = MergedOpenApi(settings.upstreams())
             guard.audit.start()
             try:

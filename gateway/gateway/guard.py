@@ -23,6 +23,7 @@ from gateway.identity.accounts import Identity, now
 from gateway.identity.store import AuditRecord
 from gateway.tokens import Claims
 from mpp_shared.auth import Principal
+from mpp_shared.ended_sessions import EndedSessions
 from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
 
@@ -76,6 +77,7 @@ class Guard:
         self.codes_per_client = parse(settings.rate_limit_codes_per_client)
         self.failed_sign_ins_per_client = parse(settings.rate_limit_failed_sign_ins_per_client)
         self._sessions: dict[str, tuple[bool, float]] = {}
+        self.ended_sessions: EndedSessions | None = None  # the runtime's, as every service's
         self.audit = audit.AuditLog(identity)
         self._partners: dict[str, tuple[Claims | None, float]] = {}
 
@@ -165,7 +167,10 @@ class Guard:
         return caller, token
 
     async def session_valid(self, session_id: str) -> bool:
-        """Whether a session is live; remembered for a few seconds."""
+        """Whether a session is live; remembered for a few seconds, unless another gateway
+        replica announced its end meanwhile."""
+        if self.ended_sessions is not None and session_id in self.ended_sessions:
+            return False
         now = time.monotonic()
         cached = self._sessions.get(session_id)
         if cached and cached[1] > now:

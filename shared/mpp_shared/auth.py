@@ -163,6 +163,21 @@ def _unauthorized(error: str) -> Problem:
     )
 
 
+def _session_ended() -> Problem:
+    return Problem(
+        401,
+        "unauthorized",
+        detail={
+            "id": "Sesi sudah berakhir (keluar, kata sandi diganti, atau akun dinonaktifkan). "
+            "Silakan masuk lagi.",
+            "en": "The session has ended (signed out, password changed or account switched "
+            "off). Please sign in again.",
+        },
+        headers={"WWW-Authenticate": 'Bearer error="invalid_token"'},
+        reason="session-ended",
+    )
+
+
 def verifier_of(request: Request) -> TokenVerifier:
     """The app's verifier, made on first use."""
     state = request.app.state
@@ -182,7 +197,13 @@ async def optional_principal(request: Request) -> Principal | None:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token:
         raise _unauthorized("invalid_request")
-    return await verifier_of(request).verify_async(token.strip())
+    found = await verifier_of(request).verify_async(token.strip())
+    if found.session is not None:
+        runtime = getattr(request.app.state, "runtime", None)
+        ended = getattr(runtime, "ended_sessions", None)
+        if ended is not None and found.session in ended:
+            raise _session_ended()
+    return found
 
 
 async def principal(request: Request) -> Principal:

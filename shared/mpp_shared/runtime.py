@@ -16,6 +16,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mpp_shared import db, outbox, telemetry, topics
+from mpp_shared.ended_sessions import EndedSessions
 from mpp_shared.kafka import ConsumerRunner, TxHandler, ensure_topics
 from mpp_shared.settings import ServiceSettings
 
@@ -30,6 +31,8 @@ class Runtime:
     engine: AsyncEngine
     relay: outbox.Relay | None = None
     consumer: ConsumerRunner | None = None
+    # Sessions the gateway ended: their access tokens are refused here too.
+    ended_sessions: EndedSessions = field(default_factory=EndedSessions)
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extra_checks: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
@@ -95,6 +98,7 @@ async def run(
     runtime.tasks.append(creation)
     runtime.relay = outbox.Relay(settings=settings, engine=engine)
     runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
+    runtime.tasks.append(asyncio.create_task(runtime.ended_sessions.follow(settings)))
     if consumed:
         by_type = handlers(engine) if callable(handlers) else handlers
         runtime.consumer = ConsumerRunner(
@@ -105,6 +109,7 @@ async def run(
         yield runtime
     finally:
         runtime.relay.stop()
+        runtime.ended_sessions.stop()
         if runtime.consumer:
             runtime.consumer.stop()
         _, pending = await asyncio.wait(runtime.tasks, timeout=10)

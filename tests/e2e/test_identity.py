@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 import secrets
+import time
 
 import httpx
 
@@ -104,3 +105,58 @@ def test_a_caller_cannot_pick_its_own_address_with_x_forwarded_for(platform: Pla
     finally:
         strict.stop("gateway")
     assert answers == [401, 401, 401, 429]
+
+
+def _refused_within_seconds(url: str, headers: dict[str, str]) -> httpx.Response:
+    """The answer once the service refuses the token (it learns of the session's end from
+    Kafka), or the last answer after 10 seconds."""
+    deadline = time.monotonic() + 10
+    while True:
+        answer = httpx.get(url, headers=headers, timeout=10)
+        if answer.status_code == 401 or time.monotonic() > deadline:
+            return answer
+        time.sleep(0.2)
+
+
+def test_every_service_refuses_a_session_the_gateway_ended(platform: Platform) -> None:
+    citizen = register_citizen(platform, "Nur Aisyah")
+    applications = f"http://127.0.0.1:{platform.ports['applications']}/api/v1/applications"
+    documents = f"http://127.0.0.1:{platform.ports['documents']}/api/v1/documents"
+    assert httpx.get(applications, headers=citizen["headers"], timeout=10).status_code == 200
+    signed_out = httpx.post(
+        f"{platform.gateway}/api/v1/auth/logout", headers=citizen["headers"], timeout=10
+    )
+    assert signed_out.status_code == 204
+    # Straight at the services' own ports, past the gateway, with the unexpired token.
+    refused = _refused_within_seconds(applications, citizen["headers"])
+    assert refused.status_code == 401, refused.text
+    assert refused.json()["reason"] == "session-ended"
+    assert _refused_within_seconds(documents, citizen["headers"]).status_code == 401
+
+    # A staff member switched off: their token stops working everywhere too.
+    admin = bearer(sign_in(platform, "admin", DEVELOPMENT_SECRET))
+    username = f"petugas.{secrets.token_hex(3)}"
+    created = httpx.post(
+        f"{platform.gateway}/api/v1/auth/staff",
+        json={
+            "username": username,
+            "name": "Petugas Uji",
+            "role": "officer",
+            "agency": "DISDUKCAPIL",
+            "password": PASSWORD,
+        },
+        headers=admin,
+        timeout=10,
+    )
+    assert created.status_code == 201, created.text
+    officer = bearer(sign_in(platform, username, PASSWORD))
+    inbox = f"http://127.0.0.1:{platform.ports['applications']}/api/v1/applications/inbox"
+    assert httpx.get(inbox, headers=officer, timeout=10).status_code == 200
+    off = httpx.patch(
+        f"{platform.gateway}/api/v1/auth/staff/{created.json()['id']}",
+        json={"active": False},
+        headers=admin,
+        timeout=10,
+    )
+    assert off.status_code == 200, off.text
+    assert _refused_within_seconds(inbox, officer).status_code == 401

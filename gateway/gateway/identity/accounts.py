@@ -27,6 +27,7 @@ from mpp_shared.contracts.identity import (
     CitizenContact,
     CitizenRegistered,
     CitizenUpdated,
+    SessionsEnded,
     StaffUpdated,
 )
 from mpp_shared.db import VersionConflict
@@ -200,13 +201,18 @@ def account_event(account: Account) -> Event:
 
 
 async def update(identity: Identity, account: Account, **fields: Any) -> Account:
-    """Change an account and record its event, reading it again on a concurrent change."""
+    """Change an account and record its event, reading it again on a concurrent change; when
+    the change ends sessions (a new password, switched off), the sessions it ends too."""
     for _ in range(3):
         changed = account.model_copy(update=fields)
         try:
             async with identity.begin() as connection:
                 saved = await store.update_account(connection, changed)
-                await outbox.record(connection, [account_event(saved)])
+                events = [account_event(saved)]
+                ended = await _sessions_ended_by(connection, account, saved)
+                if ended is not None:
+                    events.append(ended)
+                await outbox.record(connection, events)
                 return saved
         except VersionConflict:
             async with identity.begin() as connection:
@@ -215,6 +221,36 @@ async def update(identity: Identity, account: Account, **fields: Any) -> Account
                 break
             account = fresh
     raise busy()
+
+
+async def _sessions_ended_by(
+    connection: AsyncConnection, before: Account, after: Account
+) -> Event | None:
+    """`identity.sessions.ended.v1` for the sessions a change of an account ends, if any."""
+    at = now()
+    if before.active and not after.active:
+        ids = await store.live_session_ids(connection, after.id, now=at)
+        reason = "account-switched-off"
+    elif after.sessions_valid_from > before.sessions_valid_from:
+        ids = await store.live_session_ids(
+            connection, after.id, now=at, before=after.sessions_valid_from
+        )
+        reason = "password-changed"
+    else:
+        return None
+    return sessions_ended(after.id, ids, reason) if ids else None
+
+
+def sessions_ended(account_id: str, session_ids: list[str], reason: str) -> Event:
+    """`identity.sessions.ended.v1`: services stop accepting these sessions' access tokens."""
+    return new_event(
+        type="identity.sessions.ended.v1",
+        source=SOURCE,
+        subject=account_id,
+        data=SessionsEnded.model_validate(
+            {"account_id": account_id, "session_ids": session_ids, "reason": reason}
+        ),
+    )
 
 
 async def account(identity: Identity, account_id: str) -> Account | None:

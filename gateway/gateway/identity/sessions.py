@@ -21,6 +21,7 @@ from gateway.identity.accounts import (
 from gateway.identity.models import PasswordChange, PasswordReset, TokenPair
 from gateway.identity.store import Account, Session
 from gateway.tokens import Claims
+from mpp_shared import outbox
 from mpp_shared.auth import Principal
 from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
@@ -194,6 +195,8 @@ async def refresh(identity: Identity, *, refresh_token: str) -> TokenPair:
             reused = current is not None and current.previous_hash == tokens.digest(secret)
             if reused:
                 await store.revoke_session(connection, session_id, now=at, reason="refresh-reused")
+                ended = accounts.sessions_ended(found.account_id, [session_id], "refresh-reused")
+                await outbox.record(connection, [ended])
     if not rotated:
         raise _invalid_refresh("refresh-token-reused" if reused else "invalid-refresh-token")
     access, ttl = identity.issuer.issue(_claims(account, session_id))
@@ -215,9 +218,9 @@ async def sign_out(
     identity: Identity, *, caller: Principal | None, refresh_token: str | None
 ) -> list[str]:
     """End the caller's session (by access or refresh token); the ids of sessions ended."""
-    ended = []
+    ended: dict[str, str] = {}  # session id: account id
     if caller is not None and caller.session:
-        ended.append(caller.session)
+        ended[caller.session] = caller.subject
     async with identity.begin() as connection:
         if refresh_token:
             session_id, _, secret = refresh_token.partition(".")
@@ -227,10 +230,17 @@ async def sign_out(
                 and secret
                 and secrets.compare_digest(found.secret_hash, tokens.digest(secret))
             ):
-                ended.append(session_id)
+                ended[session_id] = found.account_id
         for session_id in ended:
             await store.revoke_session(connection, session_id, now=now(), reason="sign-out")
-    return ended
+        by_account: dict[str, list[str]] = {}
+        for session_id, account_id in ended.items():
+            by_account.setdefault(account_id, []).append(session_id)
+        await outbox.record(
+            connection,
+            [accounts.sessions_ended(a, ids, "sign-out") for a, ids in by_account.items()],
+        )
+    return list(ended)
 
 
 async def change_password(

@@ -320,6 +320,20 @@ async def session_live(connection: Connection, session_id: str, *, now: dt.datet
     return (await connection.execute(query)).first() is not None
 
 
+async def live_session_ids(
+    connection: Connection, account_id: str, *, now: dt.datetime, before: dt.datetime | None = None
+) -> list[str]:
+    """The ids of an account's sessions not revoked or expired (begun before `before`)."""
+    query = select(sessions.c.id).where(
+        sessions.c.account_id == account_id,
+        sessions.c.revoked_at.is_(None),
+        sessions.c.expires_at > now,
+    )
+    if before is not None:
+        query = query.where(sessions.c.created_at < before)
+    return list((await connection.execute(query)).scalars())
+
+
 async def rotate_session(
     connection: Connection, *, session_id: str, secret_hash: str, new_hash: str, now: dt.datetime
 ) -> bool:

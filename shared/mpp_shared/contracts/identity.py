@@ -51,6 +51,16 @@ class StaffUpdated(Contract):
     active: bool
 
 
+@contract("identity.sessions.ended.v1", topic=topics.IDENTITY)
+class SessionsEnded(Contract):
+    """Sign-in sessions ended: every service refuses their access tokens from now on, though
+    the tokens have not expired yet (they live minutes)."""
+
+    account_id: str
+    session_ids: list[str]
+    reason: Literal["sign-out", "refresh-reused", "password-changed", "account-switched-off"]
+
+
 @contract("identity.otp.requested.v1", topic=topics.IDENTITY_OTP)
 class OtpRequested(Contract):
     """Send this one-time code to this phone number now."""
