@@ -17,7 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway import health, routing
 from gateway.edge import Edge
 from gateway.guard import Guard
-from gateway.identity import staff
+from gateway.identity import audit, staff
 from gateway.identity.accounts import Identity
 from gateway.identity.api import router as identity_router
 from gateway.live import router as live_router
@@ -47,6 +47,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings,
                 migrations="gateway.migrations",
                 produces=[topics.IDENTITY_OTP],
+                # The services' audit lines of the personal data they served.
+                consumes=[topics.APPLICATIONS, topics.DOCUMENTS],
+                handlers=audit.HANDLERS,
             ) as running,
             httpx.AsyncClient(timeout=timeout, limits=limits) as client,
             contextlib.AsyncExitStack() as clients,
@@ -161,9 +164,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             service_name,
             authorization=f"Bearer {token}" if token else None,
         )
-        audited = caller is not None and gate.audited(request, caller, segment)
-        if audited and caller is not None and response.status_code < 400:
-            gate.record(request, caller, response.status_code)
+        # The services audit the personal data they serve (mpp_shared.read_audit).
         return response
 
     apps = WebApps(settings.web_dir, settings.media_origins())

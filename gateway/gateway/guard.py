@@ -1,5 +1,5 @@
 """What the gateway checks before it forwards a call: rate limits, who is calling, coarse roles;
-and after: an audit line for every read of personal data by staff.
+and an audit line for each read of personal data it serves itself (the services audit theirs).
 
 Fine-grained rules (an officer sees only their agency's applications) stay in the services, which
 verify the same token again. Rate limits and the session cache are per gateway replica.
@@ -31,8 +31,6 @@ log = logging.getLogger(__name__)
 
 STAFF = frozenset({"officer", "agency_admin", "mpp_admin", "ops_viewer"})
 READS = frozenset({"GET", "HEAD"})
-# Path segments whose answers hold citizens' personal data: staff reads of them are audited.
-PERSONAL = frozenset({"applications", "documents", "complaints", "bookings", "citizens"})
 # What a partner's scope lets it call, by first path segment: (scope, read only).
 PARTNER_ROUTES = {
     "partners": ("subscriptions:write", False),
@@ -238,17 +236,8 @@ class Guard:
 
     # --- audit ---------------------------------------------------------------------------------
 
-    def audited(self, request: Request, caller: Principal | None, segment: str) -> bool:
-        """Whether this call is a staff or partner read of personal data."""
-        return (
-            caller is not None
-            and caller.role != "citizen"
-            and request.method in READS
-            and segment in PERSONAL
-        )
-
     def record(self, request: Request, caller: Principal, status: int) -> None:
-        """One audit line: who read what, when, with what answer."""
+        """One audit line for a read the gateway served: who read what, when, with what answer."""
         self.audit.record(
             AuditRecord(
                 id=new_id(),

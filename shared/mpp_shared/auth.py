@@ -203,6 +203,7 @@ async def optional_principal(request: Request) -> Principal | None:
         ended = getattr(runtime, "ended_sessions", None)
         if ended is not None and found.session in ended:
             raise _session_ended()
+    request.state.principal = found  # for the audit of the read (mpp_shared.read_audit)
     return found
 
 

@@ -15,8 +15,10 @@ from aiokafka.errors import KafkaError
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from mpp_shared import db, outbox, telemetry, topics
+from mpp_shared import db, outbox, read_audit, telemetry, topics
+from mpp_shared.batches import BatchWriter
 from mpp_shared.ended_sessions import EndedSessions
+from mpp_shared.events import Event
 from mpp_shared.kafka import ConsumerRunner, TxHandler, ensure_topics
 from mpp_shared.settings import ServiceSettings
 
@@ -33,6 +35,8 @@ class Runtime:
     consumer: ConsumerRunner | None = None
     # Sessions the gateway ended: their access tokens are refused here too.
     ended_sessions: EndedSessions = field(default_factory=EndedSessions)
+    # Audit events of staff reads of personal data, on their way to the outbox.
+    read_audit: BatchWriter[Event] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
     extra_checks: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
@@ -99,6 +103,8 @@ async def run(
     runtime.relay = outbox.Relay(settings=settings, engine=engine)
     runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
     runtime.tasks.append(asyncio.create_task(runtime.ended_sessions.follow(settings)))
+    runtime.read_audit = read_audit.writer(engine)
+    runtime.read_audit.start()
     if consumed:
         by_type = handlers(engine) if callable(handlers) else handlers
         runtime.consumer = ConsumerRunner(
@@ -108,6 +114,7 @@ async def run(
     try:
         yield runtime
     finally:
+        await runtime.read_audit.close()  # into the outbox, for the relay now or next time
         runtime.relay.stop()
         runtime.ended_sessions.stop()
         if runtime.consumer:

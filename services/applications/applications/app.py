@@ -21,6 +21,7 @@ from applications.settings import Settings
 from applications.surveys import api as surveys_api
 from applications.workdays import WorkingCalendar
 from mpp_shared import runtime, topics, web
+from mpp_shared.read_audit import ReadAudit
 from mpp_shared.runtime import Runtime
 
 MIGRATIONS = "applications.migrations"
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     )
     for router in (api.router, bookings_api.router, surveys_api.router, complaints_api.router):
         app.include_router(router)
+    app.add_middleware(
+        ReadAudit, service_name="applications", segments=("applications", "complaints", "bookings")
+    )
     return app
 
 

@@ -18,6 +18,7 @@ from documents import api, consumers, service
 from documents.settings import Settings
 from mpp_shared import blobs, runtime, topics, web
 from mpp_shared.kafka import DirectPublisher
+from mpp_shared.read_audit import ReadAudit
 from mpp_shared.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -64,6 +65,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
     )
     app.include_router(api.router)
+    app.add_middleware(ReadAudit, service_name="documents", segments=("documents",))
     return app
 
 

@@ -44,6 +44,7 @@ def load_all() -> dict[str, tuple[str, type[BaseModel]]]:
         documents,
         identity,
         notifications,
+        reads,
     )
 
     return REGISTRY

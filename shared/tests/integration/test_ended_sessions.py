@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 
 from aiokafka import AIOKafkaProducer
 
@@ -15,7 +14,7 @@ from mpp_shared.ended_sessions import EndedSessions
 from mpp_shared.ids import new_id
 from mpp_shared.kafka import ensure_topics
 from mpp_shared.settings import ServiceSettings
-from mpp_shared.testing import eventually
+from mpp_shared.testing import eventually, settings_for
 
 
 async def _publish(producer: AIOKafkaProducer, topic: str, *session_ids: str) -> None:
@@ -32,9 +31,10 @@ async def _publish(producer: AIOKafkaProducer, topic: str, *session_ids: str) ->
 
 
 async def test_ended_sessions_are_learnt_whenever_the_process_starts(
-    make_settings: Callable[..., ServiceSettings], kafka: str
+    namespace: str, kafka: str
 ) -> None:
-    settings = make_settings("probe")
+    # A namespace of its own: the gateway's tests read this run's identity topic as JSON.
+    settings = settings_for(ServiceSettings, f"{namespace}ended", service_name="probe")
     topic = settings.topic(topics.IDENTITY)
     await ensure_topics(kafka, [topic], partitions=2)
     producer = AIOKafkaProducer(bootstrap_servers=kafka)
