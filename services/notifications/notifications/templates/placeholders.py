@@ -424,13 +424,13 @@ def _sample_model(model: type[BaseModel]) -> dict[str, Any]:
 def _sample(name: str, annotation: Any) -> Any:
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return _sample_model(annotation)
+    choices = _choices(annotation)  # a choice field's own values before any example text
+    if choices:
+        return SAMPLE_VALUES[name] if SAMPLE_VALUES.get(name) in choices else choices[0]
     if name in SAMPLE_VALUES:
         return SAMPLE_VALUES[name]
     if name == "expires_at":
         return datetime.now(UTC) + timedelta(minutes=5)
-    choices = _choices(annotation)
-    if choices:
-        return choices[0]
     origin = get_origin(annotation)
     if origin in (Union, types.UnionType):
         inner = [a for a in get_args(annotation) if a is not type(None)]
