@@ -47,7 +47,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from applications import catalog_view, documents_view, numbers
+from applications import catalog_view, citizens_view, documents_view, numbers
 from applications import store as applications_store
 from applications.bookings import slots as booking_slots
 from applications.bookings import store as bookings_store
@@ -1623,14 +1623,14 @@ async def load(
 
         # Side by side: the database copies one service's rows while messages are rendered.
         loads = [
-            load_applications(engines["applications"], volume, progress),
+            load_applications(engines["applications"], volume, generator, progress),
             load_documents(engines["documents"], volume, generator, progress),
             load_notifications(
                 engines["notifications"], space.notifications, volume, generator, clock, progress
             ),
         ]
         if with_gateway and gateway_ready():
-            loads.append(load_gateway(space.gateway, generator, progress))
+            loads.append(load_gateway(space.gateway, generator, volume, services, progress))
         else:
             print("  gateway: not loaded; citizens exist only as the ids the others refer to")
         for loaded in await asyncio.gather(*loads):
@@ -1710,11 +1710,15 @@ async def apply_catalog_events(
 
 
 async def load_applications(
-    engine: AsyncEngine, volume: Volume, progress: Progress
+    engine: AsyncEngine, volume: Volume, generator: Generator, progress: Progress
 ) -> dict[str, int]:
     """Applications with their history, numbers, bookings, surveys, complaints and the read
-    model of documents, through the applications service's tables."""
+    models of documents and of citizens' names, through the applications service's tables."""
     counts = {}
+    since = time.perf_counter()
+    names = [{"citizen_id": c.id, "name": c.name} for c in generator.citizens]
+    counts["applicant_names"] = await put(engine, citizens_view.citizen_names, names)
+    progress.step("applications: citizen_names (applicants' names)", len(names), since)
     tables: list[tuple[str, Table]] = [
         ("applications", applications_store.applications),
         ("application_history", applications_store.application_history),
@@ -1862,11 +1866,17 @@ def gateway_ready() -> bool:
 
 
 async def load_gateway(
-    settings: ServiceSettings, generator: Generator, progress: Progress
+    settings: ServiceSettings,
+    generator: Generator,
+    volume: Volume,
+    services: dict[str, ServicePublished],
+    progress: Progress,
 ) -> dict[str, int]:
     """Citizens' accounts (NIK encrypted and keyed as the gateway keeps them, one password
-    hashed once for all) and the officers who acted on the applications, through the gateway's
-    own table. Every account signs in with PASSWORD: citizens by NIK or phone, staff by name."""
+    hashed once for all), the officers who acted on the applications, and which agency handles
+    which citizen's application (as `applications.events` would have told), through the
+    gateway's own tables. Every account signs in with PASSWORD: citizens by NIK or phone, staff
+    by name."""
     from gateway.identity import passwords
     from gateway.identity import store as identity_store
     from gateway.identity.pii import Vault
@@ -1923,13 +1933,28 @@ async def load_gateway(
                 sessions_valid_from=hired,
             ).model_dump()
         )
+    full_nik = {s.service_id for s in services.values() if s.requires_full_nik}
+    handled = [
+        {
+            "application_id": a["id"],
+            "citizen_id": a["citizen_id"],
+            "agency": a["agency"],
+            "requires_full_nik": a["service_id"] in full_nik,
+            "open": a["open"],
+            "closed_at": None if a["open"] else a["updated_at"],
+        }
+        for a in volume.rows["applications"]
+    ]
     engine = db.create_engine(gateway)
     try:
         count = await put(engine, identity_store.accounts, accounts)
+        progress.step(f"gateway: accounts ({len(staff)} staff)", count, since)
+        since = time.perf_counter()
+        handled_count = await put(engine, identity_store.handled_applications, handled)
+        progress.step("gateway: handled_applications", handled_count, since)
     finally:
         await engine.dispose()
-    progress.step(f"gateway: accounts ({len(staff)} staff)", count, since)
-    return {"accounts": count}
+    return {"accounts": count, "handled_applications": handled_count}
 
 
 def main() -> None:

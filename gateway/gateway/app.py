@@ -17,7 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from gateway import health, routing
 from gateway.edge import Edge
 from gateway.guard import Guard
-from gateway.identity import audit, staff
+from gateway.identity import audit, handling, staff
 from gateway.identity.accounts import Identity
 from gateway.identity.api import router as identity_router
 from gateway.live import router as live_router
@@ -47,9 +47,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings,
                 migrations="gateway.migrations",
                 produces=[topics.IDENTITY_OTP],
-                # The services' audit lines of the personal data they served.
+                # Which agency handles which citizen's applications: who may read whom; and
+                # the services' audit lines of the personal data they served.
                 consumes=[topics.APPLICATIONS, topics.DOCUMENTS],
-                handlers=audit.HANDLERS,
+                handlers=handling.HANDLERS | audit.HANDLERS,
             ) as running,
             httpx.AsyncClient(timeout=timeout, limits=limits) as client,
             contextlib.AsyncExitStack() as clients,

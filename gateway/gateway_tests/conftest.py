@@ -6,9 +6,11 @@ refuses answers 401 or 403, which is what these tests look at.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import secrets
 from collections.abc import AsyncIterator, Callable
+from datetime import datetime
 from typing import Any
 
 import httpx
@@ -17,9 +19,16 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.app import create_app
 from gateway.settings import Settings
-from mpp_shared import db
+from mpp_shared import db, events, topics
+from mpp_shared.contracts import Contract
+from mpp_shared.contracts.applications import (
+    ApplicationCompleted,
+    ApplicationRejected,
+    ApplicationStatusChanged,
+    ApplicationSubmitted,
+)
 from mpp_shared.settings import DEVELOPMENT_SECRET
-from mpp_shared.testing import KAFKA, Databases, in_process, read_topic, settings_for
+from mpp_shared.testing import KAFKA, Databases, feeder, in_process, read_topic, settings_for
 
 CLOSED = "http://127.0.0.1:9"  # the discard port: nothing listens there
 
@@ -175,3 +184,70 @@ def staff(gateway: httpx.AsyncClient, admin: dict[str, str]) -> Callable[..., An
         return created.json(), bearer(signed.json())
 
     return make
+
+
+# --- applications, as the applications service announces them -------------------------------
+
+
+def application_event(
+    kind: str,
+    *,
+    citizen_id: str,
+    agency: str,
+    application_id: str | None = None,
+    requires_full_nik: bool = False,
+    state: str | None = None,
+    at: datetime | None = None,
+    **extra: Any,
+) -> events.Event:
+    """An `applications.application.<kind>.v1` event of one application (a new one unless
+    `application_id` is given), in `state` (by default the one its kind leads to); `at`
+    backdates it."""
+    application_id = application_id or f"app-{secrets.token_hex(6)}"
+    facts: dict[str, Any] = {
+        "application_id": application_id,
+        "tracking_number": f"SNJ-{agency}-20261201-{secrets.randbelow(10**6):06d}",
+        "service_id": "svc-uji",
+        "service_version": 1,
+        "agency": agency,
+        "citizen_id": citizen_id,
+        "state": state or {"status_changed": "in_review"}.get(kind, kind),
+    }
+    data: Contract = {
+        "submitted": lambda: ApplicationSubmitted(
+            **facts, document_ids=[], requires_full_nik=requires_full_nik
+        ),
+        "status_changed": lambda: ApplicationStatusChanged(
+            **facts, from_state="submitted", action="act", actor_role="officer", **extra
+        ),
+        "completed": lambda: ApplicationCompleted(**facts, electronic_output=False),
+        "rejected": lambda: ApplicationRejected(**facts, reason="Berkas tidak sesuai."),
+    }[kind]()
+    event = events.new_event(
+        type=f"applications.application.{kind}.v1",
+        source=topics.source_of("applications"),
+        subject=application_id,
+        data=data,
+    )
+    return dataclasses.replace(event, time=at) if at else event
+
+
+@pytest.fixture
+def feed(gateway: httpx.AsyncClient) -> Callable[..., Any]:
+    """Hand events to the gateway's consumer handlers, as if they came from Kafka."""
+    return feeder(gateway)
+
+
+@pytest.fixture
+def handles(feed: Callable[..., Any]) -> Callable[..., Any]:
+    """Tell the gateway that an agency handles a (new) application of a citizen, as the
+    applications service would; returns the application's id."""
+
+    async def tell(agency: str, citizen_id: str, *, requires_full_nik: bool = False) -> str:
+        submitted = application_event(
+            "submitted", citizen_id=citizen_id, agency=agency, requires_full_nik=requires_full_nik
+        )
+        await feed(submitted)
+        return submitted.subject
+
+    return tell

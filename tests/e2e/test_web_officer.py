@@ -153,6 +153,13 @@ def test_an_officer_works_an_application_from_inbox_to_completion(
     expect(desk.get_by_role("status").filter(has_text="Daftar diperbarui.")).to_be_attached()
 
     # -- the detail: focus, labels of the answers, the citizen, the documents ------------------
+    identity_reads: list[str] = []
+    desk.on(
+        "request",
+        lambda request: (
+            identity_reads.append(request.url) if "/api/v1/auth/citizens/" in request.url else None
+        ),
+    )
     desk.get_by_role("link", name=tracking).click()
     heading = desk.get_by_role("heading", level=1, name=tracking)
     expect(heading).to_be_focused()
@@ -161,8 +168,13 @@ def test_an_officer_works_an_application_from_inbox_to_completion(
     expect(answers.locator("div").filter(has_text="Jenis kelamin")).to_contain_text("Perempuan")
     expect(answers.locator("div").filter(has_text="Tanggal lahir")).to_contain_text("20 Nov 2026")
     applicant = desk.get_by_role("region", name="Pemohon")
+    expect(applicant).not_to_contain_text(citizen["nik"])
+    assert identity_reads == [], "the page asks for the applicant's identity only on request"
+    # A birth certificate is civil registry work: the agency sees the whole NIK.
+    applicant.get_by_role("button", name="Lihat data pemohon").click()
     expect(applicant).to_contain_text("Rahmawati Petugas")
     expect(applicant).to_contain_text(citizen["nik"])
+    assert len(identity_reads) == 1, identity_reads
 
     documents = desk.get_by_role("region", name="Dokumen persyaratan")
     expect(documents).to_contain_text("Kartu Keluarga orang tua")

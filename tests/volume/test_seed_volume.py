@@ -84,6 +84,8 @@ async def test_the_loader_makes_the_promised_volume_at_scale(loaded: Loaded) -> 
     assert applications == round(60_000 * SCALE)
     assert counts["citizens"] == round(40_000 * SCALE)
     assert counts["contacts"] == counts["citizens"] == counts["citizen_names"]
+    assert counts["applicant_names"] == counts["citizens"], "the officers' inbox shows names"
+    assert counts["handled_applications"] == applications, "the gateway knows who handles whom"
     # About 150,000 documents and 500,000 messages per 60,000 applications.
     assert 1.8 * applications <= counts["documents"] <= 3.3 * applications
     assert 6 * applications <= counts["messages"] <= 11 * applications

@@ -212,12 +212,26 @@ async def update_me(identity: IdentityDep, caller: Caller, update: ProfileUpdate
     return await citizens.update_profile(identity, caller=caller, update=update)
 
 
-@router.get("/auth/citizens/{citizen_id}")
+@router.get(
+    "/auth/citizens/{citizen_id}",
+    responses={
+        404: {
+            "description": "No such citizen, or none the caller's agency handles an application "
+            "of now or did in the last 30 days (the same answer: who is registered is not told)",
+            "content": {"application/problem+json": {}},
+        }
+    },
+)
 async def citizen(
     identity: IdentityDep, guard: GuardDep, request: Request, caller: Staff, citizen_id: str
 ) -> CitizenView:
-    """A citizen's identity and contacts, for staff handling their application (audited)."""
-    view = await citizens.citizen_for_staff(identity, citizen_id=citizen_id)
+    """A citizen's identity and contacts, for the staff of an agency handling their application
+    (every read, and every refused one, is audited)."""
+    try:
+        view = await citizens.citizen_for_staff(identity, caller=caller, citizen_id=citizen_id)
+    except Problem as refused:
+        guard.record(request, caller, refused.status)
+        raise
     guard.record(request, caller, 200)
     return view
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from gateway.identity import accounts, codes, sessions, store
+from gateway.identity import accounts, codes, handling, sessions, store
 from gateway.identity import nik as niks
 from gateway.identity.accounts import (
     Identity,
@@ -24,7 +25,7 @@ from gateway.identity.models import (
     Registration,
     TokenPair,
 )
-from gateway.identity.store import Account
+from gateway.identity.store import Account, Handling
 from mpp_shared import db, outbox
 from mpp_shared.auth import Principal
 from mpp_shared.db import VersionConflict
@@ -158,10 +159,40 @@ async def update_profile(identity: Identity, *, caller: Principal, update: Profi
     return me_view(identity, account)
 
 
-async def citizen_for_staff(identity: Identity, *, citizen_id: str) -> CitizenView:
-    """A citizen's identity and contacts as staff see them (the caller audits the read)."""
-    found = await accounts.account(identity, citizen_id)
-    if found is None or found.kind != "citizen" or found.nik_encrypted is None:
+# Roles that see a citizen because their agency handles an application of the citizen.
+AGENCY_STAFF = ("officer", "agency_admin")
+
+
+async def citizen_for_staff(
+    identity: Identity, *, caller: Principal, citizen_id: str
+) -> CitizenView:
+    """A citizen's identity and contacts as the caller may see them (the caller audits the
+    read): an agency's staff only while the agency handles an application of the citizen or did
+    within `handling.GRACE`, the whole NIK only where one of those applications' services needs
+    it; the mall's administrators with the NIK masked. Anyone else, like an unknown citizen, is
+    a 404: whether someone is registered is not told."""
+    async with identity.begin() as connection:
+        found = await store.account(connection, citizen_id)
+        if found is None or found.kind != "citizen" or found.nik_encrypted is None:
+            raise Problem(404, "not-found")
+        allowed = await _allowed(connection, caller=caller, citizen_id=citizen_id)
+    if allowed is None:
         raise Problem(404, "not-found")
     nik = identity.niks.decrypt(found.nik_encrypted)
-    return CitizenView.model_validate(found.model_dump() | {"nik": nik})
+    return CitizenView.model_validate(
+        found.model_dump()
+        | {"nik_masked": niks.masked(nik), "nik": nik if allowed.requires_full_nik else None}
+    )
+
+
+async def _allowed(
+    connection: AsyncConnection, *, caller: Principal, citizen_id: str
+) -> Handling | None:
+    """What the caller may see of the citizen; None: nothing."""
+    if caller.role == "mpp_admin":
+        return Handling(requires_full_nik=False)
+    if caller.role not in AGENCY_STAFF or not caller.agency:
+        return None
+    return await store.handling(
+        connection, citizen_id=citizen_id, agency=caller.agency, ended_since=now() - handling.GRACE
+    )

@@ -141,14 +141,25 @@ class Me(BaseModel):
 
 
 class CitizenView(BaseModel):
-    """A citizen as staff see them (each read is audited)."""
+    """A citizen as staff see them: officers and agency administrators only while their agency
+    handles an application of the citizen, or did within the last 30 days (each read is
+    audited)."""
 
     id: str
     name: str
-    nik: str
-    phone: str
+    nik_masked: str = Field(
+        description="The NIK with its district and birth date hidden, e.g. 7307********0001",
+        examples=["7307********0001"],
+    )
+    nik: str | None = Field(
+        default=None,
+        description="The whole NIK, only to the staff of an agency handling an application for a "
+        "service whose definition needs it (`requires_full_nik`: identity cards, family cards, "
+        "civil certificates); null otherwise",
+    )
+    phone: str = Field(description="To reach the applicant about the application (E.164)")
     phone_verified: bool
-    email: str | None = None
+    email: str | None = Field(default=None, description="To reach the applicant, if given")
     language: Language
 
 

@@ -40,8 +40,14 @@ class Nik:
 
     @property
     def masked(self) -> str:
-        """The NIK as shown to people: region and serial hidden."""
-        return f"{self.value[:4]}{'*' * 8}{self.value[12:]}"
+        """The NIK as shown to people (see `masked`)."""
+        return masked(self.value)
+
+
+def masked(value: str) -> str:
+    """A NIK as shown where the whole is not needed: its province and regency and its serial;
+    the district and the birth date (which also tells the sex) hidden."""
+    return f"{value[:4]}{'*' * 8}{value[12:]}"
 
 
 class InvalidNik(ValueError):

@@ -4,7 +4,9 @@ Tables: `accounts` (citizens and staff; a `version` guards concurrent changes; t
 hash, the staff username and a verified phone are each unique), `sessions` (one refresh secret
 each, the previous one kept to detect reuse), `otps` (the current code of a purpose and phone),
 `sign_in_failures` (per account, each attempt counted under the row's lock), `api_keys`,
-`audit_log`, and the outbox of `identity.events`.
+`audit_log`, `handled_applications` (which agency handles which citizen's application, from
+`applications.events`: what lets an agency's staff read that citizen), and the outbox of
+`identity.events` and the inbox of the events applied.
 """
 
 from __future__ import annotations
@@ -144,6 +146,20 @@ audit_log = Table(
     Index("ix_audit_log_actor_at_id", "actor", "at", "id"),
 )
 
+# One row per application, from `applications.events`: the agency that handles it, whose
+# applicant it is, whether the service needs the full NIK, and when it ended (if it has).
+handled_applications = Table(
+    "handled_applications",
+    metadata,
+    Column("application_id", Text, primary_key=True),
+    Column("citizen_id", Text, nullable=False),
+    Column("agency", Text, nullable=False),
+    Column("requires_full_nik", Boolean, nullable=False),
+    Column("open", Boolean, nullable=False),
+    Column("closed_at", Time),
+    Index("ix_handled_applications_citizen_id_agency", "citizen_id", "agency"),
+)
+
 
 class Record(BaseModel):
     """A row as the service layer sees it."""
@@ -227,6 +243,12 @@ class AuditRecord(Record):
     query: str | None = None
     status: int
     request_id: str | None = None
+
+
+class Handling(Record):
+    """What an agency's applications of a citizen let its staff read."""
+
+    requires_full_nik: bool
 
 
 # --- accounts -------------------------------------------------------------------------------
@@ -544,3 +566,82 @@ async def audit_entries(
     )
     found = [AuditRecord.model_validate(row._mapping) for row in await connection.execute(query)]
     return pagination.keyset_page(found, limit=limit, key=lambda e: (e.at, e.id))
+
+
+# --- applications handled by agencies -------------------------------------------------------
+
+
+async def record_handling(
+    connection: Connection,
+    *,
+    application_id: str,
+    citizen_id: str,
+    agency: str,
+    requires_full_nik: bool,
+) -> None:
+    """An application the agency handles, open unless its end was recorded already (an ended
+    application never opens again); the full-NIK need, once known, is kept."""
+    t = handled_applications.c
+    statement = insert(handled_applications).values(
+        application_id=application_id,
+        citizen_id=citizen_id,
+        agency=agency,
+        requires_full_nik=requires_full_nik,
+        open=True,
+        closed_at=None,
+    )
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[t.application_id],
+            set_={"requires_full_nik": t.requires_full_nik | statement.excluded.requires_full_nik},
+        )
+    )
+
+
+async def close_handling(
+    connection: Connection,
+    *,
+    application_id: str,
+    citizen_id: str,
+    agency: str,
+    closed_at: dt.datetime,
+) -> None:
+    """The application ended at `closed_at`; the first end recorded is kept."""
+    t = handled_applications.c
+    statement = insert(handled_applications).values(
+        application_id=application_id,
+        citizen_id=citizen_id,
+        agency=agency,
+        requires_full_nik=False,
+        open=False,
+        closed_at=closed_at,
+    )
+    await connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[t.application_id],
+            set_={
+                "open": False,
+                "closed_at": func.coalesce(t.closed_at, statement.excluded.closed_at),
+            },
+        )
+    )
+
+
+async def handling(
+    connection: Connection, *, citizen_id: str, agency: str, ended_since: dt.datetime
+) -> Handling | None:
+    """What the agency's applications of the citizen that are open, or ended since
+    `ended_since`, allow; None when there are none."""
+    t = handled_applications.c
+    row = (
+        await connection.execute(
+            select(func.count().label("handled"), func.bool_or(t.requires_full_nik).label("full"))
+            .select_from(handled_applications)
+            .where(
+                t.citizen_id == citizen_id,
+                t.agency == agency,
+                t.open | (t.closed_at >= ended_since),
+            )
+        )
+    ).one()
+    return Handling(requires_full_nik=bool(row.full)) if row.handled else None

@@ -120,8 +120,10 @@ async def test_staff_reads_of_a_citizen_are_audited(
     admin: dict[str, str],
     staff: Callable[..., Any],
     register: Callable[..., Any],
+    handles: Callable[..., Any],
 ) -> None:
     citizen = await register()
+    await handles("DUKCAPIL", citizen["id"], requires_full_nik=True)
     account, officer = await staff("officer", "DUKCAPIL")
     read = await gateway.get(f"/api/v1/auth/citizens/{citizen['id']}", headers=officer)
     assert read.status_code == 200, read.text
@@ -230,9 +232,12 @@ async def test_the_audit_log_pages_newest_first(
     admin: dict[str, str],
     staff: Callable[..., Any],
     register: Callable[..., Any],
+    handles: Callable[..., Any],
 ) -> None:
     citizens = [await register(verified=False) for _ in range(3)]
     account, officer = await staff("officer", "DUKCAPIL")
+    for citizen in citizens:
+        await handles("DUKCAPIL", citizen["id"])
     for citizen in citizens:
         read = await gateway.get(f"/api/v1/auth/citizens/{citizen['id']}", headers=officer)
         assert read.status_code == 200, read.text

@@ -46,7 +46,10 @@ def _state(published: ServicePublished, code: str) -> State:
 
 
 def _view(
-    application: StoredApplication, published: ServicePublished, caller: Principal
+    application: StoredApplication,
+    published: ServicePublished,
+    caller: Principal,
+    applicant_name: str | None = None,
 ) -> Application:
     assert published.workflow is not None
     now = dt.datetime.now(dt.UTC)
@@ -60,6 +63,7 @@ def _view(
         service_name=published.name,
         agency=application.agency,
         citizen_id=application.citizen_id,
+        applicant_name=applicant_name,
         state=_state(published, application.state),
         form=application.form,
         documents=application.documents,
@@ -85,6 +89,7 @@ def _summary(
     versions: service.Versions,
     calendar: WorkingCalendar,
     now: dt.datetime,
+    applicant_name: str | None = None,
 ) -> ApplicationSummary:
     published = versions[(application.service_id, application.service_version)]
     return ApplicationSummary(
@@ -93,6 +98,7 @@ def _summary(
         service_slug=application.service_slug,
         service_name=published.name,
         agency=application.agency,
+        applicant_name=applicant_name,
         state=_state(published, application.state),
         submitted_at=application.submitted_at,
         due_at=application.due_at,
@@ -155,7 +161,7 @@ async def inbox(
     if caller.role in service.STAFF:
         agency = caller.agency
     now = dt.datetime.now(dt.UTC)
-    counts, found, versions = await service.inbox(
+    counts, found, versions, names = await service.inbox(
         rt.engine,
         calendar=calendar,
         agency=agency,
@@ -163,9 +169,10 @@ async def inbox(
         cursor=cursor,
         limit=limit,
         now=now,
+        named=caller.role in service.NAMED,
     )
     page = pagination.keyset_page(
-        [_summary(a, versions, calendar, now) for a in found],
+        [_summary(a, versions, calendar, now, names.get(a.citizen_id)) for a in found],
         limit=limit,
         key=lambda s: (s.due_at or store.NO_DEADLINE, s.id),
     )
@@ -182,8 +189,8 @@ async def inbox(
 @router.get("/applications/{application_id}")
 async def read(rt: RuntimeDep, caller: CurrentPrincipal, application_id: str) -> Application:
     """One application with its timeline and the actions the caller may take now."""
-    application = await service.read(rt.engine, caller=caller, application_id=application_id)
-    return _view(application, await service.version_of(rt.engine, application), caller)
+    application, name = await service.read(rt.engine, caller=caller, application_id=application_id)
+    return _view(application, await service.version_of(rt.engine, application), caller, name)
 
 
 @router.post("/applications/{application_id}/actions/{action}")
@@ -204,7 +211,8 @@ async def act(
         action_code=action,
         action=body or ActionInput(),
     )
-    return _view(application, await service.version_of(rt.engine, application), caller)
+    name = await service.applicant_name_of(rt.engine, caller=caller, application=application)
+    return _view(application, await service.version_of(rt.engine, application), caller, name)
 
 
 @router.get("/track/{tracking_number}")

@@ -13,7 +13,7 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
-from applications import api, catalog_view, clocks, documents_view, service
+from applications import api, catalog_view, citizens_view, clocks, documents_view, service
 from applications.bookings import api as bookings_api
 from applications.complaints import api as complaints_api
 from applications.complaints import clocks as complaint_clocks
@@ -43,8 +43,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with runtime.run(
             settings,
             migrations=MIGRATIONS,
-            consumes=[topics.CATALOG, topics.DOCUMENTS],
-            handlers=catalog_view.HANDLERS | documents_view.HANDLERS,
+            # The catalog's services, documents' checks and applicants' names (for officers).
+            consumes=[topics.CATALOG, topics.DOCUMENTS, topics.IDENTITY],
+            handlers=catalog_view.HANDLERS | documents_view.HANDLERS | citizens_view.HANDLERS,
         ) as running:
             app.state.runtime = running
             app.state.calendar = calendar

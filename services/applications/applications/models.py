@@ -78,6 +78,11 @@ class Application(BaseModel):
     service_name: LocalizedText
     agency: str
     citizen_id: str
+    applicant_name: str | None = Field(
+        default=None,
+        description="The applicant's name, for the agency's staff (null until the identity "
+        "service's news of the citizen has arrived, and in citizens' own views)",
+    )
     state: State
     form: dict[str, Any]
     documents: dict[str, list[str]]
@@ -99,6 +104,11 @@ class ApplicationSummary(BaseModel):
     service_slug: str
     service_name: LocalizedText
     agency: str
+    applicant_name: str | None = Field(
+        default=None,
+        description="The applicant's name, in the officer's inbox (null until known, and in "
+        "citizens' own lists)",
+    )
     state: State
     submitted_at: datetime
     due_at: datetime | None

@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from applications import catalog_view, documents_view, forms, store
+from applications import catalog_view, citizens_view, documents_view, forms, store
 from applications.models import (
     AgencyCounts,
     ApplicationRecord,
@@ -40,6 +40,9 @@ SOURCE = topics.source_of("applications")
 STAFF = ("officer", "agency_admin")
 # Roles that read any agency's applications: the mall's administrators and its command center.
 MALL_WIDE = ("mpp_admin", "ops_viewer")
+# Roles that work applications and see the applicant's name on them (not partners' systems, not
+# the command center's viewers, who need no names).
+NAMED = ("officer", "agency_admin", "mpp_admin")
 
 
 def utc_now() -> dt.datetime:
@@ -88,10 +91,35 @@ async def load_visible(
     return application
 
 
-async def read(engine: AsyncEngine, *, caller: Principal, application_id: str) -> StoredApplication:
-    """An application the caller may read, with its history, or a 404."""
+async def read(
+    engine: AsyncEngine, *, caller: Principal, application_id: str
+) -> tuple[StoredApplication, str | None]:
+    """An application the caller may read, with its history and the applicant's name as the
+    caller may see it; or a 404."""
     async with engine.connect() as connection:
-        return await load_visible(connection, caller=caller, application_id=application_id)
+        application = await load_visible(connection, caller=caller, application_id=application_id)
+        return application, await applicant_name(connection, caller=caller, application=application)
+
+
+async def applicant_name(
+    connection: AsyncConnection, *, caller: Principal, application: ApplicationRecord
+) -> str | None:
+    """The applicant's name for the staff who work applications; None for other callers, and
+    until the identity service's news of the citizen has arrived."""
+    if caller.role not in NAMED:
+        return None
+    found = await citizens_view.names(connection, [application.citizen_id])
+    return found.get(application.citizen_id)
+
+
+async def applicant_name_of(
+    engine: AsyncEngine, *, caller: Principal, application: ApplicationRecord
+) -> str | None:
+    """`applicant_name` on a connection of its own (after an action was committed)."""
+    if caller.role not in NAMED:
+        return None
+    async with engine.connect() as connection:
+        return await applicant_name(connection, caller=caller, application=application)
 
 
 async def published_version(
@@ -186,7 +214,9 @@ async def submit(
             submitted = event_of(
                 "submitted",
                 ApplicationSubmitted(
-                    **facts_of(application), document_ids=application.document_ids
+                    **facts_of(application),
+                    document_ids=application.document_ids,
+                    requires_full_nik=service.requires_full_nik,
                 ),
             )
             if not await store.insert(
@@ -445,9 +475,11 @@ async def inbox(
     cursor: str | None,
     limit: int,
     now: dt.datetime,
-) -> tuple[InboxCounts, list[ApplicationRecord], Versions]:
+    named: bool,
+) -> tuple[InboxCounts, list[ApplicationRecord], Versions, dict[str, str]]:
     """An agency's open applications, soonest due first (`limit + 1` after the cursor, of one
-    state when given), and the counts of all of them."""
+    state when given), the counts of all of them, and (when `named`) the applicants' names
+    known, by citizen id."""
     async with engine.connect() as connection:
         counts = await store.inbox_counts(
             connection, agency=agency, now=now, nearing_until=calendar.add(now, 1)
@@ -455,7 +487,10 @@ async def inbox(
         found = await store.inbox_page(
             connection, agency=agency, state=state, cursor=cursor, limit=limit
         )
-        return counts, found, await versions_of(connection, found)
+        names = (
+            await citizens_view.names(connection, (a.citizen_id for a in found)) if named else {}
+        )
+        return counts, found, await versions_of(connection, found), names
 
 
 class Figures:

@@ -194,6 +194,7 @@ async def transition(
                 action=action,
                 actor_role=actor_role,
                 document_ids=after.document_ids,
+                terminal=entering.terminal,
             ),
         )
     ]

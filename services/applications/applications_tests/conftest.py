@@ -13,13 +13,14 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from applications import store
+from applications import citizens_view, store
 from applications.app import create_app
 from applications.models import StoredApplication
 from applications.settings import Settings
 from mpp_shared import events, topics
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.documents import DocumentUploaded
+from mpp_shared.contracts.identity import CitizenRegistered, CitizenUpdated
 from mpp_shared.testing import Databases, Tokens, feeder, in_process, settings_for
 
 AGENCY = "UJI"
@@ -215,6 +216,30 @@ def upload(feed: Callable[..., Any]) -> Callable[..., Any]:
         return document_id
 
     return make
+
+
+def citizen_event(citizen_id: str, name: str, *, registered: bool = True) -> events.Event:
+    """A citizen's registration (or change) as the gateway announces it."""
+    model = CitizenRegistered if registered else CitizenUpdated
+    return events.new_event(
+        type=f"identity.citizen.{'registered' if registered else 'updated'}.v1",
+        source=topics.source_of("gateway"),
+        subject=citizen_id,
+        data=model(citizen_id=citizen_id, name=name, phone="+6281234567890", phone_verified=True),
+    )
+
+
+@pytest.fixture
+def tell_identity(applications: httpx.AsyncClient) -> Callable[..., Any]:
+    """Hand identity events to the service's handlers of them, through its inbox, as if they
+    came from Kafka."""
+
+    async def give(*sent: events.Event) -> None:
+        runner = applications.app.state.runtime.consumer  # type: ignore[attr-defined]
+        for event in sent:
+            await runner.apply(citizens_view.HANDLERS[event.type], event)
+
+    return give
 
 
 def stored_application(**changes: Any) -> StoredApplication:

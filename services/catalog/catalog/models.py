@@ -297,6 +297,12 @@ class ServiceInput(Model):
     # take no applications and may have neither.
     form_schema: dict[str, Any] | None = None
     workflow: Workflow | None = None
+    requires_full_nik: bool = Field(
+        default=False,
+        description="The applicant's NIK is the subject of the work (identity cards, family "
+        "cards, civil certificates, moving letters): the agency's staff see it in full. "
+        "Otherwise they see it masked.",
+    )
 
     @field_validator("channels")
     @classmethod

@@ -88,6 +88,7 @@ class SeedService(Model):
     sla_days: int = 0
     auto_issue: bool = False
     form: list[FormField] | None = None
+    requires_full_nik: bool = False
     # Any internal component may be overridden per service.
     complaint_handling: LocalizedText | None = None
     facilities: LocalizedList | None = None
@@ -176,6 +177,7 @@ def build(entry: SeedService, defaults: dict[str, Any]) -> ServiceInput:
             ),
             "form_schema": form_schema(entry.form) if entry.form else None,
             "workflow": workflow,
+            "requires_full_nik": entry.requires_full_nik,
         }
     )
 

@@ -372,6 +372,7 @@ async def publish(engine: AsyncEngine, *, id_or_slug: str, if_match: int | None)
             fee_variable=data.standard.fee.variable,
             electronic_output=data.standard.product.electronic,
             published_at=now,
+            requires_full_nik=data.requires_full_nik,
         )
         event = events.new_event(
             type="catalog.service.published.v1", source=SOURCE, subject=record.id, data=payload

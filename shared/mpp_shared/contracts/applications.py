@@ -32,6 +32,9 @@ class ApplicationSubmitted(ApplicationFacts):
     """A citizen submitted an application; its documents are now the agency's to read."""
 
     document_ids: list[str]
+    # The service's definition says its staff need the applicant's full NIK (civil registry);
+    # otherwise they see it masked.
+    requires_full_nik: bool = False
 
 
 @contract("applications.application.status_changed.v1", topic=topics.APPLICATIONS)
@@ -42,6 +45,8 @@ class ApplicationStatusChanged(ApplicationFacts):
     action: str
     actor_role: str
     document_ids: list[str] = []
+    # `state` ends the application (completed, rejected, cancelled or a service's own end).
+    terminal: bool = False
 
 
 @contract("applications.application.revision_requested.v1", topic=topics.APPLICATIONS)

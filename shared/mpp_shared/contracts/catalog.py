@@ -100,6 +100,8 @@ class ServicePublished(Contract):
     fee_variable: bool = False
     electronic_output: bool
     published_at: datetime
+    # The NIK is the subject of the work (civil registry): the agency's staff see it in full.
+    requires_full_nik: bool = False
 
 
 @contract("catalog.service.withdrawn.v1", topic=topics.CATALOG)

@@ -161,7 +161,8 @@ export interface paths {
         };
         /**
          * Citizen
-         * @description A citizen's identity and contacts, for staff handling their application (audited).
+         * @description A citizen's identity and contacts, for the staff of an agency handling their application
+         *     (every read, and every refused one, is audited).
          */
         get: operations["citizen_api_v1_auth_citizens__citizen_id__get"];
         put?: never;
@@ -1626,20 +1627,37 @@ export interface components {
         };
         /**
          * CitizenView
-         * @description A citizen as staff see them (each read is audited).
+         * @description A citizen as staff see them: officers and agency administrators only while their agency
+         *     handles an application of the citizen, or did within the last 30 days (each read is
+         *     audited).
          */
         CitizenView: {
             /** Id */
             id: string;
             /** Name */
             name: string;
-            /** Nik */
-            nik: string;
-            /** Phone */
+            /**
+             * Nik Masked
+             * @description The NIK with its district and birth date hidden, e.g. 7307********0001
+             * @example 7307********0001
+             */
+            nik_masked: string;
+            /**
+             * Nik
+             * @description The whole NIK, only to the staff of an agency handling an application for a service whose definition needs it (`requires_full_nik`: identity cards, family cards, civil certificates); null otherwise
+             */
+            nik?: string | null;
+            /**
+             * Phone
+             * @description To reach the applicant about the application (E.164)
+             */
             phone: string;
             /** Phone Verified */
             phone_verified: boolean;
-            /** Email */
+            /**
+             * Email
+             * @description To reach the applicant, if given
+             */
             email?: string | null;
             /**
              * Language
@@ -2201,6 +2219,12 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             workflow?: components["schemas"]["Workflow"] | null;
+            /**
+             * Requires Full Nik
+             * @description The applicant's NIK is the subject of the work (identity cards, family cards, civil certificates, moving letters): the agency's staff see it in full. Otherwise they see it masked.
+             * @default false
+             */
+            requires_full_nik: boolean;
             /** Id */
             id: string;
             /** Version */
@@ -2239,6 +2263,12 @@ export interface components {
                 [key: string]: unknown;
             } | null;
             workflow?: components["schemas"]["Workflow"] | null;
+            /**
+             * Requires Full Nik
+             * @description The applicant's NIK is the subject of the work (identity cards, family cards, civil certificates, moving letters): the agency's staff see it in full. Otherwise they see it masked.
+             * @default false
+             */
+            requires_full_nik: boolean;
         };
         /**
          * ServiceStatus
@@ -2495,6 +2525,11 @@ export interface components {
             agency: string;
             /** Citizen Id */
             citizen_id: string;
+            /**
+             * Applicant Name
+             * @description The applicant's name, for the agency's staff (null until the identity service's news of the citizen has arrived, and in citizens' own views)
+             */
+            applicant_name?: string | null;
             state: components["schemas"]["State"];
             /** Form */
             form: {
@@ -2547,6 +2582,11 @@ export interface components {
             service_name: components["schemas"]["ApplicationsLocalizedText"];
             /** Agency */
             agency: string;
+            /**
+             * Applicant Name
+             * @description The applicant's name, in the officer's inbox (null until known, and in citizens' own lists)
+             */
+            applicant_name?: string | null;
             state: components["schemas"]["State"];
             /**
              * Submitted At
@@ -4262,6 +4302,15 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["CitizenView"];
+                };
+            };
+            /** @description No such citizen, or none the caller's agency handles an application of now or did in the last 30 days (the same answer: who is registered is not told) */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": unknown;
                 };
             };
             /** @description Validation Error */

@@ -1,9 +1,9 @@
 // One application as the officer works it: key facts and deadlines, the form answers with their
-// labels, the documents with previews, the actions allowed now, the citizen and the history.
+// labels, the documents with previews, the actions allowed now, the applicant and the history.
 import { useState } from "preact/hooks";
-import type { Schemas } from "../lib/api";
+import { ApiError, type Schemas } from "../lib/api";
 import { date, dateTime, loc, t } from "../lib/i18n";
-import { ErrorBox, Loading, useLoad } from "../lib/ui";
+import { ErrorBox, Loading, useAction, useLoad } from "../lib/ui";
 import { ActionPanel } from "./actions";
 import { Due, Flags, StateBadge, useHeadingFocus, useTitle } from "./common";
 import { Documents } from "./documents";
@@ -101,7 +101,7 @@ export function ApplicationPage({ id }: { id: string }) {
             <h2 id="actions-h">{t("Tindakan", "Actions")}</h2>
             <ActionPanel application={app} workflow={service.data?.workflow ?? null} onDone={acted} onStale={application.reload} />
           </section>
-          <Citizen id={app.citizen_id} />
+          <Applicant key={app.id} citizenId={app.citizen_id} name={app.applicant_name ?? null} />
           <section class="card" aria-labelledby="history-h">
             <h2 id="history-h">{t("Riwayat", "History")}</h2>
             <History lines={app.history} workflow={service.data?.workflow ?? null} />
@@ -207,48 +207,84 @@ function Answers({ form, schema }: { form: Record<string, unknown>; schema: Form
   );
 }
 
-// ---- the citizen ----------------------------------------------------------------------------
+// ---- the applicant ---------------------------------------------------------------------------
 
-function Citizen({ id }: { id: string }) {
-  const citizen = useLoad(() => ok(api.GET("/api/v1/auth/citizens/{citizen_id}", { params: { path: { citizen_id: id } } })), [id]);
-  const c = citizen.data;
+type CitizenView = Schemas["CitizenView"];
+
+/** The applicant's name comes with the application; their NIK and contacts only when the officer
+ *  asks for them: each look is recorded, and allowed only while the agency handles an application
+ *  of the citizen (and 30 days after it ends). */
+function Applicant({ citizenId, name }: { citizenId: string; name: string | null }) {
+  const [citizen, setCitizen] = useState<CitizenView | null>(null);
+  const { busy, error, run } = useAction();
+  const show = () =>
+    void run(async () => setCitizen(await ok(api.GET("/api/v1/auth/citizens/{citizen_id}", { params: { path: { citizen_id: citizenId } } }))));
+  const refused = error instanceof ApiError && error.status === 404;
   return (
     <section class="card" aria-labelledby="citizen-h">
       <h2 id="citizen-h">{t("Pemohon", "Applicant")}</h2>
-      {!c && (citizen.error ? <ErrorBox error={citizen.error} /> : <Loading />)}
-      {c && (
-        <dl class="pairs">
-          <div>
-            <dt>{t("Nama", "Name")}</dt>
-            <dd>{c.name}</dd>
-          </div>
-          <div>
-            <dt>NIK</dt>
-            <dd class="mono">{c.nik}</dd>
-          </div>
-          <div>
-            <dt>{t("Telepon", "Phone")}</dt>
-            <dd>
-              <span class="mono">{c.phone}</span>{" "}
-              {c.phone_verified ? (
-                <span class="badge ok">{t("terverifikasi", "verified")}</span>
-              ) : (
-                <span class="badge warn">{t("belum diverifikasi", "not verified")}</span>
-              )}
-            </dd>
-          </div>
-          <div>
-            <dt>{t("Surel", "E-mail")}</dt>
-            <dd>{c.email || "—"}</dd>
-          </div>
-          <div>
-            <dt>{t("Bahasa", "Language")}</dt>
-            <dd>{c.language === "en" ? "English" : "Bahasa Indonesia"}</dd>
-          </div>
-        </dl>
+      <dl class="pairs">
+        <div>
+          <dt>{t("Nama", "Name")}</dt>
+          <dd>{citizen?.name ?? name ?? <span class="muted">{t("Belum diketahui", "Not known yet")}</span>}</dd>
+        </div>
+        {citizen && <Contacts citizen={citizen} />}
+      </dl>
+      {!citizen && (
+        <button type="button" onClick={show} disabled={busy}>
+          {busy ? t("Membuka…", "Opening…") : t("Lihat data pemohon", "Show the applicant's details")}
+        </button>
+      )}
+      {refused ? (
+        <p class="notice small" role="alert">
+          {t(
+            "Data pemohon tidak dapat dibuka: hanya selama instansi Anda menangani permohonan warga ini, dan 30 hari setelah selesai. Permohonan yang baru masuk dapat dibuka sebentar lagi.",
+            "The applicant's details cannot be opened: only while your agency handles an application of theirs, and for 30 days after it ends. A new application can be opened in a moment.",
+          )}
+        </p>
+      ) : (
+        <ErrorBox error={error} />
       )}
       <p class="muted small">{t("Setiap akses ke data pemohon dicatat.", "Every look at the applicant's data is recorded.")}</p>
     </section>
+  );
+}
+
+function Contacts({ citizen: c }: { citizen: CitizenView }) {
+  return (
+    <>
+      <div>
+        <dt>NIK</dt>
+        <dd>
+          <span class="mono">{c.nik ?? c.nik_masked}</span>
+          {!c.nik && (
+            <span class="muted small">
+              {" "}
+              {t("(disamarkan: layanan ini tidak memerlukan NIK lengkap)", "(masked: this service does not need the whole NIK)")}
+            </span>
+          )}
+        </dd>
+      </div>
+      <div>
+        <dt>{t("Telepon", "Phone")}</dt>
+        <dd>
+          <span class="mono">{c.phone}</span>{" "}
+          {c.phone_verified ? (
+            <span class="badge ok">{t("terverifikasi", "verified")}</span>
+          ) : (
+            <span class="badge warn">{t("belum diverifikasi", "not verified")}</span>
+          )}
+        </dd>
+      </div>
+      <div>
+        <dt>{t("Surel", "E-mail")}</dt>
+        <dd>{c.email || "—"}</dd>
+      </div>
+      <div>
+        <dt>{t("Bahasa", "Language")}</dt>
+        <dd>{c.language === "en" ? "English" : "Bahasa Indonesia"}</dd>
+      </div>
+    </>
   );
 }
 

@@ -116,6 +116,16 @@ function StateFilter({ counts, current }: { counts: Inbox; current: string | und
   );
 }
 
+/** A name not known yet (the identity service's news of the citizen is still on its way). */
+function Unknown() {
+  return (
+    <span class="muted">
+      <span aria-hidden="true">—</span>
+      <span class="visually-hidden">{t("belum diketahui", "not known yet")}</span>
+    </span>
+  );
+}
+
 function Row({ item, now }: { item: Summary; now: number }) {
   return (
     <tr class={item.overdue ? "late" : item.nearing_due ? "near" : undefined}>
@@ -124,6 +134,7 @@ function Row({ item, now }: { item: Summary; now: number }) {
           {item.tracking_number}
         </a>
       </th>
+      <td>{item.applicant_name || <Unknown />}</td>
       <td>{loc(item.service_name)}</td>
       <td>
         <StateBadge code={item.state.code} label={item.state.label} />
@@ -156,6 +167,7 @@ function Table({ items, now, state }: { items: Summary[]; now: number; state: st
         <thead>
           <tr>
             <th scope="col">{t("Nomor registrasi", "Tracking number")}</th>
+            <th scope="col">{t("Pemohon", "Applicant")}</th>
             <th scope="col">{t("Layanan", "Service")}</th>
             <th scope="col">{t("Status", "State")}</th>
             <th scope="col">{t("Diajukan", "Submitted")}</th>

@@ -2,7 +2,7 @@
 `mpp-migrate applications revision -m ...`."""
 
 # Each area's store adds its tables to the one metadata when imported.
-from applications import catalog_view, documents_view, numbers  # noqa: F401
+from applications import catalog_view, citizens_view, documents_view, numbers  # noqa: F401
 from applications.bookings import store as bookings_store  # noqa: F401
 from applications.complaints import store as complaints_store  # noqa: F401
 from applications.store import metadata

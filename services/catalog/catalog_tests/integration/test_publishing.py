@@ -32,7 +32,10 @@ async def test_publish_versions_and_events(
     assert (first.json()["version"], first.json()["status"]) == (1, "published")
 
     changed = service_input(
-        slug, sla_days=5, name={"id": "Akta Kelahiran Baru", "en": "New Birth Certificate"}
+        slug,
+        sla_days=5,
+        name={"id": "Akta Kelahiran Baru", "en": "New Birth Certificate"},
+        requires_full_nik=True,
     )
     edit = await catalog.get(f"/api/v1/catalog/services/{slug}/draft", headers=admin)
     assert edit.status_code == 200, edit.text
@@ -59,6 +62,7 @@ async def test_publish_versions_and_events(
         "Test Birth Certificate",
         3,
     )
+    assert (current["requires_full_nik"], earlier["requires_full_nik"]) == (True, False)
 
     records = await read_topic(
         catalog_settings.kafka_bootstrap,
@@ -71,6 +75,7 @@ async def test_publish_versions_and_events(
     assert published[1].data["workflow"]["sla_days"] == 5
     assert published[1].data["form_schema"]["required"] == ["child_name"]
     assert published[1].data["requirements"][0]["code"] == "surat_lahir"
+    assert [e.data["requires_full_nik"] for e in published] == [False, True]
 
 
 async def test_withdrawn_service_stays_readable_and_announces_it(

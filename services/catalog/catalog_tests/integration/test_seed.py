@@ -65,5 +65,9 @@ def test_seed_covers_the_regency_mall() -> None:
     assert by_slug["akta-kelahiran"].standard.fee.free
     assert not by_slug["pembayaran-pbb"].standard.fee.free, "a tax on the bill is not free"
     assert by_slug["sim-c-perpanjangan"].standard.fee.amount == 75_000
+    full_nik = {s.slug for s in services if s.requires_full_nik}
+    assert {"ktp-el-baru", "kk-baru", "akta-kelahiran", "skpwni-pindah"} <= full_nik
+    assert {s.agency for s in services if s.slug in full_nik} == {"DISDUKCAPIL", "KPP"}
+    assert "sim-c-perpanjangan" not in full_nik
     sip = [s for s in services if s.workflow and s.workflow.auto_issue_on_expiry]
     assert sip and all(s.workflow and s.workflow.sla_days == 5 for s in sip)
