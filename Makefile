@@ -61,10 +61,14 @@ format: python ## Apply ruff's formatting and safe fixes
 # loop in the test thread, and the async fixtures torn down after it (the in-process services) can
 # hang at the end of the session.
 BROWSER_TESTS := $(wildcard tests/e2e/test_web_*.py)
+SECURITY_TESTS := tests/e2e/security
 
-test: servers lint ## Everything CI runs: lint, unit, integration and end-to-end tests on the real servers
-	$(PYTEST) --durations=10 $(addprefix --ignore=,$(BROWSER_TESTS))
+test: servers lint ## Lint, unit, integration and end-to-end tests on the real servers
+	$(PYTEST) --durations=10 --ignore=$(SECURITY_TESTS) $(addprefix --ignore=,$(BROWSER_TESTS))
 	$(PYTEST) --durations=5 $(BROWSER_TESTS)
+
+test-security: servers ## The platform attacked from outside: forged tokens at every port, the API fuzzed (schemathesis); CI runs it after make test
+	$(PYTEST) --durations=5 -s $(SECURITY_TESTS)
 
 test-unit: python ## Unit tests only (no servers)
 	$(PYTEST) -m "not integration and not e2e"
