@@ -92,6 +92,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         lifespan=lifespan,
         health_route=False,
         openapi_route=False,
+        public=True,  # its metrics only on MPP_METRICS_PORT, where Prometheus scrapes
     )
     app.include_router(identity_router)
     app.include_router(live_router)

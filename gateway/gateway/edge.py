@@ -1,5 +1,5 @@
 """What every answer of the gateway gets: a request id, the per-client rate limit, and the
-security headers.
+security headers (the identity routes' answers are never stored).
 
 A plain ASGI middleware: Starlette's `@app.middleware("http")` runs the rest of the app in a
 task of its own and streams the answer through a memory channel, which on the gateway's hot
@@ -27,6 +27,10 @@ SECURITY_HEADERS = {
     "Cross-Origin-Opener-Policy": "same-origin",
 }
 API_CSP = "default-src 'none'; frame-ancestors 'none'"
+# The identity routes answer tokens (OAuth requires `no-store`) and personal data, some to callers
+# who sent no credentials yet (registration, sign-in); every other answer to a caller with
+# credentials gets `no-store` from mpp_shared.web. Routes that may be cached say so themselves.
+IDENTITY_PREFIX = "/api/v1/auth/"
 
 
 class Edge:
@@ -43,6 +47,7 @@ class Edge:
         request_id = guard.request_id(request)
         request.state.request_id = request_id
         api = scope["path"].startswith("/api/")
+        identity = api and scope["path"].startswith(IDENTITY_PREFIX)
         secure = scope.get("scheme") == "https"
 
         started = False
@@ -57,6 +62,8 @@ class Edge:
                     headers.setdefault(name, value)
                 if api:
                     headers.setdefault("Content-Security-Policy", API_CSP)
+                if identity:
+                    headers.setdefault("Cache-Control", "no-store")
                 if secure:
                     headers.setdefault("Strict-Transport-Security", "max-age=31536000")
             await send(message)

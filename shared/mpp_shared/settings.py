@@ -20,6 +20,9 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "test", "production"] = "development"
     http_host: str = "127.0.0.1"
     http_port: int = 8000
+    # Where Prometheus scrapes `/metrics`: a port of its own, never published. Unset: on the API
+    # port, except at the gateway, which is public and then serves no metrics.
+    metrics_port: int | None = None
     log_level: str = "INFO"
 
     # A namespace keeps a test run's databases, topics, consumer groups and buckets apart from

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Annotated
+from wsgiref.simple_server import WSGIServer
 
 import fastapi_offline
 from fastapi import Depends, FastAPI, Request
@@ -13,7 +14,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.telemetry import TelemetryConfig
 from opentelemetry.instrumentation.propagators import TraceResponsePropagator
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest, start_http_server
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -33,9 +34,13 @@ def create_app(
     lifespan: Lifespan,
     health_route: bool = True,
     openapi_route: bool = True,
+    public: bool = False,
 ) -> FastAPI:
     """An app with problem+json errors, `/health`, `/ready`, `/metrics`, OpenTelemetry and its
-    API documented at `/api/v1/openapi.json` and `/docs` (unless it serves its own)."""
+    API documented at `/api/v1/openapi.json` and `/docs` (unless it serves its own).
+
+    A `public` app (the gateway) never serves `/metrics` on its API port; nor does any app whose
+    settings give the metrics a port of their own (`serve_metrics`)."""
     telemetry.setup(settings.service_name, log_level=settings.log_level)
     app = FastAPI(
         telemetry=TELEMETRY,
@@ -73,13 +78,31 @@ def create_app(
         }
         return JSONResponse(body, status_code=200 if ok else 503)
 
-    @app.get("/metrics", tags=["ops"], include_in_schema=False)
-    async def metrics() -> Response:
-        """Prometheus metrics."""
-        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+    if public or settings.metrics_port is not None:
 
+        @app.get("/metrics", tags=["ops"], include_in_schema=False)
+        async def no_metrics() -> Response:
+            """Not here: a route of its own, or the gateway's web apps would answer with a page."""
+            raise problems.Problem(404, "not-found")
+
+    else:
+
+        @app.get("/metrics", tags=["ops"], include_in_schema=False)
+        async def metrics() -> Response:
+            """Prometheus metrics."""
+            return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    app.add_middleware(NoStoreForCredentials)
     app.add_middleware(TraceResponse)
     return app
+
+
+def serve_metrics(settings: ServiceSettings) -> WSGIServer | None:
+    """Serve the Prometheus metrics on `metrics_port` (a thread of its own), when it is set."""
+    if settings.metrics_port is None:
+        return None
+    server, _ = start_http_server(settings.metrics_port, addr=settings.http_host)
+    return server
 
 
 UNTRACED = frozenset({"/health", "/ready", "/metrics"})
@@ -116,6 +139,32 @@ class TraceResponse:
             await send(message)
 
         await self.app(scope, receive, send_traced)
+
+
+CREDENTIAL_HEADERS = frozenset({b"authorization", b"x-api-key"})
+
+
+class NoStoreForCredentials:
+    """`Cache-Control: no-store` on every answer to a caller who sent credentials, unless the
+    route chose its own caching: what is served to someone signed in is theirs (personal data,
+    tokens) and must stay out of browser and proxy caches."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or not any(
+            name in CREDENTIAL_HEADERS for name, _ in scope["headers"]
+        ):
+            await self.app(scope, receive, send)
+            return
+
+        async def send_not_stored(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                MutableHeaders(scope=message).setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, send_not_stored)
 
 
 def install_docs(app: FastAPI) -> None:
@@ -172,9 +221,11 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def serve(app: FastAPI, settings: ServiceSettings) -> None:
-    """Run the app with uvicorn; logging stays as telemetry set it up."""
+    """Run the app with uvicorn, and its metrics on their own port when one is set; logging
+    stays as telemetry set it up."""
     import uvicorn
 
+    serve_metrics(settings)
     uvicorn.run(
         app,
         host=settings.http_host,

@@ -417,3 +417,22 @@ async def test_text_the_database_cannot_store_is_refused_not_a_server_error(
     assert registered.status_code == 422, registered.text
     signed = await sign_in(gateway, "admin\x00", PASSWORD)
     assert signed.status_code in (401, 422), signed.text
+
+
+async def test_answers_with_tokens_or_personal_data_are_not_stored_but_the_public_keys_are(
+    gateway: httpx.AsyncClient, register: Callable[..., Any], admin: dict[str, str]
+) -> None:
+    registered = await gateway.post(
+        "/api/v1/auth/register",
+        json={"nik": new_nik(), "name": "Andi Baso", "phone": new_phone(), "password": PASSWORD},
+    )
+    citizen = await register()
+    signed_in = await sign_in(gateway, citizen["nik"], PASSWORD)
+    me = await gateway.get("/api/v1/auth/me", headers=bearer(citizen["tokens"]))
+    identity = await gateway.get(f"/api/v1/auth/citizens/{citizen['id']}", headers=admin)
+    keys = await gateway.get("/api/v1/.well-known/jwks.json")
+    assert (registered.status_code, signed_in.status_code) == (201, 200)
+    assert (me.status_code, identity.status_code) == (200, 200), identity.text
+    for answer in (registered, signed_in, me, identity):
+        assert answer.headers["cache-control"] == "no-store", answer.url
+    assert keys.headers["cache-control"] == "public, max-age=300"

@@ -128,21 +128,36 @@ async def push_key(request: Request) -> dict[str, str]:
     return {"public_key": providers.vapid_public_key(_settings(request))}
 
 
-@router.post("/push/subscriptions", status_code=201)
+@router.post(
+    "/push/subscriptions",
+    status_code=201,
+    responses={409: {"description": "The browser's endpoint is another citizen's subscription"}},
+)
 async def subscribe(
     rt: RuntimeDep, caller: Citizen, subscription: PushSubscription
 ) -> dict[str, str]:
-    """Receive push messages on this browser."""
+    """Receive push messages on this browser (again is fine; another citizen's browser: 409)."""
     if not {"p256dh", "auth"} <= set(subscription.keys):
         raise Problem(422, "validation")
     text = json.dumps(subscription.model_dump(), sort_keys=True)
     subscription_id = hashlib.sha256(subscription.endpoint.encode()).hexdigest()[:32]
     async with db.transaction(rt.engine) as connection:
-        await store.save_push(
+        kept = await store.save_push(
             connection,
             subscription_id=subscription_id,
             citizen_id=caller.subject,
             subscription=text,
+        )
+    if not kept:
+        # Never moved: whoever learnt a browser's endpoint would otherwise receive its owner's
+        # messages. The owner unsubscribes first (signing out of a shared browser).
+        raise Problem(
+            409,
+            "conflict",
+            detail={
+                "id": "Browser ini sudah menerima notifikasi untuk akun lain.",
+                "en": "This browser already receives notifications for another account.",
+            },
         )
     return {"id": subscription_id}
 

@@ -386,17 +386,20 @@ async def status_counts(
 
 async def save_push(
     connection: AsyncConnection, *, subscription_id: str, citizen_id: str, subscription: str
-) -> None:
-    """Keep a browser's push subscription for a citizen (the latest owner of a browser wins)."""
+) -> bool:
+    """Keep a browser's push subscription for a citizen (again is fine); False when the browser's
+    endpoint is another citizen's, which stays theirs."""
     statement = insert(push_subscriptions).values(
         id=subscription_id, citizen_id=citizen_id, subscription=subscription
     )
-    await connection.execute(
+    kept = await connection.execute(
         statement.on_conflict_do_update(
             index_elements=[push_subscriptions.c.id],
-            set_={"citizen_id": citizen_id, "subscription": subscription},
-        )
+            set_={"subscription": subscription},
+            where=push_subscriptions.c.citizen_id == citizen_id,
+        ).returning(push_subscriptions.c.id)
     )
+    return kept.first() is not None
 
 
 async def delete_push(

@@ -20,9 +20,11 @@ import uvicorn
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from fastapi import FastAPI, Request, Response
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mpp_shared import db
+from mpp_shared.testing import Tokens
 from notifications import messages, providers, store
 from notifications.models import Message
 from notifications.settings import Settings
@@ -150,3 +152,54 @@ async def test_the_app_learns_the_vapid_public_key(
 ) -> None:
     answer = await notifications.get("/api/v1/notifications/push/key")
     assert answer.json() == {"public_key": providers.vapid_public_key(settings)}
+
+
+SUBSCRIPTIONS = "/api/v1/notifications/push/subscriptions"
+
+
+async def owners_of(engine: AsyncEngine, endpoint: str) -> list[str]:
+    """Who holds a subscription to this browser's endpoint."""
+    table = store.push_subscriptions
+    async with engine.connect() as connection:
+        rows = await connection.execute(select(table.c.citizen_id, table.c.subscription))
+    return [owner for owner, text in rows if json.loads(text)["endpoint"] == endpoint]
+
+
+async def test_another_citizen_reposting_a_browsers_endpoint_is_refused_and_takes_nothing(
+    notifications: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    endpoint = f"https://push.example.id/send/{secrets.token_hex(8)}"
+    andi_id = f"citizen-{secrets.token_hex(4)}"
+    andi = tokens.headers("citizen", subject=andi_id)
+    budi = tokens.headers("citizen", subject=f"citizen-{secrets.token_hex(4)}")
+    subscription = json.loads(browser_subscription(endpoint))
+
+    first = await notifications.post(SUBSCRIPTIONS, json=subscription, headers=andi)
+    again = await notifications.post(SUBSCRIPTIONS, json=subscription, headers=andi)
+    taken = await notifications.post(SUBSCRIPTIONS, json=subscription, headers=budi)
+    in_english = await notifications.post(
+        SUBSCRIPTIONS, json=subscription, headers=budi | {"Accept-Language": "en"}
+    )
+
+    assert (first.status_code, again.status_code) == (201, 201), again.text
+    assert again.json() == first.json()
+    assert taken.status_code == 409, taken.text
+    assert taken.headers["content-type"] == "application/problem+json"
+    assert taken.json()["detail"] != in_english.json()["detail"]
+    assert "browser" in in_english.json()["detail"]
+    assert await owners_of(engine_of(notifications), endpoint) == [andi_id]
+
+
+async def test_a_citizens_answers_are_not_stored_and_the_public_key_may_be(
+    notifications: httpx.AsyncClient, tokens: Tokens
+) -> None:
+    subscription = json.loads(
+        browser_subscription(f"https://push.example.id/{secrets.token_hex(8)}")
+    )
+    subscribed = await notifications.post(
+        SUBSCRIPTIONS, json=subscription, headers=tokens.headers("citizen")
+    )
+    key = await notifications.get("/api/v1/notifications/push/key")
+    assert subscribed.status_code == 201
+    assert subscribed.headers["cache-control"] == "no-store"
+    assert "no-store" not in key.headers.get("cache-control", "")
