@@ -16,6 +16,8 @@ from typing import Any
 
 import httpx
 
+from mpp_shared import problems
+
 Document = dict[str, Any]
 CACHE_SECONDS = 30.0
 SECURITY_SCHEMES = {
@@ -65,6 +67,7 @@ def merge(own: Document, services: dict[str, Document | None]) -> Document:
                         tags.setdefault(tag, {"name": tag, "description": f"{name} service"})
     merged["paths"] = dict(sorted(paths.items()))
     merged["tags"] = list(tags.values())
+    problems.document_problems(merged)  # the gateway's own operations too
     merged["components"]["securitySchemes"] = SECURITY_SCHEMES
     merged["security"] = [{}, {"bearer": []}, {"partnerKey": []}]
     if missing:

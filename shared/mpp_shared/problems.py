@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -192,8 +193,67 @@ def _readable(value: Any) -> Any:
     return value if isinstance(value, str | int | float) else str(value)
 
 
+class ProblemDocument(BaseModel):
+    """An error, as every operation answers one: RFC 9457 problem details (`detail` and field
+    messages in Indonesian, or English with `Accept-Language: en`)."""
+
+    model_config = ConfigDict(extra="allow", title="Problem")
+
+    type: str = Field(description="`/problems/<code>`: what kind of error, stable for programs")
+    title: str
+    status: int
+    detail: str | None = None
+    instance: str | None = Field(None, description="The path that was called")
+    errors: list[dict[str, Any]] | None = Field(
+        None, description="One per field at fault: `field`, `in` (body, query, ...), `message`"
+    )
+
+
+# The errors any operation may answer, whatever it does: its own add descriptions of their own.
+DOCUMENTED_PROBLEMS = {
+    "400": "The request is malformed (a header, a cursor, a parameter)",
+    "401": "No valid access token or API key, or its session has ended",
+    "403": "The caller's role or scopes do not allow this",
+    "404": "Not found, or not the caller's to see",
+    "409": "In conflict with the current state (a version, a step already taken)",
+    "413": "The body is larger than this call accepts",
+    "422": "The input is not valid: each field at fault is named in `errors`",
+    "429": "Too many calls: wait the `Retry-After` seconds",
+    "503": "A server the service needs is away for a moment: try again",
+}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
+
+
+def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
+    """The OpenAPI document with the problem answers declared on every operation (as
+    problem+json, replacing FastAPI's default 422 body, which this API never sends)."""
+    schemas = openapi.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = ProblemDocument.model_json_schema(
+        ref_template="#/components/schemas/{model}"
+    )
+    for operations in openapi.get("paths", {}).values():
+        for operation in operations.values():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            for status, description in DOCUMENTED_PROBLEMS.items():
+                answer = operation["responses"].setdefault(status, {"description": description})
+                answer["content"] = {"application/problem+json": {"schema": PROBLEM_REF}}
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return openapi
+
+
 def install(app: FastAPI) -> None:
-    """Answer every error of the app as problem+json; nothing reaches the caller as a trace."""
+    """Answer every error of the app as problem+json; nothing reaches the caller as a trace;
+    the OpenAPI document says so."""
+    built = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            app.openapi_schema = document_problems(built())
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:

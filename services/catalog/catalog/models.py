@@ -8,13 +8,13 @@ internal. Text shown to people is always Indonesian and English.
 from __future__ import annotations
 
 import re
-from datetime import datetime, time
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from mpp_shared.contracts.catalog import Role
+from mpp_shared.contracts.catalog import LocalTime, Role
 
 Code = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9_]*$", max_length=60)]
 Slug = Annotated[
@@ -73,10 +73,10 @@ class OpeningHours(Model):
     """When a counter is open on one weekday (1 = Monday ... 7 = Sunday), local time."""
 
     weekday: Annotated[int, Field(ge=1, le=7)]
-    opens: time
-    closes: time
-    break_start: time | None = None
-    break_end: time | None = None
+    opens: LocalTime
+    closes: LocalTime
+    break_start: LocalTime | None = None
+    break_end: LocalTime | None = None
 
 
 class CounterService(Model):

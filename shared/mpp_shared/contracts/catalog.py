@@ -6,13 +6,27 @@ finds at least the latest event of every agency and service, enough to rebuild i
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, time
 from typing import Annotated, Any, Literal
 
-from pydantic import Field
+from pydantic import Field, WithJsonSchema
 
 from mpp_shared import topics
 from mpp_shared.contracts import Contract, contract
+
+# A time of day at the mall, without an offset (the mall's own time zone): `HH:MM[:SS]`. Said as
+# a pattern: JSON Schema's `format: time` demands an offset, which these times rightly lack.
+LocalTime = Annotated[
+    time,
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": r"^([01]\d|2[0-3]):[0-5]\d(:[0-5]\d(\.\d+)?)?$",
+            "description": "Local time of day at the mall, HH:MM[:SS]",
+        }
+    ),
+]
+
 
 Role = Literal["citizen", "officer", "agency_admin", "system"]
 ROLES: tuple[str, ...] = ("citizen", "officer", "agency_admin", "system")

@@ -7,12 +7,18 @@ that reproduces it.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
+from schemathesis.checks import (
+    content_type_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from ..conftest import Platform, register_citizen, staff_member
 
@@ -48,32 +54,57 @@ FUZZ = settings(
 )
 
 
-def fuzz(api: Any, headers: dict[str, str]) -> tuple[int, int, list[str]]:
-    """Operations tried, requests sent, and each request answered with a 5xx (as curl)."""
-    operations = requests = 0
-    failures: list[str] = []
+CONFORMANCE = [status_code_conformance, content_type_conformance, response_schema_conformance]
+
+
+@dataclass
+class Findings:
+    operations: int = 0
+    requests: int = 0
+    server_errors: list[str] = field(default_factory=list)  # each as the curl to reproduce it
+    # Answers the document does not describe (status, content type or body), one per operation
+    # and kind, with the first example.
+    nonconforming: dict[str, str] = field(default_factory=dict)
+
+
+def fuzz(api: Any, headers: dict[str, str]) -> Findings:
+    """Every operation tried with generated requests; what came back that should not have."""
+    found = Findings()
     for result in api.get_all_operations():
         operation = result.ok()
-        operations += 1
+        found.operations += 1
 
         @given(case=operation.as_strategy())
         @FUZZ
         def attempt(case: Any) -> None:
-            nonlocal requests
-            requests += 1
+            found.requests += 1
             response = case.call(headers=headers, timeout=30)
             if response.status_code >= 500:
-                failures.append(f"{response.status_code}: {case.as_curl_command(headers)}")
+                found.server_errors.append(f"{response.status_code}: {case.as_curl_command()}")
+                return
+            try:
+                case.validate_response(response, checks=CONFORMANCE)
+            except (AssertionError, BaseExceptionGroup) as failure:
+                kind = str(failure).split("\n\n- ", 1)[-1].split("\n", 1)[0]
+                found.nonconforming.setdefault(
+                    f"{operation.label}: {kind}", f"{response.status_code} {failure}"[:1500]
+                )
 
         attempt()
-    return operations, requests, failures
+    return found
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "citizen", "officer"])
-def test_no_request_gets_a_server_error(
+def test_every_answer_is_a_documented_one_and_none_a_server_error(
     api: Any, callers: dict[str, dict[str, str]], caller: str
 ) -> None:
-    operations, requests, failures = fuzz(api, callers[caller])
-    print(f"{caller}: {operations} operations, {requests} requests, {len(failures)} 5xx")
-    assert operations > 50, "the merged OpenAPI document lost the services' operations"
-    assert not failures, "\n".join(failures[:20])
+    found = fuzz(api, callers[caller])
+    print(
+        f"{caller}: {found.operations} operations, {found.requests} requests, "
+        f"{len(found.server_errors)} 5xx, {len(found.nonconforming)} undocumented answers"
+    )
+    assert found.operations > 50, "the merged OpenAPI document lost the services' operations"
+    assert not found.server_errors, "\n".join(found.server_errors[:20])
+    assert not found.nonconforming, "\n".join(
+        f"{k}\n    {v}" for k, v in found.nonconforming.items()
+    )

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from mpp_shared.contracts.catalog import LocalizedText
+from mpp_shared.contracts.catalog import LocalizedText, LocalTime
 
 # --- the catalog's counters (AgencyUpserted.counters), read leniently --------------------------
 
@@ -16,10 +16,10 @@ class OpeningHours(BaseModel):
     """When a counter is open on one weekday (1 = Monday ... 7 = Sunday), local time."""
 
     weekday: Annotated[int, Field(ge=1, le=7)]
-    opens: dt.time
-    closes: dt.time
-    break_start: dt.time | None = None
-    break_end: dt.time | None = None
+    opens: LocalTime
+    closes: LocalTime
+    break_start: LocalTime | None = None
+    break_end: LocalTime | None = None
 
 
 class CounterService(BaseModel):
@@ -55,7 +55,7 @@ class BookingInput(BaseModel):
         dt.datetime | None, Field(description="The slot's start, RFC 3339; local if no offset")
     ] = None
     date: Annotated[dt.date | None, Field(description="With `time`, instead of `starts_at`")] = None
-    time: Annotated[dt.time | None, Field(description="Local time of the slot's start")] = None
+    time: Annotated[LocalTime | None, Field(description="Local time of the slot's start")] = None
     application_id: Annotated[str | None, Field(max_length=64)] = None
 
 
