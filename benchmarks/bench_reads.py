@@ -54,6 +54,7 @@ class Subjects:
     citizen_phone: str
     application_id: str
     tracking_number: str
+    check_code: str
 
 
 @dataclass
@@ -90,10 +91,10 @@ async def subjects(engine: AsyncEngine, notifications: AsyncEngine) -> Subjects:
         h = store.application_history.c
         longest = (
             await connection.execute(
-                select(a.id, a.tracking_number)
+                select(a.id, a.tracking_number, a.check_code)
                 .join(store.application_history, h.application_id == a.id)
                 .where(a.citizen_id == citizen_id)
-                .group_by(a.id, a.tracking_number)
+                .group_by(a.id, a.tracking_number, a.check_code)
                 .order_by(func.count().desc(), a.id)
                 .limit(1)
             )
@@ -104,7 +105,9 @@ async def subjects(engine: AsyncEngine, notifications: AsyncEngine) -> Subjects:
         )
     if not (agency and citizen_id and phone):
         raise SystemExit("no loaded year in this namespace: run `make seed-volume` first")
-    return Subjects(agency, citizen_id, phone, longest.id, longest.tracking_number)
+    return Subjects(
+        agency, citizen_id, phone, longest.id, longest.tracking_number, longest.check_code
+    )
 
 
 def reads(who: Subjects, calendar: WorkingCalendar) -> list[Read]:
@@ -166,7 +169,7 @@ def reads(who: Subjects, calendar: WorkingCalendar) -> list[Read]:
         Read(
             "reads.tracking",
             "Public tracking page (anonymous)",
-            f"/api/v1/track/{who.tracking_number}",
+            f"/api/v1/track/{who.tracking_number}?code={who.check_code}",
             None,
             tracking,
             None,

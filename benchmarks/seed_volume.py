@@ -47,7 +47,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from applications import catalog_view, citizens_view, documents_view, numbers
+from applications import answers, catalog_view, citizens_view, documents_view, numbers
 from applications import store as applications_store
 from applications.bookings import slots as booking_slots
 from applications.bookings import store as bookings_store
@@ -98,6 +98,7 @@ from notifications import store as notifications_store
 from notifications.contacts import store as contacts_store
 from notifications.models import DEFAULT_CHANNELS, DELIVERED, PERMANENT, TECHNICAL, TEMPORARY
 from notifications.settings import Settings as NotificationsSettings
+from notifications.templates import placeholders
 from notifications.templates import service as templates_service
 from notifications.templates import store as templates_store
 
@@ -415,6 +416,7 @@ class Generator:
         self.settings = settings
         self.documents_settings = documents_settings
         self.keys = issuing.keys_of(documents_settings)
+        self.answers_vault = answers.vault_of(settings)
         self.scale = scale
         self.out = Volume()
         self.citizens: list[Citizen] = []
@@ -567,10 +569,12 @@ class Generator:
         app: dict[str, Any] = {
             "id": application_id,
             "tracking_number": tracking,
+            "check_code": check_code(rng),
             "citizen_id": citizen.id,
             "idempotency_key": key,
-            "request_fingerprint": idempotency.fingerprint(
-                Submission(service=service.slug, form=form, documents=documents)
+            "request_fingerprint": answers.fingerprint(
+                self.answers_vault,
+                Submission(service=service.slug, form=form, documents=documents),
             ),
             "service_id": service.service_id,
             "service_slug": service.slug,
@@ -578,7 +582,13 @@ class Generator:
             "agency": service.agency,
             "state": first.code,
             "open": not first.terminal,
-            "form": form,
+            # Sensitive answers (NIKs) sealed as the service stores them.
+            "form": answers.seal(
+                form,
+                fields=answers.sensitive_fields(service.form_schema),
+                vault=self.answers_vault,
+                application_id=application_id,
+            ),
             "documents": documents,
             "submitted_at": submitted,
             "updated_at": submitted,
@@ -1140,6 +1150,7 @@ class Generator:
         row: dict[str, Any] = {
             "id": complaint_id,
             "tracking_id": f"{series}-{self.out.counters[series]:06d}",
+            "check_code": check_code(rng),
             "citizen_id": citizen.id,
             "idempotency_key": None,
             "request_fingerprint": None,
@@ -1295,7 +1306,13 @@ def facts_of(app: dict[str, Any]) -> dict[str, Any]:
         "citizen_id": app["citizen_id"],
         "state": app["state"],
         "due_at": app["overall_due_at"],
+        "check_code": app["check_code"],
     }
+
+
+def check_code(rng: random.Random) -> str:
+    """`applications.numbers.new_check_code`, drawn from the load's generator."""
+    return "".join(rng.choice(numbers.CHECK_ALPHABET) for _ in range(numbers.CHECK_LENGTH))
 
 
 def form_for(
@@ -1391,7 +1408,6 @@ class Messages:
         data, language = fact.data, fact.citizen.language
         service = self.names.get(("service", str(data.get("service_id"))))
         agency = self.names.get(("agency", str(data.get("agency"))))
-        tracking = data.get("tracking_number")
         pick = 1 if language == "en" else 0
         return {
             "recipient": {"name": fact.citizen.name, "language": language},
@@ -1400,7 +1416,7 @@ class Messages:
             "agency": {"name": agency[pick] if agency else ""},
             "links": {
                 "app": self.base + "/",
-                "track": f"{self.base}/track/{tracking}" if tracking else "",
+                "track": placeholders.track_link(self.base, data),
                 "verify": data.get("verify_url") or "",
             },
             "mall": {"name": self.settings.mall_name},
@@ -1879,8 +1895,8 @@ async def load_gateway(
     by name."""
     from gateway.identity import passwords
     from gateway.identity import store as identity_store
-    from gateway.identity.pii import Vault
     from gateway.settings import Settings as GatewaySettings
+    from mpp_shared.pii import Vault
 
     since = time.perf_counter()
     gateway = GatewaySettings(namespace=settings.namespace, postgres_port=settings.postgres_port)

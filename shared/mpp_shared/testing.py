@@ -11,7 +11,7 @@ import contextlib
 import os
 import secrets
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine, Iterator
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -177,9 +177,15 @@ class Tokens:
         self.jwks = jwks_of([self.key])
 
     def mint(
-        self, role: str, *, subject: str | None = None, agency: str | None = None, ttl: int = 300
+        self,
+        role: str,
+        *,
+        subject: str | None = None,
+        agency: str | None = None,
+        scopes: Sequence[str] = (),
+        ttl: int = 300,
     ) -> str:
-        """A signed access token."""
+        """A signed access token (a partner's with its `scopes`)."""
         import jwt
 
         from mpp_shared.auth import AUDIENCE, ISSUER, public_jwk
@@ -195,6 +201,8 @@ class Tokens:
         }
         if agency:
             claims["agency"] = agency
+        if scopes:
+            claims["scope"] = " ".join(scopes)
         kid = public_jwk(self.key)["kid"]
         return jwt.encode(claims, self.key, algorithm="EdDSA", headers={"kid": kid})
 

@@ -127,9 +127,12 @@ def test_apply_send_back_resubmit_approve_complete_with_events(platform: Platfor
 
     mine = httpx.get(f"{platform.gateway}/api/v1/applications", headers=citizen["headers"])
     assert [a["state"]["code"] for a in mine.json()["items"]] == ["completed"]
-    tracked = httpx.get(f"{platform.gateway}/api/v1/track/{application['tracking_number']}")
+    track = f"{platform.gateway}/api/v1/track/{application['tracking_number']}"
+    tracked = httpx.get(track, params={"code": application["check_code"]})
     assert tracked.json()["state"]["code"] == "completed"
     assert "Nur Aisyah" not in tracked.text
+    assert httpx.get(track).status_code == 404, "the number alone tells a stranger nothing"
+    assert httpx.get(track, headers=citizen["headers"]).status_code == 200, "its applicant"
 
     def ours(records: list[Any]) -> list[str]:
         found = (json.loads(r.value) for r in records)

@@ -84,6 +84,8 @@ def test_a_submission_reaches_the_citizen_and_the_partner(
 
     [mail] = asyncio.run(eventually(mails, timeout=60))
     assert "Permohonan" in str(mail["Subject"]) or "permohonan" in str(mail["Text"])
+    link = f"/track/{tracking}-{submitted.json()['check_code']}"
+    assert link in str(mail["Text"]), "the link opens the tracking page with its check code"
 
     deadline = time.monotonic() + 30
     while True:

@@ -179,13 +179,21 @@ def test_a_draft_survives_offline_and_is_submitted_once(
     screenshot(phone, "citizen-6-sent")
     tracking = phone.locator(".success strong").nth(1).inner_text()
     assert tracking.startswith("SNJ-DISDUKCAPIL-")
+    code = phone.locator(".success strong").nth(2).inner_text()
     assert answered[:2] == [201, 200], answered  # created, then the same one returned
 
     mine = httpx.get(
         f"{platform.gateway}/api/v1/applications", headers=citizen["headers"], timeout=10
     ).json()
     assert [a["tracking_number"] for a in mine["items"]] == [tracking]
+    detail = httpx.get(
+        f"{platform.gateway}/api/v1/applications/{mine['items'][0]['id']}",
+        headers=citizen["headers"],
+        timeout=10,
+    ).json()
+    assert detail["check_code"] == code, "the receipt shows the check code"
     phone.get_by_role("link", name="Lihat permohonan").click()
     phone.get_by_text(tracking).wait_for()
+    assert phone.get_by_text(code, exact=True).is_visible(), "and so does the application"
     assert phone.get_by_text("Diajukan").first.is_visible()
     screenshot(phone, "citizen-7-application")

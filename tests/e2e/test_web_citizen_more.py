@@ -295,3 +295,37 @@ def test_answer_the_satisfaction_survey(
     expect(phone.get_by_role("status").filter(has_text="Terima kasih")).to_be_visible()
     expect(phone.get_by_role("button", name="Kirim survei")).to_have_count(0)
     expect(phone.get_by_text("Petugas ramah dan cepat.")).to_be_visible()
+
+
+@pytest.mark.timeout(420)
+def test_the_sms_link_opens_the_tracking_page_and_a_wrong_code_finds_nothing(
+    phone: Any, platform: Platform, completed: dict[str, Any]
+) -> None:
+    application = completed["application"]
+    number, code = application["tracking_number"], application["check_code"]
+
+    async def received_sms() -> list[str]:
+        phone_number = "+62" + completed["citizen"]["phone"][1:]
+        texts = [str(m["Text"]) for m in await mailbox(sms_address(phone_number))]
+        return [text for text in texts if number in text and "diterima" in text]
+
+    [sms] = run_async(eventually(received_sms, timeout=60))
+    link = re.search(r"https?://\S+", sms)
+    assert link is not None, sms
+    path = "/" + link.group(0).split("/", 3)[3]  # the platform's gateway, not the SMS's host
+    assert path == f"/track/{number}-{code}"
+
+    phone.goto(path)  # opened on a phone nobody signed in on
+    expect(phone.get_by_role("heading", name="Lacak permohonan")).to_be_visible()
+    expect(phone.get_by_text(number)).to_be_visible()
+    expect(phone.get_by_text("Akta Kelahiran").first).to_be_visible()
+    expect(phone.locator("ol.timeline li")).to_have_count(4)  # submitted to completed
+    screenshot(phone, "citizen-track")
+
+    phone.goto(f"/track/{number}-{'222222' if code != '222222' else '333333'}")
+    expect(phone.get_by_role("alert")).to_contain_text("TIDAK DITEMUKAN")
+    expect(phone.get_by_label("Nomor pelacakan")).to_have_value(number)
+    phone.get_by_label("Kode lacak").fill(code.lower())
+    phone.get_by_role("button", name="Lacak", exact=True).click()
+    expect(phone.get_by_text(number)).to_be_visible()
+    expect(phone.get_by_role("alert")).to_have_count(0)

@@ -16,9 +16,10 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from applications import catalog_view, documents_view, forms, numbers
+from applications import answers, catalog_view, documents_view, forms, numbers
 from applications import store as applications_store
 from applications.bookings import store as bookings_store
+from applications.settings import Settings as ApplicationsSettings
 from applications.surveys import store as surveys_store
 from catalog import store as catalog_store
 from documents import store as documents_store
@@ -115,6 +116,7 @@ async def test_every_application_refers_to_a_version_in_the_catalog_read_model(
     applications = await loaded.rows(
         "applications",
         select(
+            applications_store.applications.c.id,
             applications_store.applications.c.service_id,
             applications_store.applications.c.service_version,
             applications_store.applications.c.state,
@@ -131,12 +133,21 @@ async def test_every_application_refers_to_a_version_in_the_catalog_read_model(
         "applications", select(func.count()).select_from(catalog_view.catalog_services)
     )
     assert held == published > 100
-    for service_id, version, state, form in applications:
+    vault = answers.vault_of(ApplicationsSettings())
+    sealed = 0
+    for application_id, service_id, version, state, form in applications:
         service = versions[(service_id, version)]
         assert service.workflow is not None
         assert state in {s.code for s in service.workflow.states}
         if service.form_schema:
-            assert forms.problems(service.form_schema, form) == []
+            # NIKs are sealed as the service stores them, and open to what was typed.
+            fields = answers.sensitive_fields(service.form_schema)
+            present = fields & set(form)
+            assert all(set(form[name]) == {"sealed"} for name in present), form
+            sealed += len(present)
+            opened = answers.reveal(form, fields=fields, vault=vault, application_id=application_id)
+            assert forms.problems(service.form_schema, opened) == []
+    assert sealed > 0
 
 
 async def test_every_document_link_points_at_an_existing_application(loaded: Loaded) -> None:

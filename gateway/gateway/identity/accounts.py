@@ -18,7 +18,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from gateway.identity import nik as niks
 from gateway.identity import passwords, phones, store
-from gateway.identity.pii import Vault
 from gateway.identity.store import Account
 from gateway.settings import Settings
 from gateway.tokens import TokenIssuer
@@ -32,6 +31,7 @@ from mpp_shared.contracts.identity import (
 )
 from mpp_shared.db import VersionConflict
 from mpp_shared.events import Event, new_event
+from mpp_shared.pii import Vault
 from mpp_shared.problems import Problem
 
 SOURCE = topics.source_of("gateway")

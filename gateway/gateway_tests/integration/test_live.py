@@ -201,6 +201,7 @@ async def services(
                 due_at=now + dt.timedelta(days=1),
                 overall_due_at=now + dt.timedelta(days=3),
                 version=1,
+                check_code="K7QX4M",
             )
         )
     applications = FastAPI()

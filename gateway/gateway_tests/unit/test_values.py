@@ -6,7 +6,7 @@ import pytest
 from cryptography.exceptions import InvalidTag
 
 from gateway.identity import passwords, phones
-from gateway.identity.pii import Vault
+from mpp_shared.pii import Vault
 
 
 @pytest.mark.parametrize(

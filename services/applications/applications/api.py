@@ -8,8 +8,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from applications import service, store, workflow
-from applications.deps import CalendarDep, SettingsDep
+from applications import answers, service, store, workflow
+from applications.deps import UNTRACKED, CalendarDep, CheckCode, GuessesDep, SettingsDep
 from applications.models import (
     Action,
     ActionInput,
@@ -27,10 +27,10 @@ from applications.models import (
 )
 from applications.workdays import WorkingCalendar
 from mpp_shared import pagination
-from mpp_shared.auth import CurrentPrincipal, Principal, require
+from mpp_shared.auth import CurrentPrincipal, OptionalPrincipal, Principal, require
 from mpp_shared.contracts.catalog import ServicePublished
 from mpp_shared.idempotency import IdempotencyKey
-from mpp_shared.problems import Problem
+from mpp_shared.pii import Vault
 from mpp_shared.web import RuntimeDep
 
 router = APIRouter(prefix="/api/v1", tags=["applications"])
@@ -49,6 +49,7 @@ def _view(
     application: StoredApplication,
     published: ServicePublished,
     caller: Principal,
+    vault: Vault,
     applicant_name: str | None = None,
 ) -> Application:
     assert published.workflow is not None
@@ -57,6 +58,7 @@ def _view(
     return Application(
         id=application.id,
         tracking_number=application.tracking_number,
+        check_code=application.check_code,
         service_id=application.service_id,
         service_slug=application.service_slug,
         service_version=application.service_version,
@@ -65,7 +67,7 @@ def _view(
         citizen_id=application.citizen_id,
         applicant_name=applicant_name,
         state=_state(published, application.state),
-        form=application.form,
+        form=service.form_shown(application, published, caller, vault),
         documents=application.documents,
         submitted_at=application.submitted_at,
         updated_at=application.updated_at,
@@ -129,7 +131,8 @@ async def submit(
     if not created:
         response.status_code = 200
     response.headers["Location"] = f"/api/v1/applications/{application.id}"
-    return _view(application, await service.version_of(rt.engine, application), caller)
+    published = await service.version_of(rt.engine, application)
+    return _view(application, published, caller, answers.vault_of(settings))
 
 
 @router.get("/applications")
@@ -187,15 +190,20 @@ async def inbox(
 
 
 @router.get("/applications/{application_id}")
-async def read(rt: RuntimeDep, caller: CurrentPrincipal, application_id: str) -> Application:
-    """One application with its timeline and the actions the caller may take now."""
+async def read(
+    rt: RuntimeDep, settings: SettingsDep, caller: CurrentPrincipal, application_id: str
+) -> Application:
+    """One application with its timeline and the actions the caller may take now; sensitive
+    form answers (NIKs) whole for the applicant and the handling agency's staff, else masked."""
     application, name = await service.read(rt.engine, caller=caller, application_id=application_id)
-    return _view(application, await service.version_of(rt.engine, application), caller, name)
+    published = await service.version_of(rt.engine, application)
+    return _view(application, published, caller, answers.vault_of(settings), name)
 
 
 @router.post("/applications/{application_id}/actions/{action}")
 async def act(
     rt: RuntimeDep,
+    settings: SettingsDep,
     calendar: CalendarDep,
     caller: CurrentPrincipal,
     application_id: str,
@@ -212,16 +220,23 @@ async def act(
         action=body or ActionInput(),
     )
     name = await service.applicant_name_of(rt.engine, caller=caller, application=application)
-    return _view(application, await service.version_of(rt.engine, application), caller, name)
+    published = await service.version_of(rt.engine, application)
+    return _view(application, published, caller, answers.vault_of(settings), name)
 
 
-@router.get("/track/{tracking_number}")
-async def track(rt: RuntimeDep, tracking_number: str) -> Tracking:
-    """Anyone with the tracking number sees the status, never personal data."""
-    found = await service.by_tracking_number(rt.engine, tracking_number)
-    if found is None:
-        raise Problem(404, "not-found")
-    application, published = found
+@router.get("/track/{tracking_number}", responses={404: {"description": UNTRACKED}})
+async def track(
+    rt: RuntimeDep,
+    guesses: GuessesDep,
+    caller: OptionalPrincipal,
+    tracking_number: str,
+    code: CheckCode = None,
+) -> Tracking:
+    """Whoever has the tracking number and its check code sees the status, never personal data
+    (an unknown number and a wrong code are the same 404)."""
+    application, published = await service.tracked(
+        rt.engine, guesses=guesses, caller=caller, tracking_number=tracking_number, code=code
+    )
     return Tracking(
         tracking_number=application.tracking_number,
         service_name=published.name,

@@ -13,7 +13,15 @@ from datetime import UTC, datetime
 from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
-from applications import api, catalog_view, citizens_view, clocks, documents_view, service
+from applications import (
+    api,
+    catalog_view,
+    citizens_view,
+    clocks,
+    documents_view,
+    numbers,
+    service,
+)
 from applications.bookings import api as bookings_api
 from applications.complaints import api as complaints_api
 from applications.complaints import clocks as complaint_clocks
@@ -50,6 +58,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.runtime = running
             app.state.calendar = calendar
             app.state.figures = service.Figures(settings.summary_max_age_seconds)
+            app.state.code_guesses = numbers.CodeGuesses()  # of the public tracking pages
             ticking = asyncio.create_task(run_clocks(running, settings, calendar))
             try:
                 yield

@@ -72,6 +72,10 @@ class Application(BaseModel):
 
     id: str
     tracking_number: str
+    check_code: str = Field(
+        description="The code the public tracking page asks for with the tracking number "
+        "(`GET /track/{tracking_number}?code=`); given to the applicant with the number"
+    )
     service_id: str
     service_slug: str
     service_version: int
@@ -84,7 +88,11 @@ class Application(BaseModel):
         "service's news of the citizen has arrived, and in citizens' own views)",
     )
     state: State
-    form: dict[str, Any]
+    form: dict[str, Any] = Field(
+        description="The form answers; those the service's form schema marks `x-sensitive` "
+        "(NIKs) whole for the applicant and the handling agency's staff, masked for everyone "
+        "else (a NIK as `7307********0001`)"
+    )
     documents: dict[str, list[str]]
     submitted_at: datetime
     updated_at: datetime
@@ -135,7 +143,7 @@ class TrackStep(BaseModel):
 
 
 class Tracking(BaseModel):
-    """What anyone with the tracking number may know: no personal data."""
+    """What anyone with the tracking number and its check code may know: no personal data."""
 
     tracking_number: str
     service_name: LocalizedText
@@ -180,6 +188,7 @@ class ApplicationRecord(BaseModel):
 
     id: str
     tracking_number: str
+    check_code: str
     citizen_id: str
     service_id: str
     service_slug: str
@@ -201,7 +210,8 @@ class ApplicationRecord(BaseModel):
 
 
 class StoredApplication(ApplicationRecord):
-    """An application with its form answers, documents by requirement and history."""
+    """An application with its form answers (sensitive ones sealed: see `answers`), documents by
+    requirement and history."""
 
     form: dict[str, Any]
     documents: dict[str, list[str]]

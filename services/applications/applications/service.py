@@ -16,7 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from applications import catalog_view, citizens_view, documents_view, forms, store
+from applications import answers, catalog_view, citizens_view, documents_view, forms, store
 from applications.models import (
     AgencyCounts,
     ApplicationRecord,
@@ -25,7 +25,7 @@ from applications.models import (
     StoredApplication,
     Submission,
 )
-from applications.numbers import next_number
+from applications.numbers import CodeGuesses, new_check_code, next_number
 from applications.settings import Settings
 from applications.workdays import WorkingCalendar
 from mpp_shared import db, idempotency, topics
@@ -34,6 +34,7 @@ from mpp_shared.contracts import Contract
 from mpp_shared.contracts.applications import ApplicationSubmitted
 from mpp_shared.contracts.catalog import ServicePublished, Workflow, WorkflowAction, WorkflowState
 from mpp_shared.events import Event, new_event
+from mpp_shared.pii import Vault
 from mpp_shared.problems import Problem
 
 SOURCE = topics.source_of("applications")
@@ -73,6 +74,25 @@ def may_read(caller: Principal, application: ApplicationRecord) -> bool:
             caller.role != "partner" or "applications:read" in caller.scopes
         )
     return caller.role in MALL_WIDE
+
+
+def sees_sensitive_answers(caller: Principal, application: ApplicationRecord) -> bool:
+    """The applicant (who typed them) and the handling agency's staff see the sensitive form
+    answers whole; partners, the mall-wide roles and everyone else see them masked."""
+    if caller.role == "citizen":
+        return application.citizen_id == caller.subject
+    return caller.role in STAFF and caller.agency == application.agency
+
+
+def form_shown(
+    application: StoredApplication, published: ServicePublished, caller: Principal, vault: Vault
+) -> dict[str, Any]:
+    """The form answers as the caller may see them (see `sees_sensitive_answers`)."""
+    fields = answers.sensitive_fields(published.form_schema)
+    if not fields:
+        return application.form
+    shown = answers.reveal if sees_sensitive_answers(caller, application) else answers.masked
+    return shown(application.form, fields=fields, vault=vault, application_id=application.id)
 
 
 def acting_role(caller: Principal) -> str:
@@ -161,9 +181,13 @@ class _KeyTaken(Exception):
     """Another request with the same idempotency key recorded its application first."""
 
 
-def _replay(existing: StoredApplication, fingerprint: str) -> StoredApplication:
+def _replay(
+    existing: StoredApplication, fingerprint: str, submission: Submission
+) -> StoredApplication:
     """The first application made with a key, unless the key was reused for another request."""
-    idempotency.check_replay(existing.request_fingerprint, fingerprint)
+    # Applications stored before fingerprints were keyed hold the plain digest.
+    if existing.request_fingerprint != idempotency.fingerprint(submission):
+        idempotency.check_replay(existing.request_fingerprint, fingerprint)
     return existing
 
 
@@ -180,7 +204,8 @@ async def submit(
 
     The tracking number is taken in the transaction that records the application, so a retry
     that loses to the first request with its key gives its number back."""
-    fingerprint = idempotency.fingerprint(submission)
+    vault = answers.vault_of(settings)
+    fingerprint = answers.fingerprint(vault, submission)
     application_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:applications", key=idempotency_key
     )
@@ -188,7 +213,7 @@ async def submit(
         async with db.transaction(engine) as connection:
             existing = await store.find(connection, application_id)
             if existing is not None:
-                return _replay(existing, fingerprint), False
+                return _replay(existing, fingerprint, submission), False
             service = await _service_to_apply_for(connection, submission.service)
             errors = (
                 forms.problems(service.form_schema, submission.form) if service.form_schema else []
@@ -204,6 +229,7 @@ async def submit(
                 caller=caller,
                 submission=submission,
                 fingerprint=fingerprint,
+                vault=vault,
                 calendar=calendar,
                 tracking_number=await next_number(
                     connection,
@@ -231,7 +257,7 @@ async def submit(
     async with engine.connect() as connection:
         existing = await store.find(connection, application_id)
     assert existing is not None
-    return _replay(existing, fingerprint), False
+    return _replay(existing, fingerprint, submission), False
 
 
 async def _service_to_apply_for(connection: AsyncConnection, ref: str) -> ServicePublished:
@@ -264,6 +290,7 @@ def _new_application(
     caller: Principal,
     submission: Submission,
     fingerprint: str,
+    vault: Vault,
     calendar: WorkingCalendar,
     tracking_number: str,
 ) -> StoredApplication:
@@ -277,6 +304,7 @@ def _new_application(
     return StoredApplication(
         id=application_id,
         tracking_number=tracking_number,
+        check_code=new_check_code(),
         citizen_id=caller.subject,
         service_id=service.service_id,
         service_slug=service.slug,
@@ -284,7 +312,12 @@ def _new_application(
         agency=service.agency,
         state=first.code,
         open=not first.terminal,
-        form=submission.form,
+        form=answers.seal(
+            submission.form,
+            fields=answers.sensitive_fields(service.form_schema),
+            vault=vault,
+            application_id=application_id,
+        ),
         documents={k: list(v) for k, v in submission.documents.items() if v},
         submitted_at=now,
         updated_at=now,
@@ -397,6 +430,7 @@ def facts_of(application: ApplicationRecord) -> dict[str, Any]:
         "citizen_id": application.citizen_id,
         "state": application.state,
         "due_at": application.overall_due_at,
+        "check_code": application.check_code,
     }
 
 
@@ -448,13 +482,27 @@ async def versions_of(
     return found
 
 
-async def by_tracking_number(
-    engine: AsyncEngine, tracking_number: str
-) -> tuple[StoredApplication, ServicePublished] | None:
-    """The application a tracking number names, and its service version."""
+async def tracked(
+    engine: AsyncEngine,
+    *,
+    guesses: CodeGuesses,
+    caller: Principal | None,
+    tracking_number: str,
+    code: str | None,
+) -> tuple[StoredApplication, ServicePublished]:
+    """The application a tracking number names, and its service version, for whoever gives its
+    check code or may read the application anyway (its applicant, its agency's staff and
+    partners, the mall-wide roles). An unknown number, a wrong or missing code, and a number
+    that has had too many wrong codes lately are one and the same 404: numbers cannot be
+    probed."""
+    number = tracking_number.strip().upper()
     async with engine.connect() as connection:
-        found = await store.by_tracking_number(connection, tracking_number.strip().upper())
-        return (found, await published_version(connection, found)) if found else None
+        found = await store.by_tracking_number(connection, number)
+        entitled = found is not None and caller is not None and may_read(caller, found)
+        if not entitled and not guesses.admits(number, code, found.check_code if found else None):
+            raise Problem(404, "not-found")
+        assert found is not None
+        return found, await published_version(connection, found)
 
 
 async def of_citizen(

@@ -1,6 +1,8 @@
 """The applications service's settings, from `MPP_`-prefixed environment variables."""
 
-from mpp_shared.settings import ServiceSettings
+from pydantic import SecretStr
+
+from mpp_shared.settings import DEVELOPMENT_SECRET, ServiceSettings
 
 
 class Settings(ServiceSettings):
@@ -18,3 +20,6 @@ class Settings(ServiceSettings):
     # The command center's summary is counted at most this often, however many screens ask (each
     # count reads the year's applications); its `at` says when it was counted.
     summary_max_age_seconds: float = 2.0
+    # Encrypts the sensitive answers of application forms (NIKs typed in a form): keep a copy
+    # outside the cluster; without it they cannot be read. Refused as the default in production.
+    pii_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)

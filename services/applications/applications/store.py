@@ -60,6 +60,8 @@ applications = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("tracking_number", Text, nullable=False, unique=True),
+    # What the public tracking page asks for beside the (guessable) number: see `numbers`.
+    Column("check_code", Text, nullable=False),
     Column("citizen_id", Text, nullable=False),
     # A retry with the same key finds the first application instead of making a second.
     Column("idempotency_key", Text),

@@ -251,6 +251,7 @@ def stored_application(**changes: Any) -> StoredApplication:
     values: dict[str, Any] = {
         "id": f"app-{secrets.token_hex(8)}",
         "tracking_number": f"SNJ-{agency}-{now:%Y%m%d}-{secrets.token_hex(6)}",
+        "check_code": "K7QX4M",
         "citizen_id": f"c-{secrets.token_hex(4)}",
         "service_id": service_id,
         "service_version": 1,

@@ -294,7 +294,10 @@ class ServiceInput(Model):
     ] = []
     standard: Standard
     # JSON Schema of the application form; workflow of applications. Information-only services
-    # take no applications and may have neither.
+    # take no applications and may have neither. A field marked `x-sensitive: true` (every NIK
+    # field of the seed) is stored encrypted by the applications service and shown whole only to
+    # the applicant and the handling agency's staff; NIK fields (`x-input: nik`, or 16 digits by
+    # pattern) are sensitive unless marked `x-sensitive: false`.
     form_schema: dict[str, Any] | None = None
     workflow: Workflow | None = None
     requires_full_nik: bool = Field(

@@ -66,6 +66,14 @@ class FormField(Model):
     label: LocalizedText
     required: bool = True
     options: list[FormOption] = []
+    # Stored encrypted by the applications service, shown whole only to the applicant and the
+    # handling agency's staff: every NIK unless said otherwise, and what the seed marks.
+    sensitive: bool | None = None
+
+    @property
+    def is_sensitive(self) -> bool:
+        """Marked so, or a NIK not marked otherwise."""
+        return self.sensitive if self.sensitive is not None else self.type == "nik"
 
 
 class SeedService(Model):
@@ -115,7 +123,8 @@ FIELD_TYPES: dict[str, dict[str, Any]] = {
 
 
 def form_schema(fields: list[FormField]) -> dict[str, Any]:
-    """A JSON Schema (2020-12) for the form; labels in both languages as `x-label`."""
+    """A JSON Schema (2020-12) for the form; labels in both languages as `x-label`, sensitive
+    answers marked `x-sensitive`."""
     properties: dict[str, Any] = {}
     for f in fields:
         spec: dict[str, Any] = dict(FIELD_TYPES[f.type])
@@ -123,6 +132,8 @@ def form_schema(fields: list[FormField]) -> dict[str, Any]:
         if f.options:
             spec["enum"] = [o.value for o in f.options]
             spec["x-options"] = [o.model_dump() for o in f.options]
+        if f.is_sensitive:
+            spec["x-sensitive"] = True
         properties[f.name] = spec
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

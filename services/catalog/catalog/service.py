@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -432,6 +433,44 @@ def _error(field: str, id_: str, en: str) -> dict[str, Any]:
     return {"field": field, "in": "body", "message": {"id": id_, "en": en}}
 
 
+def _marks(node: Any, path: tuple[str, ...] = ()) -> Iterator[tuple[tuple[str, ...], Any]]:
+    """Every `x-sensitive` in a schema: where, and its value."""
+    if isinstance(node, dict):
+        if "x-sensitive" in node:
+            yield path, node["x-sensitive"]
+        for key, child in node.items():
+            yield from _marks(child, (*path, str(key)))
+    elif isinstance(node, list):
+        for number, child in enumerate(node):
+            yield from _marks(child, (*path, str(number)))
+
+
+def sensitive_mark_problems(schema: dict[str, Any]) -> list[dict[str, Any]]:
+    """`x-sensitive` (the answer is stored encrypted and shown whole only to the applicant and
+    the handling agency's staff) is true or false, on a field of the form itself: the
+    applications service seals the form's own answers."""
+    errors = []
+    for path, value in _marks(schema):
+        where = "/".join(path) or "/"
+        if len(path) != 2 or path[0] != "properties":
+            errors.append(
+                _error(
+                    "form_schema",
+                    f"x-sensitive hanya boleh pada isian formulir itu sendiri, bukan di {where}.",
+                    f"x-sensitive belongs on the form's own fields only, not at {where}.",
+                )
+            )
+        elif not isinstance(value, bool):
+            errors.append(
+                _error(
+                    "form_schema",
+                    f"x-sensitive pada {where} harus true atau false.",
+                    f"x-sensitive at {where} must be true or false.",
+                )
+            )
+    return errors
+
+
 async def publication_problems(
     connection: store.Connection, data: ServiceInput
 ) -> list[dict[str, Any]]:
@@ -487,6 +526,7 @@ async def publication_problems(
                     f"The form schema is not valid JSON Schema: {exc.message}",
                 )
             )
+        errors += sensitive_mark_problems(data.form_schema)
     if data.workflow is None:
         if takes_applications:
             errors.append(

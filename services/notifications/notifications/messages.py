@@ -42,6 +42,7 @@ from notifications.models import (
 )
 from notifications.providers import Outcome, Outgoing
 from notifications.settings import Settings
+from notifications.templates import placeholders
 from notifications.templates import service as templates
 
 log = logging.getLogger(__name__)
@@ -192,7 +193,6 @@ async def _context(
         connection, service=str(data.get("service_id")), agency=str(data.get("agency"))
     )
     base = settings.public_base_url.rstrip("/")
-    tracking = data.get("tracking_number")
     return {
         "recipient": {"name": name, "language": language},
         "event": data,
@@ -200,7 +200,7 @@ async def _context(
         "agency": {"name": _in(known.get("agency"), language)},
         "links": {
             "app": base + "/",
-            "track": f"{base}/track/{tracking}" if tracking else "",
+            "track": placeholders.track_link(base, data),
             "verify": data.get("verify_url") or "",
         },
         "mall": {"name": settings.mall_name},

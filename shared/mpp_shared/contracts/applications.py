@@ -25,6 +25,9 @@ class ApplicationFacts(Contract):
     citizen_id: str
     state: str
     due_at: datetime | None = None
+    # What the public tracking page asks for with the number, for the link in the applicant's
+    # messages (absent from events of applications made before there were codes).
+    check_code: str | None = None
 
 
 @contract("applications.application.submitted.v1", topic=topics.APPLICATIONS)

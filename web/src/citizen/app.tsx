@@ -23,6 +23,7 @@ const Complaints = lazy(() => import("./pages/complaints").then((m) => m.Complai
 const NewComplaint = lazy(() => import("./pages/complaints").then((m) => m.NewComplaint));
 const ComplaintPage = lazy(() => import("./pages/complaints").then((m) => m.ComplaintPage));
 const VerifyDocument = lazy(() => import("./pages/verify").then((m) => m.VerifyDocument));
+const Track = lazy(() => import("./pages/track").then((m) => m.Track));
 
 export function useSignedIn(): boolean {
   const [signedIn, setSignedIn] = useState(session.signedIn);
@@ -155,6 +156,8 @@ export function App() {
           <Route path="/pengaduan/:id" component={guarded(ComplaintPage)} />
           <Route path="/verify/:code" component={VerifyDocument} />
           <Route path="/cek-dokumen" component={VerifyDocument} />
+          <Route path="/track/:tracking" component={Track} />
+          <Route path="/lacak" component={Track} />
           <Route path="/akun" component={guarded(Account)} />
           <Route default component={NotFound} />
         </Router>

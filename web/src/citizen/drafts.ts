@@ -31,6 +31,7 @@ export type Draft = {
   errors?: { field: string; message: string }[];
   application_id?: string;
   tracking_number?: string;
+  check_code?: string;
   updated_at: string;
 };
 
@@ -165,6 +166,7 @@ async function send(draft: Draft): Promise<Application> {
     draft.state = "sent";
     draft.application_id = application.id;
     draft.tracking_number = application.tracking_number;
+    draft.check_code = application.check_code;
     await saveDraft(draft);
     return application;
   } catch (error) {

@@ -1448,7 +1448,8 @@ export interface paths {
         };
         /**
          * Track
-         * @description Anyone with the tracking id sees the complaint's progress, never its content or names.
+         * @description Whoever has the tracking id and its check code sees the complaint's progress, never its
+         *     content or names (an unknown id and a wrong code are the same 404).
          */
         get: operations["track_api_v1_track_complaints__tracking_id__get"];
         put?: never;
@@ -1468,7 +1469,8 @@ export interface paths {
         };
         /**
          * Track
-         * @description Anyone with the tracking number sees the status, never personal data.
+         * @description Whoever has the tracking number and its check code sees the status, never personal data
+         *     (an unknown number and a wrong code are the same 404).
          */
         get: operations["track_api_v1_track__tracking_number__get"];
         put?: never;
@@ -2514,6 +2516,11 @@ export interface components {
             id: string;
             /** Tracking Number */
             tracking_number: string;
+            /**
+             * Check Code
+             * @description The code the public tracking page asks for with the tracking number (`GET /track/{tracking_number}?code=`); given to the applicant with the number
+             */
+            check_code: string;
             /** Service Id */
             service_id: string;
             /** Service Slug */
@@ -2713,6 +2720,11 @@ export interface components {
             id: string;
             /** Tracking Id */
             tracking_id: string;
+            /**
+             * Check Code
+             * @description The code the public tracking page asks for with the tracking id (`GET /track/complaints/{tracking_id}?code=`); given to the citizen with the id
+             */
+            check_code: string;
             state: components["schemas"]["Coded"];
             /** Citizen Id */
             citizen_id: string;
@@ -2843,7 +2855,7 @@ export interface components {
         };
         /**
          * ComplaintTracking
-         * @description What anyone with the tracking id may know: no personal data.
+         * @description What anyone with the tracking id and its check code may know: no personal data.
          */
         ComplaintTracking: {
             /** Tracking Id */
@@ -3325,7 +3337,7 @@ export interface components {
         };
         /**
          * Tracking
-         * @description What anyone with the tracking number may know: no personal data.
+         * @description What anyone with the tracking number and its check code may know: no personal data.
          */
         Tracking: {
             /** Tracking Number */
@@ -6766,7 +6778,10 @@ export interface operations {
     };
     track_api_v1_track_complaints__tracking_id__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The check code given with the number; not needed by those who may read the application or complaint itself */
+                code?: string | null;
+            };
             header?: never;
             path: {
                 tracking_id: string;
@@ -6784,6 +6799,13 @@ export interface operations {
                     "application/json": components["schemas"]["ComplaintTracking"];
                 };
             };
+            /** @description No such number, or a wrong or missing check code: answered alike */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
             /** @description Validation Error */
             422: {
                 headers: {
@@ -6797,7 +6819,10 @@ export interface operations {
     };
     track_api_v1_track__tracking_number__get: {
         parameters: {
-            query?: never;
+            query?: {
+                /** @description The check code given with the number; not needed by those who may read the application or complaint itself */
+                code?: string | null;
+            };
             header?: never;
             path: {
                 tracking_number: string;
@@ -6814,6 +6839,13 @@ export interface operations {
                 content: {
                     "application/json": components["schemas"]["Tracking"];
                 };
+            };
+            /** @description No such number, or a wrong or missing check code: answered alike */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
             };
             /** @description Validation Error */
             422: {

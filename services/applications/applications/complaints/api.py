@@ -25,9 +25,9 @@ from applications.complaints.models import (
     TimelineLine,
     TrackStep,
 )
-from applications.deps import CalendarDep, SettingsDep, not_found
+from applications.deps import UNTRACKED, CalendarDep, CheckCode, GuessesDep, SettingsDep
 from mpp_shared import pagination
-from mpp_shared.auth import CurrentPrincipal, Principal, require
+from mpp_shared.auth import CurrentPrincipal, OptionalPrincipal, Principal, require
 from mpp_shared.idempotency import IdempotencyKey
 from mpp_shared.web import RuntimeDep
 
@@ -52,6 +52,7 @@ def _view(complaint: StoredComplaint, caller: Principal) -> Complaint:
     return Complaint(
         id=complaint.id,
         tracking_id=complaint.tracking_id,
+        check_code=complaint.check_code,
         state=_state(complaint.state),
         citizen_id=complaint.citizen_id,
         application_id=complaint.application_id,
@@ -225,12 +226,19 @@ async def close(
     return _view(complaint, caller)
 
 
-@router.get("/track/complaints/{tracking_id}")
-async def track(rt: RuntimeDep, tracking_id: str) -> ComplaintTracking:
-    """Anyone with the tracking id sees the complaint's progress, never its content or names."""
-    complaint = await service.by_tracking_id(rt.engine, tracking_id)
-    if complaint is None:
-        raise not_found()
+@router.get("/track/complaints/{tracking_id}", responses={404: {"description": UNTRACKED}})
+async def track(
+    rt: RuntimeDep,
+    guesses: GuessesDep,
+    caller: OptionalPrincipal,
+    tracking_id: str,
+    code: CheckCode = None,
+) -> ComplaintTracking:
+    """Whoever has the tracking id and its check code sees the complaint's progress, never its
+    content or names (an unknown id and a wrong code are the same 404)."""
+    complaint = await service.tracked(
+        rt.engine, guesses=guesses, caller=caller, tracking_id=tracking_id, code=code
+    )
     return ComplaintTracking(
         tracking_id=complaint.tracking_id,
         state=_state(complaint.state),

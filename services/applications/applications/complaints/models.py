@@ -109,6 +109,10 @@ class Complaint(BaseModel):
 
     id: str
     tracking_id: str
+    check_code: str = Field(
+        description="The code the public tracking page asks for with the tracking id "
+        "(`GET /track/complaints/{tracking_id}?code=`); given to the citizen with the id"
+    )
     state: Coded
     citizen_id: str
     application_id: str | None
@@ -163,7 +167,7 @@ class TrackStep(BaseModel):
 
 
 class ComplaintTracking(BaseModel):
-    """What anyone with the tracking id may know: no personal data."""
+    """What anyone with the tracking id and its check code may know: no personal data."""
 
     tracking_id: str
     state: Coded
@@ -197,6 +201,7 @@ class ComplaintRecord(BaseModel):
 
     id: str
     tracking_id: str
+    check_code: str
     citizen_id: str
     application_id: str | None
     agency: str | None

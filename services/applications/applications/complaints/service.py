@@ -34,7 +34,7 @@ from applications.complaints.models import (
     StoredComplaint,
 )
 from applications.deps import not_found
-from applications.numbers import next_number
+from applications.numbers import CodeGuesses, new_check_code, next_number
 from applications.settings import Settings
 from applications.workdays import WorkingCalendar
 from mpp_shared import db, idempotency, topics
@@ -177,10 +177,25 @@ async def listed(
     return counted, found
 
 
-async def by_tracking_id(engine: AsyncEngine, tracking_id: str) -> StoredComplaint | None:
-    """The complaint a tracking id names."""
+async def tracked(
+    engine: AsyncEngine,
+    *,
+    guesses: CodeGuesses,
+    caller: Principal | None,
+    tracking_id: str,
+    code: str | None,
+) -> StoredComplaint:
+    """The complaint a tracking id names, for whoever gives its check code or may read it
+    anyway; an unknown id, a wrong or missing code, and an id that has had too many wrong codes
+    lately are one and the same 404."""
+    number = tracking_id.strip().upper()
     async with engine.connect() as connection:
-        return await store.by_tracking_id(connection, tracking_id.strip().upper())
+        found = await store.by_tracking_id(connection, number)
+    entitled = found is not None and caller is not None and may_read(caller, found)
+    if not entitled and not guesses.admits(number, code, found.check_code if found else None):
+        raise not_found()
+    assert found is not None
+    return found
 
 
 # --- filing --------------------------------------------------------------------------------------
@@ -225,6 +240,7 @@ async def file(
                 tracking_id=await next_number(
                     connection, prefix=f"ADU-{settings.regency_code}", day=calendar.local_date(now)
                 ),
+                check_code=new_check_code(),
                 citizen_id=caller.subject,
                 application_id=complaint.application_id,
                 agency=agency,

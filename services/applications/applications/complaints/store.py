@@ -53,6 +53,8 @@ complaints = Table(
     metadata,
     Column("id", Text, primary_key=True),
     Column("tracking_id", Text, nullable=False, unique=True),
+    # What the public tracking page asks for beside the (guessable) id: see `numbers`.
+    Column("check_code", Text, nullable=False),
     Column("citizen_id", Text, nullable=False),
     Column("idempotency_key", Text),
     Column("request_fingerprint", Text),

@@ -361,7 +361,10 @@ async def test_public_tracking_shows_the_status_without_personal_data(
 ) -> None:
     service = await publish_service()
     created = (await apply(applications, tokens, upload, service, "citizen-k")).json()
-    tracked = await applications.get(f"/api/v1/track/{created['tracking_number'].lower()}")
+    tracked = await applications.get(
+        f"/api/v1/track/{created['tracking_number'].lower()}",
+        params={"code": created["check_code"]},
+    )
     assert tracked.status_code == 200
     body = tracked.json()
     assert body["state"]["code"] == "submitted"

@@ -182,7 +182,10 @@ async def test_a_complaint_goes_round_trip_with_its_clocks_and_events(
         "events carry ids and states, not what people wrote"
     )
 
-    public = await applications.get(f"/api/v1/track/complaints/{filed['tracking_id'].lower()}")
+    public = await applications.get(
+        f"/api/v1/track/complaints/{filed['tracking_id'].lower()}",
+        params={"code": filed["check_code"]},
+    )
     assert public.status_code == 200, public.text
     assert public.json()["state"]["code"] == "closed"
     assert len(public.json()["timeline"]) == 6

@@ -67,8 +67,9 @@ async def test_concurrent_submits_number_without_gaps_and_a_losing_retry_takes_n
             .where(store.applications.c.tracking_number.startswith(series))
         )
     assert (last, numbered) == (6, 6), "every number names an application, none more"
-    for number in numbers_given:
-        tracked = await applications.get(f"/api/v1/track/{number}")
+    for answer in answers:
+        number, code = answer.json()["tracking_number"], answer.json()["check_code"]
+        tracked = await applications.get(f"/api/v1/track/{number}", params={"code": code})
         assert tracked.status_code == 200
 
 

@@ -27,6 +27,7 @@ def complaint(state: str, **fields: Any) -> ComplaintRecord:
     values: dict[str, Any] = {
         "id": "adu-1",
         "tracking_id": "ADU-SNJ-20261120-000001",
+        "check_code": "K7QX4M",
         "citizen_id": "c-1",
         "application_id": None,
         "agency": "UJI",

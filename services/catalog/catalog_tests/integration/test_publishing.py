@@ -7,6 +7,7 @@ from typing import Any
 
 import httpx
 
+from catalog.seed import FormField
 from catalog.settings import Settings
 from mpp_shared import events
 from mpp_shared.testing import Tokens, eventually, read_topic
@@ -361,3 +362,63 @@ async def test_an_agency_renamed_is_found_by_its_new_name_at_once(
         await catalog.put(f"/api/v1/catalog/agencies/{code}", json=renamed, headers=admin)
     ).status_code == 200
     assert slug in await found("Bapenda Kendaraan")
+
+
+async def test_sensitive_fields_are_marked_and_published_and_misplaced_marks_refused(
+    catalog: httpx.AsyncClient,
+    create: Callable[..., Any],
+    admin: dict[str, str],
+    catalog_settings: Settings,
+) -> None:
+    fields = [
+        FormField(name="child_name", type="string", label={"id": "Nama", "en": "Name"}),
+        FormField(name="mother_nik", type="nik", label={"id": "NIK ibu", "en": "Mother's NIK"}),
+        FormField(
+            name="bank_account",
+            type="string",
+            sensitive=True,
+            label={"id": "Rekening", "en": "Account"},
+        ),
+    ]
+    data = service_input(form=fields)
+    assert (await create(data)).status_code == 201
+    published = await catalog.post(f"/api/v1/catalog/services/{data.slug}/publish", headers=admin)
+    assert published.status_code == 200, published.text
+    properties = published.json()["form_schema"]["properties"]
+    marked = {name for name, spec in properties.items() if spec.get("x-sensitive") is True}
+    assert marked == {"mother_nik", "bank_account"}, "a NIK is sensitive by default"
+
+    records = await read_topic(
+        catalog_settings.kafka_bootstrap,
+        catalog_settings.topic("catalog.events"),
+        until=lambda rs: any(r.key == published.json()["id"].encode() for r in rs),
+    )
+    [event] = [
+        events.from_json(r.value or b"")
+        for r in records
+        if r.key == published.json()["id"].encode()
+    ]
+    assert event.data["form_schema"]["properties"]["mother_nik"]["x-sensitive"] is True
+
+    for misplaced in (
+        {"type": "object", "properties": {"nik": {"type": "string", "x-sensitive": "ya"}}},
+        {"type": "object", "x-sensitive": True, "properties": {}},
+        {
+            "type": "object",
+            "properties": {
+                "child": {"type": "object", "properties": {"nik": {"x-sensitive": True}}}
+            },
+        },
+    ):
+        other = service_input()
+        draft = body(other) | {"form_schema": misplaced}
+        assert (
+            await catalog.post("/api/v1/catalog/services", json=draft, headers=admin)
+        ).is_success
+        refused = await catalog.post(
+            f"/api/v1/catalog/services/{other.slug}/publish",
+            headers=admin | {"Accept-Language": "en"},
+        )
+        assert refused.status_code == 422, misplaced
+        messages = [e["message"] for e in refused.json()["errors"] if e["field"] == "form_schema"]
+        assert messages and "x-sensitive" in messages[0], refused.json()

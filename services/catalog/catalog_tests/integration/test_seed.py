@@ -71,3 +71,16 @@ def test_seed_covers_the_regency_mall() -> None:
     assert "sim-c-perpanjangan" not in full_nik
     sip = [s for s in services if s.workflow and s.workflow.auto_issue_on_expiry]
     assert sip and all(s.workflow and s.workflow.sla_days == 5 for s in sip)
+
+
+def test_every_nik_field_of_the_seed_and_other_sensitive_answers_are_marked() -> None:
+    marked: set[str] = set()
+    for service in seed.load_services():
+        for name, spec in ((service.form_schema or {}).get("properties") or {}).items():
+            if spec.get("x-input") == "nik":
+                assert spec.get("x-sensitive") is True, f"{service.slug}: {name}"
+            if spec.get("x-sensitive"):
+                marked.add(name)
+    assert {"nik", "mother_nik", "father_nik", "head_nik", "child_nik"} <= marked
+    assert {"bank_account", "mother_maiden_name", "passport_number", "medication"} <= marked
+    assert not {"child_name", "address", "birth_date"} & marked

@@ -86,9 +86,10 @@ DEFAULTS: tuple[Default, ...] = (
     Default(
         SUBMITTED,
         "sms",
-        id="Permohonan {{ event.tracking_number }} diterima dan segera diperiksa petugas. "
+        # One SMS of 160 characters with the check code in the link: every word counts.
+        id="Permohonan {{ event.tracking_number }} diterima, segera diperiksa petugas. "
         "Lacak: {{ links.track }}",
-        en="Application {{ event.tracking_number }} received; staff will review it soon. "
+        en="Application {{ event.tracking_number }} received; we will review it soon. "
         "Track: {{ links.track }}",
     ),
     Default(
@@ -122,6 +123,9 @@ DEFAULTS: tuple[Default, ...] = (
             Permohonan {{ service.name }} Anda sudah kami terima.
 
             Nomor permohonan: {{ event.tracking_number }}
+            {% if event.check_code %}
+            Kode lacak: {{ event.check_code }}
+            {% endif %}
             Instansi: {{ agency.name }}
             {% if event.due_at %}
             Perkiraan selesai: {{ event.due_at|tanggal }}
@@ -136,6 +140,9 @@ DEFAULTS: tuple[Default, ...] = (
             We have received your {{ service.name }} application.
 
             Application number: {{ event.tracking_number }}
+            {% if event.check_code %}
+            Check code: {{ event.check_code }}
+            {% endif %}
             Agency: {{ agency.name }}
             {% if event.due_at %}
             Expected by: {{ event.due_at|date_en }}

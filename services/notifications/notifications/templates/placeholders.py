@@ -321,9 +321,11 @@ def environment() -> Sandbox:
 
 SAMPLE_MOMENT = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)  # a Friday, 10.30 WITA
 TRACKING_NUMBER = "SNJ-DISDUKCAPIL-20260108-000123"
+CHECK_CODE = "K7QX4M"
 BASE_URL = "https://mpp.sinjaikab.go.id"
 SAMPLE_VALUES: dict[str, Any] = {
     "tracking_number": TRACKING_NUMBER,
+    "check_code": CHECK_CODE,
     "tracking_id": "ADU-SNJ-20260108-000007",
     "agency": "DISDUKCAPIL",
     "state": "in_review",
@@ -357,6 +359,17 @@ SAMPLE_NAMES = {
 }
 
 
+def track_link(base_url: str, event: Mapping[str, Any]) -> str:
+    """`links.track`: the public tracking page of the event's application, its check code in the
+    path after the number (`/track/<number>-<code>`: shorter in an SMS than a query, and no `?`
+    or `=` for a phone to cut the link at); empty for an event about no application."""
+    number = event.get("tracking_number")
+    if not number:
+        return ""
+    code = event.get("check_code")
+    return f"{base_url}/track/{number}-{code}" if code else f"{base_url}/track/{number}"
+
+
 def sample_context(
     event_type: str, *, language: str = "id", event: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
@@ -369,7 +382,9 @@ def sample_context(
         "agency": {"name": names["agency"]},
         "links": {
             "app": f"{BASE_URL}/",
-            "track": f"{BASE_URL}/track/{TRACKING_NUMBER}",
+            "track": track_link(
+                BASE_URL, {"tracking_number": TRACKING_NUMBER, "check_code": CHECK_CODE}
+            ),
             "verify": f"{BASE_URL}/verifikasi/V7K2-9QXM-4HPD",
         },
         "mall": {"name": "MPP Elektronik Kabupaten Sinjai"},

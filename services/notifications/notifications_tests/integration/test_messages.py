@@ -81,7 +81,7 @@ async def test_a_submitted_application_reaches_the_citizen_by_email_sms_and_inbo
 ) -> None:
     person = citizen()
     await feed(event("identity.citizen.registered.v1", person.citizen_id, person, "gateway"))
-    application = submitted(person.citizen_id)
+    application = submitted(person.citizen_id, check_code="K7QX4M")
     happened = event(
         "applications.application.submitted.v1",
         application.application_id,
@@ -90,11 +90,14 @@ async def test_a_submitted_application_reaches_the_citizen_by_email_sms_and_inbo
     )
     await feed(happened)
 
+    link = f"/track/{application.tracking_number}-K7QX4M"
     [mail] = await eventually(lambda: mailbox(person.email or ""), timeout=20)
     assert application.tracking_number in mail["Text"]
+    assert link in mail["Text"] and "Kode lacak: K7QX4M" in mail["Text"]
     assert "Permohonan" in mail["Subject"] or "permohonan" in mail["Text"], "Indonesian by default"
     [sms] = await eventually(lambda: mailbox(sms_address(person.phone)), timeout=20)
     assert application.tracking_number in sms["Text"]
+    assert sms["Text"].rstrip().endswith(link), "the SMS opens the tracking page with its code"
 
     inbox = await notifications.get(
         "/api/v1/notifications", headers=tokens.headers("citizen", subject=person.citizen_id)

@@ -417,3 +417,49 @@ def test_every_default_is_valid_and_renders_in_its_language(
         if event_type == OTP:
             assert ("JANGAN" if language == "id" else "Do NOT") in rendered.text
     assert not re.search(r"\bnik\b", text, re.IGNORECASE), "a message never carries the NIK"
+
+
+# --- the tracking link -------------------------------------------------------------------------
+
+# GSM 03.38's basic character set: text made of these alone goes 160 characters to an SMS.
+GSM_7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+
+
+def test_the_tracking_link_carries_the_check_code_after_the_number() -> None:
+    base = placeholders.BASE_URL
+    number, code = placeholders.TRACKING_NUMBER, placeholders.CHECK_CODE
+    event = {"tracking_number": number, "check_code": code}
+    assert placeholders.track_link(base, event) == f"{base}/track/{number}-{code}"
+    older = {"tracking_number": number, "check_code": None}
+    assert placeholders.track_link(base, older) == f"{base}/track/{number}", "asks for the code"
+    assert placeholders.track_link(base, {"tracking_id": "ADU-SNJ-20260108-000007"}) == ""
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_received_sms_links_with_the_check_code_in_one_gsm_7_sms(language: str) -> None:
+    [(subject, text)] = [
+        (d[3], d[4]) for d in defaults.each() if d[:3] == (SUBMITTED, "sms", language)
+    ]
+    event = placeholders.sample_event(SUBMITTED)
+    assert event["check_code"] == placeholders.CHECK_CODE
+    context = placeholders.sample_context(SUBMITTED, language=language, event=event)
+    assert context["links"]["track"] == placeholders.track_link(placeholders.BASE_URL, event)
+    rendered = service._render(subject, text, context, 1).text
+    assert rendered.endswith(f"/track/{placeholders.TRACKING_NUMBER}-{placeholders.CHECK_CODE}")
+    assert set(rendered) <= GSM_7, set(rendered) - GSM_7
+    assert len(rendered) <= 160, (len(rendered), rendered)
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_received_email_gives_the_check_code_beside_the_number(language: str) -> None:
+    [(subject, text)] = [
+        (d[3], d[4]) for d in defaults.each() if d[:3] == (SUBMITTED, "email", language)
+    ]
+    context = placeholders.sample_context(SUBMITTED, language=language)
+    rendered = service._render(subject, text, context, 1).text
+    assert placeholders.CHECK_CODE in rendered.replace(context["links"]["track"], "")
+    context["event"]["check_code"] = None  # an application made before there were codes
+    assert "None" not in service._render(subject, text, context, 1).text

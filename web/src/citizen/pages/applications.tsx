@@ -96,6 +96,10 @@ export function ApplicationPage({ id }: { id: string }) {
         <span class="mono">{a.tracking_number}</span>
         <span class={`badge ${stateTone(a.state.code, a.overdue)}`}>{loc(a.state.label)}</span>
       </p>
+      <p class="small">
+        {t("Kode lacak", "Check code")}: <strong class="mono">{a.check_code}</strong> ·{" "}
+        <a href={`/track/${a.tracking_number}-${a.check_code}`}>{t("Halaman lacak tanpa masuk", "Tracking page, no sign-in")}</a>
+      </p>
       {a.due_at && !a.state.terminal && (
         <p class="small">
           {t("Target selesai", "Due by")}: <strong>{dateTime(a.due_at)}</strong>

@@ -156,6 +156,12 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
         <div class="success" role="status">
           <p>
             <strong>{t("Permohonan terkirim.", "Application sent.")}</strong> {t("Nomor pelacakan", "Tracking number")}: <strong>{draft.tracking_number}</strong>
+            {draft.check_code && (
+              <>
+                {" "}
+                · {t("Kode lacak", "Check code")}: <strong class="mono">{draft.check_code}</strong>
+              </>
+            )}
           </p>
           <p class="row">
             <a class="button primary" href={`/permohonan/${draft.application_id}`}>

@@ -227,6 +227,10 @@ export function ComplaintPage({ id }: { id: string }) {
       <dl class="facts-list card">
         <dt>{t("Diajukan", "Filed")}</dt>
         <dd>{dateTime(c.filed_at)}</dd>
+        <dt>{t("Kode lacak", "Check code")}</dt>
+        <dd>
+          <span class="mono">{c.check_code}</span> · <a href={`/track/${c.tracking_id}-${c.check_code}`}>{t("Halaman lacak", "Tracking page")}</a>
+        </dd>
         <dt>{t("Instansi", "Agency")}</dt>
         <dd>{agency ? loc(agency.name) : c.agency || t("Belum ditentukan", "Not decided yet")}</dd>
         {c.application_id && (

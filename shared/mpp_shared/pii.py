@@ -1,4 +1,8 @@
-"""Personal identifiers at rest: encrypted (AES-256-GCM) and, for look-up, a keyed hash."""
+"""Personal identifiers at rest: encrypted (AES-256-GCM) and, for look-up, a keyed hash.
+
+The gateway keeps citizens' NIKs with it; the applications service, the sensitive answers of
+application forms. Each kind of identifier has keys of its own, derived from one secret.
+"""
 
 from __future__ import annotations
 
@@ -33,16 +37,21 @@ class Vault:
         digest = hmac.new(self._lookup_key, value.encode(), hashlib.sha256).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
-    def encrypt(self, value: str) -> str:
-        """`k1:<nonce+ciphertext>`, bound to this kind of identifier."""
+    def _bound(self, context: str) -> bytes:
+        # The ciphertext opens only for its kind and, when given, its context (e.g. the record
+        # and field it belongs to): copied elsewhere, it does not decrypt.
+        return (f"{self.kind}:{context}" if context else self.kind).encode()
+
+    def encrypt(self, value: str, *, context: str = "") -> str:
+        """`k1:<nonce+ciphertext>`, bound to this kind of identifier and to `context`."""
         nonce = os.urandom(12)
-        sealed = self._aead.encrypt(nonce, value.encode(), self.kind.encode())
+        sealed = self._aead.encrypt(nonce, value.encode(), self._bound(context))
         return f"{KEY_ID}:{base64.urlsafe_b64encode(nonce + sealed).decode()}"
 
-    def decrypt(self, stored: str) -> str:
-        """The value an `encrypt` result holds."""
+    def decrypt(self, stored: str, *, context: str = "") -> str:
+        """The value an `encrypt` result holds (with the same `context`)."""
         key_id, _, text = stored.partition(":")
         if key_id != KEY_ID:
             raise ValueError(f"unknown key {key_id!r}")
         raw = base64.urlsafe_b64decode(text)
-        return self._aead.decrypt(raw[:12], raw[12:], self.kind.encode()).decode()
+        return self._aead.decrypt(raw[:12], raw[12:], self._bound(context)).decode()
