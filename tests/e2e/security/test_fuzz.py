@@ -87,7 +87,7 @@ def fuzz(api: Any, headers: dict[str, str]) -> Findings:
             except (AssertionError, BaseExceptionGroup) as failure:
                 kind = str(failure).split("\n\n- ", 1)[-1].split("\n", 1)[0]
                 found.nonconforming.setdefault(
-                    f"{operation.label}: {kind}", f"{response.status_code} {failure}"[:1500]
+                    f"{case.operation.label}: {kind}", f"{response.status_code} {failure}"[:1500]
                 )
 
         attempt()
