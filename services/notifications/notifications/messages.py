@@ -198,11 +198,7 @@ async def _context(
         "event": data,
         "service": {"name": _in(known.get("service"), language)},
         "agency": {"name": _in(known.get("agency"), language)},
-        "links": {
-            "app": base + "/",
-            "track": placeholders.track_link(base, data),
-            "verify": data.get("verify_url") or "",
-        },
+        "links": placeholders.links(base, data),
         "mall": {"name": settings.mall_name},
     }
 

@@ -370,23 +370,37 @@ def track_link(base_url: str, event: Mapping[str, Any]) -> str:
     return f"{base_url}/track/{number}-{code}" if code else f"{base_url}/track/{number}"
 
 
+def verify_link(base_url: str, event: Mapping[str, Any]) -> str:
+    """`links.verify`: the public page that checks and downloads the event's output (its own
+    `verify_url` if it carries one); empty for an event about no output."""
+    if event.get("verify_url"):
+        return str(event["verify_url"])
+    code = event.get("verification_code")
+    return f"{base_url}/verify/{code}" if code else ""
+
+
+def links(base_url: str, event: Mapping[str, Any]) -> dict[str, str]:
+    """`links.*`, as every message's context has them."""
+    return {
+        "app": f"{base_url}/",
+        "track": track_link(base_url, event),
+        "verify": verify_link(base_url, event),
+    }
+
+
 def sample_context(
     event_type: str, *, language: str = "id", event: Mapping[str, Any] | None = None
 ) -> dict[str, Any]:
-    """A context as the consumer builds it, with example values of the event's fields."""
+    """A context as the consumer builds it, with example values of the event's fields (and the
+    links the consumer would make of them)."""
     names = SAMPLE_NAMES.get(language, SAMPLE_NAMES["id"])
+    data = dict(event) if event is not None else sample_event(event_type)
     return {
         "recipient": {"name": "Andi Baso", "language": language},
-        "event": dict(event) if event is not None else sample_event(event_type),
+        "event": data,
         "service": {"name": names["service"]},
         "agency": {"name": names["agency"]},
-        "links": {
-            "app": f"{BASE_URL}/",
-            "track": track_link(
-                BASE_URL, {"tracking_number": TRACKING_NUMBER, "check_code": CHECK_CODE}
-            ),
-            "verify": f"{BASE_URL}/verifikasi/V7K2-9QXM-4HPD",
-        },
+        "links": links(BASE_URL, data),
         "mall": {"name": "MPP Elektronik Kabupaten Sinjai"},
     }
 

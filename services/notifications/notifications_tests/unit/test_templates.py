@@ -22,6 +22,7 @@ from notifications.templates.models import (
 
 SUBMITTED = "applications.application.submitted.v1"
 OTP = "identity.otp.requested.v1"
+OUTPUT_ISSUED = defaults.OUTPUT_ISSUED
 
 
 def refusal(**template: Any) -> Problem:
@@ -416,7 +417,22 @@ def test_every_default_is_valid_and_renders_in_its_language(
             assert context["event"]["tracking_number"] in rendered.text
         if event_type == OTP:
             assert ("JANGAN" if language == "id" else "Do NOT") in rendered.text
+        # Every link a template names is one the event that triggers it can make.
+        for name in re.findall(r"links(?:\.|\[['\"])(\w+)", f"{subject or ''} {text}"):
+            assert context["links"][name], f"links.{name} is empty for {event_type}"
     assert not re.search(r"\bnik\b", text, re.IGNORECASE), "a message never carries the NIK"
+
+
+@pytest.mark.parametrize("language", ["id", "en"])
+def test_the_issued_output_email_links_to_its_verification_page(language: str) -> None:
+    event = placeholders.sample_event(OUTPUT_ISSUED)
+    assert "verify_url" not in event, "the issued event carries the code, not the link"
+    [(subject, text)] = [
+        (d[3], d[4]) for d in defaults.each() if d[:3] == (OUTPUT_ISSUED, "email", language)
+    ]
+    context = placeholders.sample_context(OUTPUT_ISSUED, language=language, event=event)
+    page = f"{placeholders.BASE_URL}/verify/{event['verification_code']}"
+    assert page in service._render(subject, text, context, 1).text
 
 
 # --- the tracking link -------------------------------------------------------------------------
