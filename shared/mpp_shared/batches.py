@@ -4,7 +4,8 @@ A read answers without waiting for its record's commit, and records that arrive 
 under way go together in the next one (one transaction per read cost the officer's inbox a third
 of the gateway's CPU per call). A failed write is retried, the records kept in memory (up to
 `max_pending`), and a stopping process writes what it holds before it ends. A process killed
-outright loses what it had not yet written: at most the records of the last few milliseconds.
+outright loses what it had not yet written: at most the records of the last few milliseconds
+(or of the last `linger_seconds`, for a writer that waits to gather more).
 """
 
 from __future__ import annotations
@@ -40,8 +41,11 @@ class BatchWriter(Generic[Item]):
         batch: int = 500,
         max_pending: int = 100_000,
         retry_max_seconds: float = 5.0,
+        linger_seconds: float = 0.0,
     ) -> None:
         self.name = name
+        # How long a write waits for more records to join it: fewer, larger transactions.
+        self.linger_seconds = linger_seconds
         self.write = write
         self.batch = batch
         self.max_pending = max_pending
@@ -90,6 +94,8 @@ class BatchWriter(Generic[Item]):
     async def _run(self) -> None:
         while True:
             await self._wake.wait()
+            if self.linger_seconds:
+                await asyncio.sleep(self.linger_seconds)
             self._wake.clear()
             while self._pending:
                 batch = self._pending[: self.batch]
