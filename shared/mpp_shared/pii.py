@@ -18,6 +18,12 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 KEY_ID = "k1"  # a new key gets a new id; old ciphertexts name the key that opens them
 
 
+def mask_nik(nik: str) -> str:
+    """A NIK as shown where the whole is not needed: its province and regency and its serial;
+    the district and the birth date (which also tells the sex) hidden."""
+    return f"{nik[:4]}{'*' * 8}{nik[12:]}"
+
+
 def _derive(secret: str, purpose: bytes) -> bytes:
     return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose).derive(
         secret.encode()

@@ -10,6 +10,8 @@ import datetime as dt
 import re
 from dataclasses import dataclass
 
+from mpp_shared.pii import mask_nik
+
 # Province codes (Kemendagri), including the Papua provinces formed in 2022.
 PROVINCES = frozenset(
     {
@@ -44,10 +46,7 @@ class Nik:
         return masked(self.value)
 
 
-def masked(value: str) -> str:
-    """A NIK as shown where the whole is not needed: its province and regency and its serial;
-    the district and the birth date (which also tells the sex) hidden."""
-    return f"{value[:4]}{'*' * 8}{value[12:]}"
+masked = mask_nik  # a NIK as shown where the whole is not needed
 
 
 class InvalidNik(ValueError):

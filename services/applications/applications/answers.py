@@ -20,7 +20,7 @@ from cryptography.exceptions import InvalidTag
 
 from applications.settings import Settings
 from mpp_shared.idempotency import fingerprint as plain_fingerprint
-from mpp_shared.pii import Vault
+from mpp_shared.pii import Vault, mask_nik
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +124,7 @@ def mask(value: Any) -> str:
     else (a name, health details) nothing."""
     text = value.strip() if isinstance(value, str) else ""
     if _NIK.fullmatch(text):
-        return f"{text[:4]}{'*' * 8}{text[12:]}"
+        return mask_nik(text)
     if len(text) >= 8 and _DIGITS_AT_END.search(text):
         return f"{'*' * (len(text) - 4)}{text[-4:]}"
     return HIDDEN
