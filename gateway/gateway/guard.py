@@ -26,6 +26,7 @@ from mpp_shared.auth import Principal
 from mpp_shared.ended_sessions import EndedSessions
 from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
+from mpp_shared.read_audit import REQUEST_ID
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,6 @@ PARTNER_ROUTES = {
 # send an SMS, more tightly still.
 AUTH_STEPS = re.compile(r"^/api/v1/auth/(token|register|otp|verify-phone|password/reset)$")
 CODE_STEPS = frozenset({"register", "otp"})
-REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 SESSION_CACHE_SECONDS = 15.0
 PARTNER_TOKEN_SECONDS = 60
 

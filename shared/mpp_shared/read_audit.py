@@ -22,6 +22,7 @@ from mpp_shared.contracts.reads import READ_CONTRACTS
 from mpp_shared.events import Event, new_event
 
 READS = frozenset({"GET", "HEAD"})
+# A request id as callers may set it (`X-Request-Id`); the gateway makes one for any other.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
 
