@@ -40,7 +40,6 @@ class EndedSessions:
         self.keep_seconds = keep_seconds
         self._until: dict[str, float] = {}
         self._stopping = asyncio.Event()
-        self.following = False  # reading identity.events now (for /ready and the tests)
 
     def __contains__(self, session_id: str) -> bool:
         until = self._until.get(session_id)
@@ -82,7 +81,6 @@ class EndedSessions:
                     "ended sessions: %s: %s; again in %.1fs", type(exc).__name__, exc, delay
                 )
             finally:
-                self.following = False
                 with contextlib.suppress(KafkaError, OSError):
                     await consumer.stop()
             with contextlib.suppress(TimeoutError):
@@ -102,7 +100,6 @@ class EndedSessions:
                 await consumer.seek_to_end(partition)
             else:
                 consumer.seek(partition, offset.offset)
-        self.following = True
         last_sweep = time.monotonic()
         while not self._stopping.is_set():
             batch = await consumer.getmany(timeout_ms=1000, max_records=500)
