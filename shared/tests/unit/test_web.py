@@ -94,3 +94,18 @@ async def test_without_a_metrics_port_a_service_answers_metrics_on_its_api_port(
         scraped = await client.get("/metrics")
     assert scraped.status_code == 200
     assert web.serve_metrics(ServiceSettings(service_name="unit")) is None
+
+
+async def test_what_the_start_made_is_out_of_the_garbage_collectors_sight_once_started() -> None:
+    import gc
+
+    app = service_app()
+    gc.unfreeze()
+    thresholds = gc.get_threshold()
+    try:
+        async with app.router.lifespan_context(app):
+            assert gc.get_freeze_count() > 10_000  # the modules, routes and models of the app
+            assert gc.get_threshold()[0] == 10_000
+    finally:
+        gc.unfreeze()
+        gc.set_threshold(*thresholds)
