@@ -23,6 +23,7 @@ from pydantic import ValidationError
 from mpp_shared import events, topics
 from mpp_shared.contracts.identity import SessionsEnded
 from mpp_shared.settings import ServiceSettings
+from mpp_shared.supervisor import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,9 @@ class EndedSessions:
         """End `follow` at its next poll."""
         self._stopping.set()
 
-    async def follow(self, settings: ServiceSettings) -> None:
+    async def follow(self, settings: ServiceSettings, heartbeat: Heartbeat | None = None) -> None:
         """Read the ended sessions from `identity.events` until stopped; Kafka away is waited
-        out (logged), never the end of it."""
+        out (logged), never the end of it. Each poll beats the `heartbeat`."""
         delay = RETRY_SECONDS[0]
         while not self._stopping.is_set():
             consumer = AIOKafkaConsumer(
@@ -74,7 +75,7 @@ class EndedSessions:
             )
             try:
                 await consumer.start()
-                await self._read(consumer, settings.topic(topics.IDENTITY))
+                await self._read(consumer, settings.topic(topics.IDENTITY), heartbeat)
                 delay = RETRY_SECONDS[0]
             except (KafkaError, OSError) as exc:
                 log.warning(
@@ -87,7 +88,9 @@ class EndedSessions:
                 await asyncio.wait_for(self._stopping.wait(), delay)
             delay = min(delay * 2, RETRY_SECONDS[1])
 
-    async def _read(self, consumer: AIOKafkaConsumer, topic: str) -> None:
+    async def _read(
+        self, consumer: AIOKafkaConsumer, topic: str, heartbeat: Heartbeat | None
+    ) -> None:
         consumer.subscribe([topic])  # without a group: every partition is this process's
         partitions = await self._assigned(consumer)
         if not partitions:
@@ -109,6 +112,8 @@ class EndedSessions:
             if time.monotonic() - last_sweep > 60:
                 self.forget_expired()
                 last_sweep = time.monotonic()
+            if heartbeat:
+                heartbeat.beat()
 
     async def _assigned(self, consumer: AIOKafkaConsumer) -> list[TopicPartition]:
         """The partitions assigned once the topic's metadata came; none within 10 s if the

@@ -25,6 +25,7 @@ from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
 from mpp_shared import db, events, inbox, metrics, telemetry
 from mpp_shared.events import Event, InvalidEvent
 from mpp_shared.settings import ServiceSettings
+from mpp_shared.supervisor import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -131,12 +132,14 @@ class ConsumerRunner:
         """Ask the runner to finish the record in hand, commit, and leave the group."""
         self._stopping.set()
 
-    async def run(self) -> None:
-        """Consume until stopped; a broken connection is reopened from the committed offsets."""
+    async def run(self, heartbeat: Heartbeat | None = None) -> None:
+        """Consume until stopped; a broken connection is reopened from the committed offsets.
+        Each poll whose records were all handled beats the `heartbeat`; an error other than
+        Kafka's or the network's ends the run, for its supervisor to start it again."""
         delay = 0.5
         while not self._stopping.is_set():
             try:
-                await self._consume()
+                await self._consume(heartbeat)
                 delay = 0.5
             except (KafkaError, OSError) as exc:
                 log.warning("consumer %s: %s; reconnecting in %.1fs", self.topics, exc, delay)
@@ -145,7 +148,7 @@ class ConsumerRunner:
                     await asyncio.wait_for(self._stopping.wait(), delay)
                 delay = min(delay * 2, 10.0)
 
-    async def _consume(self) -> None:
+    async def _consume(self, heartbeat: Heartbeat | None) -> None:
         consumer = AIOKafkaConsumer(
             *self.topics,
             bootstrap_servers=self.settings.kafka_bootstrap,
@@ -170,6 +173,8 @@ class ConsumerRunner:
                     await self._handle_together(records, producer)
                     await self._commit(consumer, partition, records[-1].offset + 1)
                 await self._record_lag(consumer)
+                if heartbeat:
+                    heartbeat.beat()
         finally:
             self.ready.clear()
             await producer.stop()

@@ -43,6 +43,7 @@ from mpp_shared import events, metrics, telemetry, topics
 from mpp_shared.events import Event
 from mpp_shared.kafka import create_producer
 from mpp_shared.settings import ServiceSettings
+from mpp_shared.supervisor import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -147,8 +148,11 @@ class Relay:
         self._stopping.set()
         self._wake.set()
 
-    async def run(self) -> None:
-        """Publish whenever notified, drain a backlog without pausing, poll as a fallback."""
+    async def run(self, heartbeat: Heartbeat | None = None) -> None:
+        """Publish whenever notified, drain a backlog without pausing, poll as a fallback; each
+        round that reached the store (and Kafka, when there was something to publish) beats
+        the `heartbeat`. Kafka or the store away is waited out here; any other error ends the
+        run, for its supervisor (`mpp_shared.supervisor`) to log and start again."""
         listener = asyncio.create_task(self._listen())
         delay = 0.5
         try:
@@ -157,6 +161,8 @@ class Relay:
                 try:
                     published = await self.publish_pending()
                     await self._record_depth()
+                    if heartbeat:
+                        heartbeat.beat()
                     delay = 0.5
                     if published < self.batch_size:
                         await self._sleep(self.poll_seconds)

@@ -21,6 +21,7 @@ from mpp_shared.ended_sessions import EndedSessions
 from mpp_shared.events import Event
 from mpp_shared.kafka import ConsumerRunner, TxHandler, ensure_topics
 from mpp_shared.settings import ServiceSettings
+from mpp_shared.supervisor import Heartbeat, Supervisor
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,8 @@ class Runtime:
     # Audit events of staff reads of personal data, on their way to the outbox.
     read_audit: BatchWriter[Event] | None = None
     tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    # Every background loop of the service, started again whenever an exception ends it.
+    supervisor: Supervisor = field(default_factory=Supervisor)
     extra_checks: Mapping[str, Callable[[], Awaitable[None]]] = field(default_factory=dict)
     _ready_cache: tuple[float, dict[str, str]] = (0.0, {})
 
@@ -55,6 +58,8 @@ class Runtime:
             await asyncio.wait_for(kafka_reachable(self.settings.kafka_bootstrap), 3.0)
         except (KafkaError, OSError, TimeoutError) as exc:
             checks["bus"] = f"unreachable: {type(exc).__name__}"
+        stalled = [f"{name} ({s:.0f} s)" for name, s in self.supervisor.stalled().items()]
+        checks["loops"] = "stalled: " + ", ".join(stalled) if stalled else "ok"
         for name, probe in self.extra_checks.items():
             try:
                 await asyncio.wait_for(probe(), 3.0)
@@ -101,8 +106,13 @@ async def run(
     creation = asyncio.create_task(_create_topics(settings, own + consumed))
     runtime.tasks.append(creation)
     runtime.relay = outbox.Relay(settings=settings, engine=engine)
-    runtime.tasks.append(asyncio.create_task(runtime.relay.run()))
-    runtime.tasks.append(asyncio.create_task(runtime.ended_sessions.follow(settings)))
+    supervise = runtime.supervisor.start
+    runtime.tasks.append(supervise("outbox relay", runtime.relay.run, stale_after=30))
+
+    async def follow_ended_sessions(heartbeat: Heartbeat) -> None:
+        await runtime.ended_sessions.follow(settings, heartbeat)
+
+    runtime.tasks.append(supervise("ended sessions", follow_ended_sessions, stale_after=60))
     runtime.read_audit = read_audit.writer(engine)
     runtime.read_audit.start()
     if consumed:
@@ -110,7 +120,12 @@ async def run(
         runtime.consumer = ConsumerRunner(
             settings=settings, topics=consumed, handlers=by_type, engine=engine
         )
-        runtime.tasks.append(asyncio.create_task(_consume_after(creation, runtime.consumer)))
+        consumer = runtime.consumer
+
+        async def consume(heartbeat: Heartbeat) -> None:
+            await _consume_after(creation, consumer, heartbeat)
+
+        runtime.tasks.append(supervise("consumer", consume, stale_after=60))
     try:
         yield runtime
     finally:
@@ -125,11 +140,13 @@ async def run(
         await engine.dispose()
 
 
-async def _consume_after(creation: asyncio.Task[None], consumer: ConsumerRunner) -> None:
+async def _consume_after(
+    creation: asyncio.Task[None], consumer: ConsumerRunner, heartbeat: Heartbeat
+) -> None:
     """Subscribe once the topics exist: a consumer that subscribes to a topic not created yet
     would learn of it only at its next metadata refresh."""
-    await creation
-    await consumer.run()
+    await asyncio.shield(creation)  # a restart of the consumer does not cancel the creation
+    await consumer.run(heartbeat)
 
 
 async def _create_topics(settings: ServiceSettings, names: list[str]) -> None:

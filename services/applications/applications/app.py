@@ -31,6 +31,7 @@ from applications.workdays import WorkingCalendar
 from mpp_shared import runtime, topics, web
 from mpp_shared.read_audit import ReadAudit
 from mpp_shared.runtime import Runtime
+from mpp_shared.supervisor import Heartbeat
 
 MIGRATIONS = "applications.migrations"
 
@@ -59,7 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.calendar = calendar
             app.state.figures = service.Figures(settings.summary_max_age_seconds)
             app.state.code_guesses = numbers.CodeGuesses()  # of the public tracking pages
-            ticking = asyncio.create_task(run_clocks(running, settings, calendar))
+            ticking = running.supervisor.start(
+                "clocks",
+                lambda heartbeat: run_clocks(running, settings, calendar, heartbeat),
+                stale_after=3 * settings.clock_check_seconds,
+            )
             try:
                 yield
             finally:
@@ -82,13 +87,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def run_clocks(running: Runtime, settings: Settings, calendar: WorkingCalendar) -> None:
+async def run_clocks(
+    running: Runtime, settings: Settings, calendar: WorkingCalendar, heartbeat: Heartbeat
+) -> None:
     """Check the SLA and complaint clocks every `clock_check_seconds`, for as long as we run."""
     while True:
         now = datetime.now(UTC)
         try:
             await clocks.check_clocks(running.engine, calendar=calendar, now=now)
             await complaint_clocks.check_clocks(running.engine, calendar=calendar, now=now)
+            heartbeat.beat()
         except (SQLAlchemyError, OSError) as exc:
             log.warning("clock check: %s", exc)
         await asyncio.sleep(settings.clock_check_seconds)

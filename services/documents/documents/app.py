@@ -20,6 +20,7 @@ from mpp_shared import blobs, runtime, topics, web
 from mpp_shared.kafka import DirectPublisher
 from mpp_shared.read_audit import ReadAudit
 from mpp_shared.runtime import Runtime
+from mpp_shared.supervisor import Heartbeat
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +50,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 await blobs.ensure_bucket(s3, settings.bucket_name)
             except Exception as exc:  # S3 away: /ready says so until it is back
                 log.warning("bucket %s not ensured: %s", settings.bucket_name, exc)
-            cleaner = asyncio.create_task(clean_forever(running, s3, settings))
+            cleaner = running.supervisor.start(
+                "clean-up",
+                lambda heartbeat: clean_forever(running, s3, settings, heartbeat),
+                stale_after=3 * settings.cleanup_interval_seconds,
+            )
             try:
                 yield
             finally:
@@ -69,13 +74,16 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     return app
 
 
-async def clean_forever(running: Runtime, s3: Minio, settings: Settings) -> None:
+async def clean_forever(
+    running: Runtime, s3: Minio, settings: Settings, heartbeat: Heartbeat
+) -> None:
     """Remove uploads never attached, every `cleanup_interval_seconds`."""
     while True:
         try:
             await service.clean_unattached(
                 running.engine, s3, settings=settings, now=datetime.now(UTC)
             )
+            heartbeat.beat()
         except (DBAPIError, OSError) as exc:
             log.warning("clean-up: %s", exc)
         await asyncio.sleep(settings.cleanup_interval_seconds)

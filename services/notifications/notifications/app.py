@@ -16,6 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from mpp_shared import runtime, web
 from mpp_shared.runtime import Runtime
+from mpp_shared.supervisor import Heartbeat
 from notifications import api, consumers, messages
 from notifications.settings import Settings
 from notifications.templates import api as templates_api
@@ -50,7 +51,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             app.state.sender = sender
             app.state.http = http
             stopping = asyncio.Event()
-            work = asyncio.create_task(send_forever(running, settings, sender, http, due, stopping))
+            work = running.supervisor.start(
+                "sending",
+                lambda heartbeat: send_forever(
+                    running, settings, sender, http, due, stopping, heartbeat
+                ),
+                stale_after=max(60.0, 10 * settings.delivery_poll_seconds),
+            )
             try:
                 yield
             finally:
@@ -84,6 +91,7 @@ async def send_forever(
     http: httpx.AsyncClient,
     due: asyncio.Event,
     stopping: asyncio.Event,
+    heartbeat: Heartbeat,
 ) -> None:
     """Send due messages and webhook deliveries: at once when woken, else every poll; until
     `stopping` is set."""
@@ -94,6 +102,7 @@ async def send_forever(
             # The events of finished messages are in the outbox; its relay is woken at commit.
             await sender.deliver_due(now)
             await webhooks.deliver_due(running.engine, settings, http, now=now)
+            heartbeat.beat()
         except (SQLAlchemyError, OSError, TimeoutError) as exc:
             log.warning("sending: %s", exc)
         if stopping.is_set():
