@@ -11,7 +11,7 @@ PYTEST := $(UV) pytest -p no:cacheprovider
 # not to: without them every service start compiles the whole dependency tree again, 3 s of CPU.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench bench-more bench-tools seed-volume seed-volume-drop contracts dlq-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench bench-more bench-tools seed-volume seed-volume-drop contracts dlq-replay outbox-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -103,3 +103,6 @@ contracts: python ## Write the events' JSON Schemas and AsyncAPI document to bui
 
 dlq-replay: python ## Replay a consumer's dead-letter topic: make dlq-replay SERVICE=applications
 	$(UV) mpp-dlq $(SERVICE)
+
+outbox-replay: python ## Put the events a service's outbox parked back to publish: make outbox-replay SERVICE=applications
+	$(UV) python -m mpp_shared.outbox $(SERVICE) --replay

@@ -40,6 +40,11 @@ _meter.create_observable_gauge(
 _consumed = _meter.create_counter(
     "mpp.consumer.messages", unit="{message}", description="Messages handled, by outcome"
 )
+_parked = _meter.create_counter(
+    "mpp.outbox.parked",
+    unit="{event}",
+    description="Events the outbox relay set aside because Kafka cannot take them",
+)
 _published = _meter.create_counter(
     "mpp.outbox.published", unit="{event}", description="Events the outbox relay published"
 )
@@ -58,6 +63,11 @@ def record_outbox_depth(*, service: str, collection: str, depth: int) -> None:
 def record_consumed(*, service: str, event_type: str, outcome: str) -> None:
     """Count one consumed message: outcome is handled, ignored or dead_lettered."""
     _consumed.add(1, {"service": service, "event_type": event_type, "outcome": outcome})
+
+
+def record_parked(*, service: str) -> None:
+    """Count an event the relay parked: Kafka cannot take it."""
+    _parked.add(1, {"service": service})
 
 
 def record_published(*, service: str, count: int) -> None:

@@ -8,6 +8,12 @@ and takes that entity's later events with it: while one relay holds an entity's 
 other relay may publish any event of that entity, so replicas relay side by side and one
 entity's events still go out in the order they were recorded. Published rows are deleted in
 the same transaction; if Kafka fails, the transaction rolls back and the events wait.
+
+An event Kafka can never take (too large, or an envelope that no longer parses) is parked: moved
+to `outbox_parked` with the reason, in the transaction that publishes the others, logged as an
+error and counted (`mpp.outbox.parked`, and the table's depth). The events after it, of its
+entity too, go on; once the cause is fixed, `make outbox-replay SERVICE=...` puts the parked
+ones back in the outbox.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
-from aiokafka.errors import KafkaError
+from aiokafka.errors import KafkaError, MessageSizeTooLargeError, RecordTooLargeError
 from opentelemetry.trace import SpanKind
 from sqlalchemy import (
     BigInteger,
@@ -50,8 +56,25 @@ log = logging.getLogger(__name__)
 NOTIFY_CHANNEL = "mpp_outbox"
 
 
+# Errors no retry mends: the event is parked, the others are published.
+UNPUBLISHABLE = (MessageSizeTooLargeError, RecordTooLargeError, events.InvalidEvent)
+
+
 def table(metadata: MetaData) -> Table:
-    """The outbox table, added to a service's metadata (its migrations create it)."""
+    """The outbox table and the table of parked events, added to a service's metadata (its
+    migrations create them); returns the outbox."""
+    Table(
+        "outbox_parked",
+        metadata,
+        Column("position", BigInteger, primary_key=True),  # its place in the outbox
+        Column("event_id", Text, nullable=False),
+        Column("subject", Text, nullable=False),
+        Column("envelope", Text, nullable=False),
+        Column("trace", JSONB, nullable=False),
+        Column("recorded_at", DateTime(timezone=True), nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("reason", Text, nullable=False),
+    )
     return Table(
         "outbox",
         metadata,
@@ -94,6 +117,17 @@ _INSERT = sa_text(
 )
 _NOTIFY = sa_text(f"NOTIFY {NOTIFY_CHANNEL}")
 _DELETE = sa_text("DELETE FROM outbox WHERE position = ANY(:positions)")
+_PARK = sa_text(
+    "INSERT INTO outbox_parked (position, event_id, subject, envelope, trace, recorded_at, reason)"
+    " SELECT position, event_id, subject, envelope, trace, recorded_at, :reason"
+    " FROM outbox WHERE position = :position"
+)
+_UNPARK = sa_text(
+    "WITH taken AS (DELETE FROM outbox_parked RETURNING *)"
+    " INSERT INTO outbox (event_id, subject, envelope, trace, recorded_at)"
+    " SELECT event_id, subject, envelope, trace, recorded_at FROM taken ORDER BY position"
+    " RETURNING event_id"
+)
 
 
 # The first waiting event of each entity, locked, skipping those another relay holds; then those
@@ -185,11 +219,35 @@ class Relay:
                 return 0
             producer = await self._ensure_producer()
             # Sent together, delivered in order: the idempotent producer keeps one key's order.
-            sent = [await self._send(producer, row.envelope, row.trace) for row in rows]
-            await asyncio.gather(*sent)
+            sent, parked = [], []
+            for row in rows:
+                try:
+                    sent.append((row, await self._send(producer, row.envelope, row.trace)))
+                except UNPUBLISHABLE as exc:
+                    parked.append((row, exc))
+            outcomes = await asyncio.gather(*(s for _, s in sent), return_exceptions=True)
+            for (row, _), outcome in zip(sent, outcomes, strict=True):
+                if isinstance(outcome, UNPUBLISHABLE):
+                    parked.append((row, outcome))
+                elif isinstance(outcome, BaseException):
+                    raise outcome  # Kafka away: the whole batch waits, as it was
+            for row, error in parked:
+                await self._park(connection, row, error)
             await connection.execute(_DELETE, {"positions": [row.position for row in rows]})
-        metrics.record_published(service=self.settings.service_name, count=len(rows))
+        metrics.record_published(service=self.settings.service_name, count=len(rows) - len(parked))
         return len(rows)
+
+    async def _park(self, connection: AsyncConnection, row: Any, error: BaseException) -> None:
+        reason = f"{type(error).__name__}: {error}"[:2000]
+        await connection.execute(_PARK, {"position": row.position, "reason": reason})
+        metrics.record_parked(service=self.settings.service_name)
+        log.error(
+            "outbox: event %s parked, Kafka cannot take it (%s); the others go on."
+            " Fix the cause, then: make outbox-replay SERVICE=%s",
+            row.event_id,
+            reason,
+            self.settings.service_name,
+        )
 
     async def _send(
         self, producer: AIOKafkaProducer, envelope: str, trace: dict[str, str]
@@ -222,10 +280,11 @@ class Relay:
             return
         self._depth_at = time.monotonic()
         async with self.engine.connect() as connection:
-            depth = (await connection.execute(sa_text("SELECT count(*) FROM outbox"))).scalar_one()
-        metrics.record_outbox_depth(
-            service=self.settings.service_name, collection="outbox", depth=int(depth)
-        )
+            depths = (await connection.execute(_DEPTHS)).one()
+        for collection, depth in zip(("outbox", "outbox_parked"), depths, strict=True):
+            metrics.record_outbox_depth(
+                service=self.settings.service_name, collection=collection, depth=int(depth)
+            )
 
     async def _listen(self) -> None:
         """Wake the relay on every commit that recorded events; reconnect if the link drops."""
@@ -282,5 +341,59 @@ class Relay:
             await asyncio.wait_for(self._wake.wait(), seconds)
 
 
+_DEPTHS = sa_text("SELECT (SELECT count(*) FROM outbox), (SELECT count(*) FROM outbox_parked)")
+
+
+async def unpark(engine: AsyncEngine) -> list[str]:
+    """Put every parked event back in the outbox, in the order they were first recorded, for
+    the relay to try again; returns their ids."""
+    async with engine.begin() as connection:
+        moved = await connection.execute(_UNPARK)
+        ids = [row.event_id for row in moved]
+        await connection.execute(_NOTIFY)
+    return ids
+
+
 def _topic_of(service_name: str) -> str:
     return topics.PRODUCERS.get(service_name, f"{service_name}.events")
+
+
+async def _parked(engine: AsyncEngine) -> list[Any]:
+    async with engine.connect() as connection:
+        found = await connection.execute(
+            sa_text("SELECT event_id, parked_at, reason FROM outbox_parked ORDER BY position")
+        )
+        return list(found)
+
+
+def main() -> None:
+    """List a service's parked events, or put them back in its outbox (`--replay`)."""
+    import argparse
+    import sys
+
+    from mpp_shared import db
+
+    parser = argparse.ArgumentParser(prog="python -m mpp_shared.outbox", description=main.__doc__)
+    parser.add_argument("service", help="the service whose outbox parked them, e.g. applications")
+    parser.add_argument("--replay", action="store_true", help="back to the outbox, to publish")
+    args = parser.parse_args()
+    settings = ServiceSettings(service_name=args.service)
+
+    async def run() -> None:
+        engine = db.create_engine(settings)
+        try:
+            for row in await _parked(engine):
+                print(f"{row.event_id}  parked {row.parked_at:%Y-%m-%d %H:%M:%S}  {row.reason}")
+            if args.replay:
+                moved = await unpark(engine)
+                print(
+                    f"{len(moved)} event(s) back in the outbox of {args.service}", file=sys.stderr
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(run())
+
+
+if __name__ == "__main__":
+    main()
