@@ -29,8 +29,15 @@ CITIZEN = {
 OPS_VIEWER = "pemantau"
 
 
+def staff_address(username: str) -> str:
+    """A staff member's development-only e-mail address: what is sent to it lands in Mailpit
+    (SLA breaches go to agency administrators by e-mail)."""
+    return f"{username}@staff.sandbox"
+
+
 def staff_accounts(agencies: list[str]) -> list[dict[str, Any]]:
-    """The staff to create: an administrator and an officer of every agency, one viewer."""
+    """The staff to create: an administrator and an officer of every agency, one viewer, each
+    with a sandbox e-mail address."""
     accounts = [
         {"username": OPS_VIEWER, "name": "Pemantau Operasional", "role": "ops_viewer"},
     ]
@@ -52,7 +59,9 @@ def staff_accounts(agencies: list[str]) -> list[dict[str, Any]]:
                 "agency": code,
             }
         )
-    return [a | {"password": STAFF_PASSWORD} for a in accounts]
+    return [
+        a | {"password": STAFF_PASSWORD, "email": staff_address(a["username"])} for a in accounts
+    ]
 
 
 async def agencies(client: httpx.AsyncClient) -> list[str]:
@@ -136,7 +145,8 @@ async def main() -> None:
         f"    agency staff        admin.<agency> and petugas.<agency> / {STAFF_PASSWORD}\n"
         "                        e.g. petugas.disdukcapil, admin.samsat\n"
         f"    operations viewer   {OPS_VIEWER} / {STAFF_PASSWORD}\n"
-        "    SMS and e-mail land in Mailpit (an SMS as <number>@sms.sandbox)"
+        "    SMS and e-mail land in Mailpit (an SMS as <number>@sms.sandbox, a staff member's\n"
+        "                        e-mail, such as an SLA breach, as <username>@staff.sandbox)"
     )
 
 
