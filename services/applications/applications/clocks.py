@@ -7,14 +7,14 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from applications import catalog_view, store
 from applications import service as rules
-from applications import store
 from applications.models import ApplicationRecord
 from applications.workdays import WorkingCalendar
 from applications.workflow import transition
 from mpp_shared import db
 from mpp_shared.contracts.applications import SlaBreached
-from mpp_shared.contracts.catalog import ServicePublished
+from mpp_shared.contracts.catalog import LocalizedText, ServicePublished
 from mpp_shared.problems import Problem
 
 
@@ -74,6 +74,11 @@ async def _check_one(
     if stored is None or stored.version != application.version:
         return 0  # changed since the list was read: next round
     if found:
+        # The state's name for the people told; its service version lost from the read model
+        # must not hold the escalation back (they are told the state's code then).
+        described = service or await catalog_view.service_version(
+            connection, application.service_id, application.service_version
+        )
         stored = await store.update(
             connection,
             application_id=stored.id,
@@ -82,7 +87,12 @@ async def _check_one(
             new_events=[
                 rules.event_of(
                     "sla_breached",
-                    SlaBreached(**rules.facts_of(stored), clock=clock, breached_due_at=due),
+                    SlaBreached(
+                        **rules.facts_of(stored),
+                        clock=clock,
+                        breached_due_at=due,
+                        state_label=_label(described, stored.state),
+                    ),
                 )
                 for clock, due, _ in found
             ],
@@ -103,3 +113,10 @@ async def _check_one(
             now=now,
         )
     return 1
+
+
+def _label(service: ServicePublished | None, state: str) -> LocalizedText | None:
+    """The state's name in its service's workflow, if the version is known."""
+    if service is None or service.workflow is None:
+        return None
+    return next((s.label for s in service.workflow.states if s.code == state), None)

@@ -44,6 +44,10 @@ class Period(Counts):
     """The messages created in a period, then per channel (every channel, in a fixed order)."""
 
     channels: list[ChannelCounts]
+    unaddressed_staff_alerts: int = Field(
+        description="Staff alerts (SLA breaches) that reached nobody: the agency has no active "
+        "administrator with an e-mail address; counted among the failed e-mails too"
+    )
 
 
 class Today(Period):
@@ -67,13 +71,16 @@ async def delivery_figures(
     """Count the messages created since local midnight and in the last 24 hours."""
     midnight = dt.datetime.combine(now.astimezone(zone).date(), dt.time(), tzinfo=zone)
     counts = await store.status_counts(connection, midnight=midnight, day_ago=now - WINDOW)
+    alone_today, alone_last_day = await store.unaddressed_counts(
+        connection, midnight=midnight, day_ago=now - WINDOW
+    )
     today = [(c.channel, c.status, c.final, c.today) for c in counts]
     last_day = [(c.channel, c.status, c.final, c.last_day) for c in counts]
     return DeliveryFigures(
         at=now,
         timezone=zone.key,
-        today=Today(since=midnight, **_period(today)),
-        last_24h=Period(**_period(last_day)),
+        today=Today(since=midnight, unaddressed_staff_alerts=alone_today, **_period(today)),
+        last_24h=Period(unaddressed_staff_alerts=alone_last_day, **_period(last_day)),
     )
 
 

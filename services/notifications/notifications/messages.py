@@ -131,10 +131,17 @@ async def plan_waiting(connection: AsyncConnection, settings: Settings, citizen_
 
 
 async def _plan_for_staff(connection: AsyncConnection, settings: Settings, event: Event) -> int:
-    """E-mail the agency's administrators about what needs them (an SLA breach)."""
+    """E-mail the agency's administrators about what needs them (an SLA breach). An agency with
+    no active administrator with an e-mail address gets an e-mail failed for want of one: the
+    command center counts it (`figures`), so an alert that reached nobody does not pass unseen."""
     planned = []
     sources = await templates.sources(connection, event.type)
-    for admin in await contacts_store.agency_admins(connection, str(event.data.get("agency"))):
+    agency = str(event.data.get("agency"))
+    admins = await contacts_store.agency_admins(connection, agency)
+    if not admins:
+        log.warning("%s of %s: agency %s has nobody to tell", event.type, event.subject, agency)
+        return await store.insert_messages(connection, [_unaddressed(event, agency)])
+    for admin in admins:
         context = await _context(connection, settings, event, admin.name, "id")
         rendered = templates.render_from(
             sources, event_type=event.type, channel="email", language="id", context=context
@@ -153,6 +160,30 @@ async def _plan_for_staff(connection: AsyncConnection, settings: Settings, event
             )
         )
     return await store.insert_messages(connection, planned)
+
+
+UNADDRESSED = ""  # the recipient of a staff alert that had nobody to go to
+
+
+def _unaddressed(event: Event, agency: str) -> Message:
+    """A staff alert's e-mail that had nowhere to go, failed for good as it is made."""
+    reference = event.data.get("tracking_number") or event.subject
+    made = _message(
+        event=event,
+        channel="email",
+        to=UNADDRESSED,
+        citizen_id=None,
+        subject=f"Tidak terkirim: {reference}",
+        text=f"Tidak ada administrator {agency} yang aktif dengan alamat e-mail.",
+        due=_now(),
+    )
+    return made.model_copy(
+        update={
+            "status": PERMANENT,
+            "next_attempt_at": None,
+            "last_detail": "no active agency administrator with an e-mail address",
+        }
+    )
 
 
 def _address(

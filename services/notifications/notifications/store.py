@@ -381,6 +381,19 @@ async def status_counts(
     return [StatusCount(**row._mapping) for row in await connection.execute(query)]
 
 
+async def unaddressed_counts(
+    connection: AsyncConnection, *, midnight: dt.datetime, day_ago: dt.datetime
+) -> tuple[int, int]:
+    """Staff alerts that had nobody to go to (no recipient), since `midnight` and `day_ago`."""
+    c = messages.c
+    query = select(
+        func.count().filter(c.created_at >= midnight),
+        func.count().filter(c.created_at >= day_ago),
+    ).where(c.created_at >= min(midnight, day_ago), c.recipient == "", c.citizen_id.is_(None))
+    today, last_day = (await connection.execute(query)).one()
+    return int(today), int(last_day)
+
+
 # --- push subscriptions ---------------------------------------------------------------------------
 
 

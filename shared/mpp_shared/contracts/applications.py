@@ -12,6 +12,7 @@ from datetime import date, datetime
 
 from mpp_shared import topics
 from mpp_shared.contracts import Contract, contract
+from mpp_shared.contracts.catalog import LocalizedText
 
 
 class ApplicationFacts(Contract):
@@ -93,6 +94,8 @@ class SlaBreached(ApplicationFacts):
     clock: str  # "state" or "overall"
     breached_due_at: datetime
     escalated_to: str = "agency_admin"
+    # The state's name as its service's workflow gives it ("Diajukan"), for the people told.
+    state_label: LocalizedText | None = None
 
 
 @contract("applications.booking.created.v1", topic=topics.APPLICATIONS)

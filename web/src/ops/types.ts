@@ -17,7 +17,7 @@ export type Counts = {
   delivery_rate: number | null;
 };
 export type ChannelCounts = Counts & { channel: string };
-export type Period = Counts & { since: string; channels: ChannelCounts[] };
+export type Period = Counts & { since: string; channels: ChannelCounts[]; unaddressed_staff_alerts: number };
 export type DeliveryFigures = { at: string; timezone: string; today: Period; last_24h: Period };
 
 /** Consumer lag and dead letters (gateway/gateway/pipeline.py). */

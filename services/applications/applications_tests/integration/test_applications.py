@@ -404,6 +404,18 @@ async def test_sla_clocks_breach_once_escalate_and_pause_during_revision(
     assert breached.escalated is True
     assert any(b.startswith("state:submitted") for b in breached.breaches)
 
+    # The breach names the state as the workflow does, for the administrators it is mailed to.
+    def breaches(records: list[Any]) -> list[dict[str, Any]]:
+        found = [json.loads(r.value) for r in records if r.key == created["id"].encode()]
+        return [e["data"] for e in found if e["type"].endswith(".sla_breached.v1")]
+
+    seen = await read_topic(
+        KAFKA, applications_settings.topic("applications.events"), until=lambda r: bool(breaches(r))
+    )
+    [state_breach] = [b for b in breaches(seen) if b["clock"] == "state"]
+    label = next(s.label for s in service.workflow.states if s.code == "submitted")
+    assert state_breach["state_label"] == label.model_dump()
+
     inbox = await applications.get(
         "/api/v1/applications/inbox", headers=tokens.headers("officer", agency=AGENCY)
     )

@@ -732,8 +732,8 @@ DEFAULTS: tuple[Default, ...] = (
 
             Permohonan {{ event.tracking_number }} ({{ service.name }}) melewati tenggat
             {% if event.clock == 'overall' %}penyelesaian{% else %}tahap
-            '{{ event.state }}'{% endif %} pada {{ event.breached_due_at|tanggal }}
-            {{ event.breached_due_at|jam }}.
+            '{{ event.state_label.id if event.state_label else event.state }}'{% endif %}
+            pada {{ event.breached_due_at|tanggal }} {{ event.breached_due_at|jam }}.
 
             Mohon tindak lanjuti di ruang kerja petugas.""")
         + _SIGN_ID,
@@ -741,7 +741,8 @@ DEFAULTS: tuple[Default, ...] = (
             Dear {{ recipient.name }},
 
             Application {{ event.tracking_number }} ({{ service.name }}) missed its
-            {% if event.clock == 'overall' %}completion{% else %}'{{ event.state }}' step{% endif %}
+            {% if event.clock == 'overall' %}completion{% else -%}
+            '{{ event.state_label.en if event.state_label else event.state }}' step{% endif %}
             deadline of {{ event.breached_due_at|date_en }} {{ event.breached_due_at|time_en }}.
 
             Please follow it up in the officers' workspace.""")

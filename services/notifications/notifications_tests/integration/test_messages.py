@@ -329,6 +329,7 @@ async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
     notifications: httpx.AsyncClient, feed: Callable[..., Any]
 ) -> None:
     from mpp_shared.contracts.applications import SlaBreached
+    from mpp_shared.contracts.catalog import LocalizedText
     from mpp_shared.contracts.identity import StaffUpdated
 
     agency = f"DINAS{secrets.token_hex(2).upper()}"
@@ -370,6 +371,65 @@ async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
     assert breach.tracking_number in mail["Subject"]
     assert "melewati tenggat" in mail["Text"] and "Kepala Dinas" in mail["Text"]
     assert await mailbox(away.email or "") == [], "switched-off accounts are not told"
+
+    # A step's deadline: the step is named as its workflow names it, not by its code.
+    step = breach.model_copy(
+        update={
+            "application_id": "app-slow-step",
+            "tracking_number": f"SNJ-{agency}-20261127-000010",
+            "state": "submitted",
+            "clock": "state",
+            "state_label": LocalizedText(id="Diajukan", en="Submitted"),
+        }
+    )
+    await feed(
+        event("applications.application.sla_breached.v1", "app-slow-step", step, "applications")
+    )
+    mails = await eventually(lambda: _count(mailbox(admin.email or ""), at_least=2), timeout=20)
+    [told] = [m for m in mails if step.tracking_number in m["Subject"]]
+    assert "tahap 'Diajukan'" in " ".join(told["Text"].split())
+    assert "submitted" not in told["Text"]
+
+
+async def test_a_breach_with_nobody_to_tell_is_counted_for_the_command_center(
+    notifications: httpx.AsyncClient, feed: Callable[..., Any]
+) -> None:
+    from mpp_shared.contracts.applications import SlaBreached
+
+    agency = f"SEPI{secrets.token_hex(2).upper()}"  # no administrator with an e-mail address
+    breach = SlaBreached(
+        application_id="app-unheard",
+        tracking_number=f"SNJ-{agency}-20261127-000011",
+        service_id="svc",
+        service_version=1,
+        agency=agency,
+        citizen_id="c",
+        state="in_review",
+        clock="overall",
+        breached_due_at=dt.datetime(2026, 11, 27, 15, 59, 59, tzinfo=dt.UTC),
+    )
+    happened = event(
+        "applications.application.sla_breached.v1", "app-unheard", breach, "applications"
+    )
+    await feed(happened)
+
+    [failed] = await eventually(lambda: messages_of(notifications, happened.id), timeout=20)
+    assert (failed.channel, failed.to, failed.status) == ("email", "", "permanent-failure")
+    assert failed.next_attempt_at is None and "no active agency administrator" in (
+        failed.last_detail or ""
+    )
+    now = dt.datetime.now(dt.UTC)
+    async with engine_of(notifications).connect() as connection:
+        today, _ = await store.unaddressed_counts(
+            connection, midnight=now - dt.timedelta(minutes=5), day_ago=now - dt.timedelta(days=1)
+        )
+    assert today >= 1
+
+
+async def _count(found: Any, *, at_least: int) -> list[Any] | None:
+    """What `found` (awaitable) gives, once it holds `at_least` items."""
+    items = await found
+    return items if len(items) >= at_least else None
 
 
 async def test_the_inbox_pages_newest_first_and_reaches_every_message(
