@@ -14,6 +14,7 @@ import httpx
 from sqlalchemy import func, select
 
 from mpp_shared import db
+from mpp_shared.contracts.applications import SlaBreached
 from mpp_shared.testing import (
     KAFKA,
     Databases,
@@ -325,10 +326,24 @@ async def test_preferences_turn_channels_off(
     assert bad.status_code == 422
 
 
+def sla_breach(agency: str, application_id: str, *, number: int) -> SlaBreached:
+    """The whole application's deadline missed, at an agency."""
+    return SlaBreached(
+        application_id=application_id,
+        tracking_number=f"SNJ-{agency}-20261127-{number:06d}",
+        service_id="svc",
+        service_version=1,
+        agency=agency,
+        citizen_id="c",
+        state="in_review",
+        clock="overall",
+        breached_due_at=dt.datetime(2026, 11, 27, 15, 59, 59, tzinfo=dt.UTC),
+    )
+
+
 async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
     notifications: httpx.AsyncClient, feed: Callable[..., Any]
 ) -> None:
-    from mpp_shared.contracts.applications import SlaBreached
     from mpp_shared.contracts.catalog import LocalizedText
     from mpp_shared.contracts.identity import StaffUpdated
 
@@ -353,17 +368,7 @@ async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
     )
     for person in (admin, officer, away):
         await feed(event("identity.staff.updated.v1", person.staff_id, person, "gateway"))
-    breach = SlaBreached(
-        application_id="app-late",
-        tracking_number=f"SNJ-{agency}-20261127-000009",
-        service_id="svc",
-        service_version=1,
-        agency=agency,
-        citizen_id="c",
-        state="in_review",
-        clock="overall",
-        breached_due_at=dt.datetime(2026, 11, 27, 15, 59, 59, tzinfo=dt.UTC),
-    )
+    breach = sla_breach(agency, "app-late", number=9)
     await feed(
         event("applications.application.sla_breached.v1", "app-late", breach, "applications")
     )
@@ -394,20 +399,8 @@ async def test_an_sla_breach_is_mailed_to_the_agencys_administrators(
 async def test_a_breach_with_nobody_to_tell_is_counted_for_the_command_center(
     notifications: httpx.AsyncClient, feed: Callable[..., Any]
 ) -> None:
-    from mpp_shared.contracts.applications import SlaBreached
-
     agency = f"SEPI{secrets.token_hex(2).upper()}"  # no administrator with an e-mail address
-    breach = SlaBreached(
-        application_id="app-unheard",
-        tracking_number=f"SNJ-{agency}-20261127-000011",
-        service_id="svc",
-        service_version=1,
-        agency=agency,
-        citizen_id="c",
-        state="in_review",
-        clock="overall",
-        breached_due_at=dt.datetime(2026, 11, 27, 15, 59, 59, tzinfo=dt.UTC),
-    )
+    breach = sla_breach(agency, "app-unheard", number=11)
     happened = event(
         "applications.application.sla_breached.v1", "app-unheard", breach, "applications"
     )
