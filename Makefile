@@ -11,7 +11,7 @@ PYTEST := $(UV) pytest -p no:cacheprovider
 # not to: without them every service start compiles the whole dependency tree again, 3 s of CPU.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench bench-more bench-tools seed-volume seed-volume-drop contracts dlq-replay outbox-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-unit test-integration test-e2e bench bench-more bench-tools browser seed-volume seed-volume-drop contracts dlq-replay outbox-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -63,7 +63,7 @@ format: python ## Apply ruff's formatting and safe fixes
 BROWSER_TESTS := $(wildcard tests/e2e/test_web_*.py)
 SECURITY_TESTS := tests/e2e/security
 
-test: servers lint ## Lint, unit, integration and end-to-end tests on the real servers
+test: servers lint browser ## Lint, unit, integration and end-to-end tests on the real servers
 	$(PYTEST) --durations=10 --ignore=$(SECURITY_TESTS) $(addprefix --ignore=,$(BROWSER_TESTS))
 	$(PYTEST) --durations=5 $(BROWSER_TESTS)
 
@@ -86,6 +86,11 @@ bench: servers bench-tools ## Every scenario on the year `make seed-volume` load
 bench-more: servers ## Smaller benchmarks: the search index alone, sign-in's password hashing
 	$(UV) python benchmarks/bench_catalog_search.py
 	$(UV) python benchmarks/bench_gateway.py
+
+browser: ## Debian's Chromium, which the browser tests drive, installed if missing
+	@test -x "$${MPP_CHROMIUM:-/usr/bin/chromium}" || { \
+	  echo "==> install Chromium (Debian's package, for the browser tests) ..."; \
+	  apt-get update -qq && apt-get install -y -qq chromium >/dev/null; }
 
 bench-tools:
 	@command -v wrk >/dev/null && command -v nginx >/dev/null || { \
