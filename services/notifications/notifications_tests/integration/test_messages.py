@@ -27,6 +27,7 @@ from mpp_shared.testing import (
 from notifications import messages, store
 from notifications.contacts import store as contacts
 from notifications.models import Message
+from notifications.providers import Outcome
 from notifications.settings import Settings
 
 from ..conftest import (
@@ -265,6 +266,63 @@ async def test_two_replicas_sending_at_once_send_each_due_message_once(
                 assert sent is not None
                 assert (sent.status, sent.attempts) == ("delivered", 1)
                 assert len(await store.history(connection, message.id)) == 1
+
+
+async def test_a_message_whose_sender_died_mid_attempt_is_sent_again_once_its_lease_ends(
+    postgres: Databases, namespace: str
+) -> None:
+    async with own_database(postgres, namespace, "lease") as (settings, engine):
+        now = dt.datetime.now(dt.UTC)
+        message = stored_email(f"msg-{secrets.token_hex(4)}", due=now, to="lease@example.id")
+        async with db.transaction(engine) as connection:
+            await store.insert_message(connection, message)
+            # A replica claims it, then dies before it sends or settles anything.
+            [claimed] = await store.claim_due(
+                connection, now=now, lease_until=now + messages.SENDING_LEASE, limit=10
+            )
+        assert claimed.status == "sending"
+        async with httpx.AsyncClient() as http:
+            sender = messages.Sender(engine, settings, http)
+            assert await sender.deliver_due(now + messages.SENDING_LEASE / 2) == 0, "still held"
+            later = now + messages.SENDING_LEASE + dt.timedelta(seconds=1)
+            assert await sender.deliver_due(later) == 1
+        async with engine.connect() as connection:
+            sent = await store.find_message(connection, message.id)
+            assert sent is not None and (sent.status, sent.attempts) == ("delivered", 2)
+            assert [h.status for h in await store.history(connection, message.id)] == ["delivered"]
+
+
+async def test_a_late_outcome_of_an_attempt_never_overwrites_the_receipt_that_came_first(
+    postgres: Databases, namespace: str
+) -> None:
+    async with own_database(postgres, namespace, "forward") as (settings, engine):
+        now = dt.datetime.now(dt.UTC)
+        message = stored_email(f"msg-{secrets.token_hex(4)}", due=now, to="fast@example.id")
+        async with db.transaction(engine) as connection:
+            await store.insert_message(connection, message)
+            [claimed] = await store.claim_due(
+                connection, now=now, lease_until=now + messages.SENDING_LEASE, limit=10
+            )
+        async with httpx.AsyncClient() as http:
+            sender = messages.Sender(engine, settings, http)
+            # The provider's receipt arrives before the attempt has written its own outcome.
+            assert await sender.receipt(message.id, "delivered", "DELIVERED_TO_HANDSET")
+            async with db.transaction(engine) as connection:
+                late = await messages.settle(
+                    connection,
+                    settings,
+                    claimed,
+                    Outcome("sending", detail="accepted by the provider"),
+                    now=now,
+                    claimed=True,
+                )
+            assert late is False
+            assert await sender.receipt(message.id, "permanent-failure", "a stale report")
+        async with engine.connect() as connection:
+            kept = await store.find_message(connection, message.id)
+            assert kept is not None and (kept.status, kept.next_attempt_at) == ("delivered", None)
+            history = [h.status for h in await store.history(connection, message.id)]
+        assert history == ["delivered"], "one outcome recorded, the receipt's"
 
 
 async def test_inbox_read_marks_and_privacy(
