@@ -9,6 +9,15 @@ other relay may publish any event of that entity, so replicas relay side by side
 entity's events still go out in the order they were recorded. Published rows are deleted in
 the same transaction; if Kafka fails, the transaction rolls back and the events wait.
 
+The claim is a lease: its row locks last as long as the claiming transaction, and the server
+ends that transaction's session when it sits idle for longer than `lease_seconds` (a relay that
+stalled: a frozen process, a lost network), so another relay takes the entities over. A stalled
+relay is fenced: right before it hands its batch to Kafka it asks the server whether its session,
+and so its lease, still stands, and publishes nothing when it does not. What might still slip
+through (a process frozen between that check and the network) is a repeat of events the new
+holder publishes too, an earlier part of the same ordered run, so the consumers' inbox, which
+applies an event id once, sees each event once and in order.
+
 An event Kafka can never take (too large, or an envelope that no longer parses) is parked: moved
 to `outbox_parked` with the reason, in the transaction that publishes the others, logged as an
 error and counted (`mpp.outbox.parked`, and the table's depth). The events after it, of its
@@ -116,6 +125,7 @@ _INSERT = sa_text(
     " VALUES (:event_id, :subject, :envelope, CAST(:trace AS jsonb))"
 )
 _NOTIFY = sa_text(f"NOTIFY {NOTIFY_CHANNEL}")
+_FENCE = sa_text("SELECT 1")
 _DELETE = sa_text("DELETE FROM outbox WHERE position = ANY(:positions)")
 _PARK = sa_text(
     "INSERT INTO outbox_parked (position, event_id, subject, envelope, trace, recorded_at, reason)"
@@ -161,11 +171,17 @@ class Relay:
         engine: AsyncEngine,
         poll_seconds: float = 5.0,
         batch_size: int = 500,
+        lease_seconds: float = 30.0,
     ) -> None:
         self.settings = settings
         self.engine = engine
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        # The producer gives up on a request after 10 s (`kafka.create_producer`): a healthy
+        # relay is never idle in its transaction for as long as its lease.
+        self._lease = sa_text(
+            f"SET LOCAL idle_in_transaction_session_timeout = {int(lease_seconds * 1000)}"
+        )
         self.topic = settings.topic(_topic_of(settings.service_name))
         self._wake = asyncio.Event()
         self._stopping = asyncio.Event()
@@ -214,10 +230,14 @@ class Relay:
     async def publish_pending(self) -> int:
         """Publish one batch of waiting events; returns how many."""
         async with self.engine.begin() as connection:
+            await connection.execute(self._lease)
             rows = (await connection.execute(_CLAIM, {"limit": self.batch_size})).all()
             if not rows or self._stopping.is_set():
                 return 0
             producer = await self._ensure_producer()
+            # The fence: a session the server ended for idling past the lease answers nothing,
+            # and the batch, taken over by another relay meanwhile, is not published.
+            await connection.execute(_FENCE)
             # Sent together, delivered in order: the idempotent producer keeps one key's order.
             sent, parked = [], []
             for row in rows:
