@@ -20,9 +20,10 @@ from urllib.parse import urlsplit, urlunsplit
 
 from minio import Minio
 from minio.commonconfig import REPLACE, CopySource
-from minio.datatypes import PostPolicy
+from minio.datatypes import Object, PostPolicy
 from minio.error import MinioException
 from sqlalchemy.ext.asyncio import AsyncEngine
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, wait_exponential
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from documents import checks, store
@@ -279,14 +280,9 @@ async def finish_upload(
         engine, settings, service=document.service, requirement=document.requirement
     )
     bucket, upload_key = settings.bucket_name, document.upload_key
-    try:
-        stored = await asyncio.to_thread(s3.stat_object, bucket, upload_key)
-    except MinioException as exc:
-        if getattr(exc, "code", "") != "NoSuchKey":
-            raise s3_unavailable() from exc
-        return await _not_uploaded(engine, caller=caller, document_id=document_id)
-    except S3_ERRORS as exc:
-        raise s3_unavailable() from exc
+    stored = await _arrived(engine, s3, settings=settings, caller=caller, document=document)
+    if isinstance(stored, Document):
+        return stored  # settled by a concurrent finish
     # S3 takes only the announced size through the form, but the service must not rely on it: a
     # server that ignores the policy (or a key replaced by other means) must not make us read it.
     size = stored.size or 0
@@ -385,13 +381,51 @@ def _read_exactly(s3: Minio, bucket: str, key: str, size: int) -> tuple[bytes, s
         response.release_conn()
 
 
-async def _not_uploaded(engine: AsyncEngine, *, caller: Principal, document_id: str) -> Document:
-    """A concurrent finish's answer (it removes the upload once it settled the document), or a
-    409: nothing was uploaded yet."""
-    settled = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
-    if settled.status != "pending":
-        return settled
-    raise Problem(
+class _NotArrived(Exception):
+    """Nothing under a pending upload's key, yet."""
+
+
+async def _arrived(
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, caller: Principal, document: Document
+) -> Object | Document:
+    """The uploaded object as S3 describes it, or the document as a concurrent finish settled
+    it (that finish removes the upload); a 409 when nothing arrived.
+
+    An S3 store may show an object a moment after it acknowledged the upload (a replicated store
+    read in another zone than the form was sent to, a proxy or cache that remembered the key
+    missing when finalize was called early): the lookup is repeated for up to
+    `upload_arrival_seconds` before a citizen whose upload was accepted is told it is missing."""
+    assert document.upload_key is not None
+    bucket, key = settings.bucket_name, document.upload_key
+
+    async def look() -> Object | Document:
+        try:
+            return await asyncio.to_thread(s3.stat_object, bucket, key)
+        except MinioException as exc:
+            if getattr(exc, "code", "") != "NoSuchKey":
+                raise s3_unavailable() from exc
+        except S3_ERRORS as exc:
+            raise s3_unavailable() from exc
+        settled = await visible(engine, caller=caller, document_id=document.id, owner_only=True)
+        if settled.status != "pending":
+            return settled
+        raise _NotArrived
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(_NotArrived),
+        stop=stop_after_delay(settings.upload_arrival_seconds),
+        wait=wait_exponential(multiplier=0.05, max=0.5),
+        reraise=True,
+    )
+    try:
+        found: Object | Document = await retrying(look)
+    except _NotArrived:
+        raise _content_missing() from None
+    return found
+
+
+def _content_missing() -> Problem:
+    return Problem(
         409,
         "conflict",
         detail={
@@ -400,6 +434,15 @@ async def _not_uploaded(engine: AsyncEngine, *, caller: Principal, document_id: 
         },
         reason="content-missing",
     )
+
+
+async def _not_uploaded(engine: AsyncEngine, *, caller: Principal, document_id: str) -> Document:
+    """A concurrent finish's answer (it removes the upload once it settled the document), or a
+    409: nothing was uploaded yet."""
+    settled = await visible(engine, caller=caller, document_id=document_id, owner_only=True)
+    if settled.status != "pending":
+        return settled
+    raise _content_missing()
 
 
 async def _changed_meanwhile(

@@ -17,6 +17,9 @@ class Settings(ServiceSettings, S3Settings):
     # CDN it differs from the internal one); empty means the same as MPP_S3_ENDPOINT.
     s3_public_endpoint: str = ""
     upload_url_minutes: int = 15
+    # How long finalize looks for a presigned upload's content before it answers content-missing:
+    # some S3 stores show an object a moment after they acknowledged it.
+    upload_arrival_seconds: float = 2.0
     download_url_seconds: int = 60
     # Documents never attached to an application are removed after this long.
     unattached_hours: int = 24

@@ -7,10 +7,12 @@ import datetime as dt
 import hashlib
 import io
 import json
+import time
 from collections.abc import Callable
 from typing import Any
 
 import httpx
+from minio import Minio
 from PIL import Image
 
 from documents import service, store
@@ -230,6 +232,49 @@ async def test_a_presigned_upload_is_checked_on_finalize_and_retry_safe(
     assert "EntityTooSmall" in refused.text
     missing = await documents.post(cut.json()["finalize_url"], headers=headers)
     assert (missing.status_code, missing.json()["reason"]) == (409, "content-missing")
+
+
+class LaggingS3:
+    """The real S3 client, but uploads show only from `shown_at` (monotonic) on, as on a store
+    that acknowledges an upload before every reader sees it (a replica in another zone)."""
+
+    def __init__(self, s3: Minio, *, shown_at: float) -> None:
+        self.s3 = s3
+        self.shown_at = shown_at
+        self.hidden = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.s3, name)
+
+    def stat_object(self, bucket: str, key: str, *args: Any, **kwargs: Any) -> Any:
+        if key.startswith("uploads/") and time.monotonic() < self.shown_at:
+            self.hidden += 1
+            key += ".not-yet"  # the server's own answer for a key it does not hold
+        return self.s3.stat_object(bucket, key, *args, **kwargs)
+
+
+async def test_an_upload_s3_shows_a_moment_after_accepting_it_is_found_on_finalize(
+    documents: httpx.AsyncClient,
+    tokens: Tokens,
+    direct: httpx.AsyncClient,
+) -> None:
+    owner = citizen_id()
+    headers = tokens.headers("citizen", subject=owner)
+    content = pdf_bytes("Ijazah")
+    ticket = await documents.post(
+        "/api/v1/documents/uploads", json={"size": len(content)}, headers=headers
+    )
+    assert (await post_form(direct, ticket.json(), content)).status_code == 204
+    state = documents.app.state  # type: ignore[attr-defined]
+    s3 = state.s3
+    state.s3 = lagging = LaggingS3(s3, shown_at=time.monotonic() + 0.5)
+    try:
+        finished = await documents.post(ticket.json()["finalize_url"], headers=headers)
+    finally:
+        state.s3 = s3
+    assert finished.status_code == 200, finished.text
+    assert finished.json()["sha256"] == hashlib.sha256(content).hexdigest()
+    assert lagging.hidden, "the upload was hidden at first"
 
 
 async def test_a_presigned_pdf_is_kept_as_checked_whatever_is_sent_with_its_form_later(
