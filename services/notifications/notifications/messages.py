@@ -9,9 +9,11 @@ final), permanent-failure, technical-failure (our side: retried, then final, nev
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import random
+from collections import Counter
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -19,6 +21,7 @@ import httpx
 from limits import parse
 from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from mpp_shared import db, idempotency, outbox, topics
@@ -51,12 +54,14 @@ log = logging.getLogger(__name__)
 WAIT_AT_MOST = dt.timedelta(days=1)
 SOURCE = topics.source_of("notifications")
 CHANNELS = ("inbox", "email", "sms", "whatsapp", "push")
+SENT_CHANNELS = ("email", "sms", "whatsapp", "push")  # the inbox is delivered as it is planned
 OTP = "identity.otp.requested.v1"
 # Secrets are sent now, whatever the hour, and their text is not kept after sending.
 URGENT = frozenset({OTP, "documents.output.pin_issued.v1"})
 RETRYABLE = frozenset({TEMPORARY, TECHNICAL})
 SENDING_LEASE = dt.timedelta(minutes=2)
-DUE_BATCH = 200
+# Messages being sent at once through one provider.
+SENDS_PER_PROVIDER = 8
 # Events for the agency's staff rather than the citizen.
 STAFF_EVENTS = frozenset({"applications.application.sla_breached.v1"})
 # The mall's local time, for quiet hours.
@@ -285,6 +290,10 @@ class Sender:
         self.limiter = MovingWindowRateLimiter(MemoryStorage())
         self.rate = parse(settings.provider_rate)
         self.mailer = providers.Mailer(settings)
+        self.queues: dict[str, list[str]] = {}  # the channels each provider sends
+        for channel in SENT_CHANNELS:
+            self.queues.setdefault(self.provider_of(channel), []).append(channel)
+        self.sending: Counter[str] = Counter()  # messages being sent, by provider
 
     async def close(self) -> None:
         """Close the SMTP connections kept between messages."""
@@ -298,18 +307,42 @@ class Sender:
             return self.settings.whatsapp_provider
         return channel
 
-    async def deliver_due(self, now: dt.datetime | None = None) -> int:
-        """Send the messages due by `now` (a batch at most); returns how many were attempted.
+    async def start_due(
+        self, group: asyncio.TaskGroup, *, now: dt.datetime | None = None
+    ) -> list[asyncio.Task[int]]:
+        """Claim due messages for each provider's free slots, within its rate, and start sending
+        them in `group`; each task says whether its message was attempted.
 
-        Each is claimed first, skipping those another replica holds, so two replicas never
-        send the same attempt; one that dies mid-attempt leaves it due again when its lease ends.
+        Each provider is a queue of its own: a slow SMTP relay holds the e-mails, not the SMS with
+        a one-time code. A message is claimed as its attempt starts, skipping those another
+        replica holds, so two replicas never send the same attempt; one that dies mid-attempt
+        leaves it due again when its lease ends. `now` fixes the clock (tests travel in time
+        with it); without it each attempt reads the wall clock as it starts and as it ends.
         """
-        now = now or _now()
-        async with db.transaction(self.engine) as connection:
-            claimed = await store.claim_due(
-                connection, now=now, lease_until=now + SENDING_LEASE, limit=DUE_BATCH
-            )
-        return sum([await self._attempt(message, now) for message in claimed])
+        started = []
+        for provider, channels in self.queues.items():
+            free = min(SENDS_PER_PROVIDER - self.sending[provider], await self._rate_left(provider))
+            if free <= 0:
+                continue
+            at = now or _now()
+            async with db.transaction(self.engine) as connection:
+                claimed = await store.claim_due(
+                    connection,
+                    now=at,
+                    lease_until=at + SENDING_LEASE,
+                    limit=free,
+                    channels=channels,
+                )
+            self.sending[provider] += len(claimed)
+            started += [group.create_task(self._attempt_in(provider, m, now)) for m in claimed]
+        return started
+
+    async def deliver_due(self, now: dt.datetime | None = None) -> int:
+        """Send the messages due by `now` that the providers' free slots take (see `start_due`)
+        and wait for them; returns how many were attempted."""
+        async with asyncio.TaskGroup() as group:
+            started = await self.start_due(group, now=now)
+        return sum(task.result() for task in started)
 
     async def attempt(self, message_id: str, now: dt.datetime) -> int:
         """Claim one due message (no other replica sends it meanwhile) and send it."""
@@ -321,14 +354,31 @@ class Sender:
             return 0
         return await self._attempt(message, now)
 
-    async def _attempt(self, message: Message, now: dt.datetime) -> int:
+    async def _rate_left(self, provider: str) -> int:
+        """How many more messages the provider takes now within its rate."""
+        return (await self.limiter.get_window_stats(self.rate, provider)).remaining
+
+    async def _attempt_in(self, provider: str, message: Message, now: dt.datetime | None) -> int:
+        """Attempt a message in one of its provider's slots, given back when it is done."""
+        try:
+            return await self._attempt(message, now)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            # Not settled: the message is due again when its lease ends; the others go on.
+            log.warning("sending %s: %s", message.id, exc)
+            return 0
+        finally:
+            self.sending[provider] -= 1
+
+    async def _attempt(self, message: Message, now: dt.datetime | None) -> int:
         if not await self.limiter.hit(self.rate, self.provider_of(message.channel)):
             async with db.transaction(self.engine) as connection:
-                await store.release(connection, message, now=now)
+                await store.release(connection, message, now=now or _now())
             return 0
         outcome = await self._send(message)
+        # The attempt's end: a retry is backed off from here, however long the provider took.
+        ended = now or _now()
         async with db.transaction(self.engine) as connection:
-            await settle(connection, self.settings, message, outcome, now=now, claimed=True)
+            await settle(connection, self.settings, message, outcome, now=ended, claimed=True)
         return 1
 
     async def _send(self, message: Message) -> Outcome:

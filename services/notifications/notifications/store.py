@@ -215,26 +215,38 @@ _CLAIM = (
     .returning(*messages.c)
 )
 _IS_DUE = (messages.c.status.in_(DUE), messages.c.next_attempt_at <= bindparam("now"))
-_CLAIM_DUE = _CLAIM.where(
+_DUE_FIRST = (
+    select(messages.c.id)
+    .where(*_IS_DUE)
+    .order_by(messages.c.next_attempt_at)
+    .limit(bindparam("limit", type_=Integer))
+    .with_for_update(skip_locked=True)
+)
+_CLAIM_DUE = _CLAIM.where(messages.c.id.in_(_DUE_FIRST))
+_CLAIM_DUE_ON = _CLAIM.where(
     messages.c.id.in_(
-        select(messages.c.id)
-        .where(*_IS_DUE)
-        .order_by(messages.c.next_attempt_at)
-        .limit(bindparam("limit", type_=Integer))
-        .with_for_update(skip_locked=True)
+        _DUE_FIRST.where(messages.c.channel.in_(bindparam("channels", expanding=True)))
     )
 )
 _CLAIM_ONE = _CLAIM.where(messages.c.id == bindparam("message_id"), *_IS_DUE)
 
 
 async def claim_due(
-    connection: AsyncConnection, *, now: dt.datetime, lease_until: dt.datetime, limit: int
+    connection: AsyncConnection,
+    *,
+    now: dt.datetime,
+    lease_until: dt.datetime,
+    limit: int,
+    channels: Sequence[str] | None = None,
 ) -> list[Message]:
-    """Claim up to `limit` messages due by `now` for one attempt each, skipping those another
-    replica holds; each is `sending` until `lease_until`, due again then should we die."""
-    claimed = await connection.execute(
-        _CLAIM_DUE, {"now": now, "lease_until": lease_until, "limit": limit}
-    )
+    """Claim up to `limit` messages due by `now` for one attempt each (on these `channels`, or
+    any), skipping those another replica holds; each is `sending` until `lease_until`, due again
+    then should we die."""
+    values: dict[str, Any] = {"now": now, "lease_until": lease_until, "limit": limit}
+    if channels is None:
+        claimed = await connection.execute(_CLAIM_DUE, values)
+    else:
+        claimed = await connection.execute(_CLAIM_DUE_ON, values | {"channels": list(channels)})
     return sorted((_message(row) for row in claimed), key=lambda m: m.created_at)
 
 

@@ -3,13 +3,17 @@ consumer as if they came from Kafka."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import secrets
+import socket
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
+from fastapi import FastAPI, Request
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from mpp_shared import db, events, topics
@@ -114,3 +118,53 @@ def submitted(citizen_id: str, **changes: Any) -> ApplicationSubmitted:
         "document_ids": ["doc-1"],
     }
     return ApplicationSubmitted(**(values | changes))
+
+
+# --- a stand-in for Infobip's HTTP API -----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+class FakeInfobip:
+    """Records what it is sent; answers like Infobip's SMS API."""
+
+    def __init__(self) -> None:
+        self.requests: list[tuple[dict[str, str], dict[str, Any]]] = []
+        self.app = FastAPI()
+
+        @self.app.post("/sms/2/text/advanced")
+        async def sms(request: Request) -> dict[str, Any]:
+            body = await request.json()
+            self.requests.append((dict(request.headers), body))
+            return {
+                "bulkId": "b1",
+                "messages": [
+                    {
+                        "messageId": f"ib-{len(self.requests)}",
+                        "to": body["messages"][0]["destinations"][0]["to"],
+                        "status": {"groupName": "PENDING", "name": "PENDING_ACCEPTED"},
+                    }
+                ],
+            }
+
+
+@pytest.fixture
+async def infobip() -> AsyncIterator[tuple[FakeInfobip, str]]:
+    fake = FakeInfobip()
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(fake.app, host="127.0.0.1", port=port, log_config=None))
+    task = asyncio.create_task(server.serve())
+    for _ in range(200):
+        if server.started:
+            break
+        await asyncio.sleep(0.05)
+    try:
+        yield fake, f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        await task

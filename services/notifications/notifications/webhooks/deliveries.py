@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
+from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
@@ -18,6 +21,7 @@ from typing import Any
 
 import httpx
 from cryptography.exceptions import InvalidTag
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from standardwebhooks import Webhook
 
@@ -34,6 +38,7 @@ from notifications.webhooks.models import (
     FAILED,
     NOTICES,
     PENDING,
+    DueDelivery,
     Notice,
     StoredDelivery,
     StoredSubscription,
@@ -46,12 +51,16 @@ from notifications.webhooks.service import (
     types_matching,
 )
 
+log = logging.getLogger(__name__)
+
 TEST_TYPE = "partners.test"
 USER_AGENT = "MPP-Elektronik-Webhooks/1.0"
 # Seconds before retry n (jittered ±20%): 5 s, 30 s, 2 min, 10 min, 1 h, 3 h, 6 h, 12 h, 24 h.
 RETRY_SCHEDULE = (5, 30, 120, 600, 3_600, 10_800, 21_600, 43_200, 86_400)
 DUE_BATCH = 200
-CONCURRENT_ATTEMPTS = 16
+# Attempts in flight at once for one subscription. No cap over all of them: receivers that hang
+# would fill it, and hold up every other partner again.
+ATTEMPTS_PER_SUBSCRIPTION = 4
 
 
 # --- signing ------------------------------------------------------------------------------------
@@ -195,27 +204,94 @@ def retry_delay(attempts: int, *, retry_after: float | None = None) -> timedelta
     return timedelta(seconds=seconds)
 
 
+class Deliverer:
+    """Attempts due deliveries, a few at once per subscription: a receiver that hangs holds its
+    own slots and no other's. Each delivery is claimed as its attempt starts, so its lease counts
+    from there, however long the attempts before it took.
+
+    `now` fixes the clock (tests travel in time with it); without it each attempt reads the wall
+    clock as it starts and as it ends."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        settings: Settings,
+        http: httpx.AsyncClient,
+        *,
+        now: datetime | None = None,
+    ) -> None:
+        self.engine = engine
+        self.settings = settings
+        self.http = http
+        self.now = now
+        self.lease = timedelta(
+            seconds=settings.webhook_timeout_seconds + addresses.RESOLVE_SECONDS + 60
+        )
+        self.attempting: Counter[str] = Counter()  # attempts in flight, by subscription
+
+    def clock(self) -> datetime:
+        """The time now, or the one fixed for this deliverer."""
+        return self.now or _now()
+
+    async def start_due(
+        self, group: asyncio.TaskGroup, *, due_by: datetime | None = None
+    ) -> list[asyncio.Task[bool]]:
+        """Claim the deliveries due by `due_by` (now) that their subscriptions' free slots take,
+        and start their attempts in `group`.
+
+        They are claimed skipping those another replica holds, so two replicas never send the
+        same attempt; one that dies mid-attempt leaves its claims due again when the lease ends.
+        """
+        now = self.clock()
+        due_by = due_by or now
+        full = [s for s, n in self.attempting.items() if n >= ATTEMPTS_PER_SUBSCRIPTION]
+        async with db.transaction(self.engine) as connection:
+            due = await store.due_deliveries(connection, now=due_by, skipping=full, limit=DUE_BATCH)
+            chosen = self._within_slots(due)
+            if not chosen:
+                return []
+            claimed = await store.claim(
+                connection, chosen, now=due_by, lease_until=now + self.lease
+            )
+        self.attempting.update(delivery.subscription_id for delivery in claimed)
+        return [group.create_task(self._attempt(delivery)) for delivery in claimed]
+
+    def _within_slots(self, due: list[DueDelivery]) -> list[str]:
+        """The due deliveries that their subscriptions' free slots take, oldest first."""
+        taken = Counter(self.attempting)
+        chosen = []
+        for delivery in due:
+            if taken[delivery.subscription_id] < ATTEMPTS_PER_SUBSCRIPTION:
+                taken[delivery.subscription_id] += 1
+                chosen.append(delivery.id)
+        return chosen
+
+    async def _attempt(self, delivery: StoredDelivery) -> bool:
+        try:
+            return await _attempt(self.engine, self.settings, self.http, delivery, clock=self.clock)
+        except (SQLAlchemyError, OSError, TimeoutError) as exc:
+            # Not recorded: the delivery is due again when its lease ends; the others go on.
+            log.warning("webhook delivery %s: %s", delivery.id, exc)
+            return False
+        finally:
+            self.attempting[delivery.subscription_id] -= 1
+            if not self.attempting[delivery.subscription_id]:
+                del self.attempting[delivery.subscription_id]
+
+
 async def deliver_due(
     engine: AsyncEngine, settings: Settings, http: httpx.AsyncClient, *, now: datetime | None = None
 ) -> int:
-    """Attempt every delivery due by `now`, several at once; how many were attempted.
-
-    They are claimed first, skipping those another replica holds, so two replicas never send
-    the same attempt; one that dies mid-attempt leaves its claims due again when the lease ends.
-    """
-    now = now or _now()
-    lease = timedelta(seconds=settings.webhook_timeout_seconds + addresses.RESOLVE_SECONDS + 60)
-    async with db.transaction(engine) as connection:
-        claimed = await store.claim_due(
-            connection, now=now, lease_until=now + lease, limit=DUE_BATCH
-        )
-    limit = asyncio.Semaphore(CONCURRENT_ATTEMPTS)
-
-    async def attempt(delivery: StoredDelivery) -> bool:
-        async with limit:
-            return await _attempt(engine, settings, http, delivery, now=now)
-
-    return sum(await asyncio.gather(*(attempt(delivery) for delivery in claimed)))
+    """Attempt every delivery due by `now` and wait for them (see `Deliverer`); how many were
+    attempted."""
+    deliverer = Deliverer(engine, settings, http, now=now)
+    due_by = deliverer.clock()
+    attempted = 0
+    async with asyncio.TaskGroup() as group:
+        # A subscription with more due than its slots takes the rest in later rounds.
+        while started := await deliverer.start_due(group, due_by=due_by):
+            attempted += sum(await asyncio.gather(*started))
+    return attempted
 
 
 async def _attempt(
@@ -224,7 +300,7 @@ async def _attempt(
     http: httpx.AsyncClient,
     delivery: StoredDelivery,
     *,
-    now: datetime,
+    clock: Callable[[], datetime],
 ) -> bool:
     """One attempt of a claimed delivery and its bookkeeping; False if there was none to make."""
     async with engine.connect() as connection:
@@ -232,10 +308,15 @@ async def _attempt(
     if subscription is None or not subscription.active or delivery.body is None:
         async with db.transaction(engine) as connection:
             await _finish(
-                connection, delivery, status=CANCELLED, now=now, error="subscription switched off"
+                connection,
+                delivery,
+                status=CANCELLED,
+                now=clock(),
+                error="subscription switched off",
             )
         return False
     outcome = await _send(http, settings, subscription, delivery_id=delivery.id, body=delivery.body)
+    now = clock()  # the attempt's end: a retry is backed off from here, however long it took
     attempts = delivery.attempts + 1
     result: dict[str, Any] = {"attempts": attempts, "last_status_code": outcome.status_code}
     async with db.transaction(engine) as connection:

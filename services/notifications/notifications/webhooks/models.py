@@ -175,3 +175,12 @@ class StoredDelivery(Delivery):
     def view(self) -> Delivery:
         """What the subscription's owner is shown."""
         return Delivery.model_validate(self.model_dump(include=set(Delivery.model_fields)))
+
+
+class DueDelivery(BaseModel):
+    """A pending delivery due for an attempt, before it is claimed."""
+
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    subscription_id: str

@@ -3,7 +3,7 @@ pending ones, which are the queue of due attempts)."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from datetime import datetime
 from typing import Any
 
@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mpp_shared import pagination
 from notifications.store import metadata
-from notifications.webhooks.models import PENDING, Notice, StoredDelivery, StoredSubscription
+from notifications.webhooks.models import (
+    PENDING,
+    DueDelivery,
+    Notice,
+    StoredDelivery,
+    StoredSubscription,
+)
 
 Timestamp = DateTime(timezone=True)
 
@@ -305,16 +311,38 @@ async def deliveries_page(
     return [_delivery(row) for row in await connection.execute(query)]
 
 
-async def claim_due(
-    connection: AsyncConnection, *, now: datetime, lease_until: datetime, limit: int
-) -> list[StoredDelivery]:
-    """Claim up to `limit` pending deliveries due by `now`, skipping those another replica
-    holds; each is due again at `lease_until`, should this replica die mid-attempt."""
-    due = (
-        select(deliveries.c.id)
+async def due_deliveries(
+    connection: AsyncConnection, *, now: datetime, skipping: Collection[str], limit: int
+) -> list[DueDelivery]:
+    """Up to `limit` pending deliveries due by `now`, oldest due first, leaving out those of the
+    subscriptions in `skipping`; read, not claimed."""
+    query = (
+        select(deliveries.c.id, deliveries.c.subscription_id)
         .where(deliveries.c.status == PENDING, deliveries.c.next_attempt_at <= now)
         .order_by(deliveries.c.next_attempt_at)
         .limit(limit)
+    )
+    if skipping:
+        query = query.where(deliveries.c.subscription_id.not_in(skipping))
+    return [DueDelivery.model_validate(row._mapping) for row in await connection.execute(query)]
+
+
+async def claim(
+    connection: AsyncConnection,
+    delivery_ids: Collection[str],
+    *,
+    now: datetime,
+    lease_until: datetime,
+) -> list[StoredDelivery]:
+    """Claim those of these deliveries still due by `now`, skipping those another replica
+    holds; each is due again at `lease_until`, should this replica die mid-attempt."""
+    due = (
+        select(deliveries.c.id)
+        .where(
+            deliveries.c.id.in_(delivery_ids),
+            deliveries.c.status == PENDING,
+            deliveries.c.next_attempt_at <= now,
+        )
         .with_for_update(skip_locked=True)
     )
     claimed = await connection.execute(

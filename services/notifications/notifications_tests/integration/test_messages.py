@@ -31,6 +31,7 @@ from notifications.providers import Outcome
 from notifications.settings import Settings
 
 from ..conftest import (
+    FakeInfobip,
     citizen,
     engine_of,
     event,
@@ -290,6 +291,47 @@ async def test_a_message_whose_sender_died_mid_attempt_is_sent_again_once_its_le
             sent = await store.find_message(connection, message.id)
             assert sent is not None and (sent.status, sent.attempts) == ("delivered", 2)
             assert [h.status for h in await store.history(connection, message.id)] == ["delivered"]
+
+
+async def test_a_hung_mail_relay_holds_up_the_emails_not_a_one_time_code_by_sms(
+    postgres: Databases, namespace: str, infobip: tuple[FakeInfobip, str]
+) -> None:
+    """Each provider is a queue of its own: the code goes out while the relay says nothing."""
+    hung = asyncio.Event()
+
+    async def relay_saying_nothing(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await hung.wait()
+        writer.close()
+
+    relay = await asyncio.start_server(relay_saying_nothing, "127.0.0.1", 0)
+    fake, base_url = infobip
+    overrides: dict[str, Any] = {
+        "smtp_port": relay.sockets[0].getsockname()[1],
+        "sms_provider": "infobip",
+        "infobip_base_url": base_url,
+        "infobip_api_key": "test-key",
+    }
+    async with relay, own_database(postgres, namespace, "relay", **overrides) as (settings, engine):
+        now = dt.datetime.now(dt.UTC)
+        mail = stored_email(f"msg-{secrets.token_hex(4)}", due=now)
+        code = stored_email(f"msg-{secrets.token_hex(4)}", due=now).model_copy(
+            update={"channel": "sms", "to": "+6281234567890", "event_type": messages.OTP}
+        )
+        async with db.transaction(engine) as connection:
+            for message in (mail, code):  # the e-mail first: the older is claimed first
+                await store.insert_message(connection, message)
+        async with httpx.AsyncClient() as http:
+            sending = asyncio.create_task(messages.Sender(engine, settings, http).deliver_due())
+            try:
+                await eventually(lambda: fake.requests, timeout=5, interval=0.02)
+            finally:
+                hung.set()
+            assert await sending == 2
+        async with engine.connect() as connection:
+            sent = await store.find_message(connection, code.id)
+            failed = await store.find_message(connection, mail.id)
+        assert sent is not None and sent.status == "sending", "with Infobip, awaiting its receipt"
+        assert failed is not None and failed.status == "technical-failure", "to be retried"
 
 
 async def test_a_late_outcome_of_an_attempt_never_overwrites_the_receipt_that_came_first(

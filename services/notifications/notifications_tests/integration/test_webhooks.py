@@ -9,7 +9,7 @@ import secrets
 import socket
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
@@ -35,13 +35,15 @@ from mpp_shared import db, events, problems, topics
 from mpp_shared.auth import AUDIENCE, ISSUER, AuthSettings, TokenVerifier, public_jwk
 from mpp_shared.contracts.applications import ApplicationApproved, ApplicationSubmitted
 from mpp_shared.contracts.documents import DocumentUploaded
-from mpp_shared.testing import Databases, Tokens, eventually, settings_for
+from mpp_shared.testing import Databases, Tokens, eventually, mailbox, settings_for, sms_address
 from notifications.settings import Settings
 from notifications.webhooks import api as webhooks_api
 from notifications.webhooks import deliveries, service, store
 from notifications.webhooks.models import StoredDelivery
 
-from ..conftest import own_database
+from ..conftest import citizen, engine_of, own_database
+from ..conftest import event as happened
+from ..conftest import submitted as application_of
 
 # Production requires a VAPID key; any P-256 key will do here.
 VAPID_PEM = (
@@ -56,6 +58,7 @@ VAPID_PEM = (
 
 AGENCY = "BPJSKES"
 SLOW = 0  # a scripted answer that comes after the sender's time-out
+HANG = 1  # a scripted answer that comes only once the test releases the receiver
 WRITE = ("subscriptions:write",)
 
 
@@ -75,6 +78,7 @@ class Receiver:
     port: int = 0
     requests: dict[str, list[Received]] = field(default_factory=lambda: defaultdict(list))
     scripts: dict[str, list[int]] = field(default_factory=dict)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, name: str, script: Iterable[int] = (), *, always: int | None = None) -> str:
         self.scripts[name] = [always] * 1000 if always else list(script)
@@ -87,6 +91,9 @@ class Receiver:
         status = script.pop(0) if script else 200
         if status == SLOW:
             await asyncio.sleep(3)
+            return Response(status_code=200)
+        if status == HANG:
+            await self.released.wait()
             return Response(status_code=200)
         if status in (301, 302, 307, 308):
             return Response(status_code=status, headers={"location": self.url("redirected")})
@@ -108,6 +115,14 @@ async def receiver() -> AsyncIterator[Receiver]:
     yield found
     server.should_exit = True
     await task
+
+
+@pytest.fixture
+async def hanging(receiver: Receiver) -> AsyncIterator[asyncio.Event]:
+    """Set to release the receiver's HANG answers; set at the latest when the test ends."""
+    receiver.released = asyncio.Event()
+    yield receiver.released
+    receiver.released.set()
 
 
 # --- the webhooks API in a minimal app, on a database of its own per test ------------------------
@@ -483,6 +498,94 @@ async def test_a_receiver_slower_than_the_time_out_is_a_failure(
         assert time.monotonic() - began < 2.5
         [delivery] = await hooks.logged()
         assert (delivery.status, delivery.last_error) == ("pending", "timeout")
+
+
+# --- a receiver that hangs ----------------------------------------------------------------------
+
+
+async def test_a_hung_receiver_holds_up_neither_other_partners_nor_the_citizens_messages(
+    notifications: httpx.AsyncClient,
+    feed: Callable[..., Any],
+    receiver: Receiver,
+    tokens: Tokens,
+    hanging: asyncio.Event,
+) -> None:
+    """The service's own loops: while one partner's receiver hangs, a new application's
+    webhook to another partner and the citizen's e-mail and SMS go out at once."""
+    hung, other = (f"{name}{secrets.token_hex(3).upper()}" for name in ("HUNG", "OTHER"))
+    for agency, url in ((hung, receiver.url(hung, [HANG])), (other, receiver.url(other))):
+        answer = await notifications.post(
+            "/api/v1/partners/subscriptions",
+            json={"url": url, "event_types": ["applications.application.submitted.v1"]},
+            headers=bearer(tokens, agency=agency),
+        )
+        assert answer.status_code == 201, answer.text
+    await feed(submitted(hung))
+    await eventually(lambda: receiver.requests[hung], timeout=10, interval=0.02)
+
+    person = citizen()
+    await feed(happened("identity.citizen.registered.v1", person.citizen_id, person, "gateway"))
+    application = application_of(person.citizen_id, agency=other)
+    await feed(
+        happened(
+            "applications.application.submitted.v1",
+            application.application_id,
+            application,
+            "applications",
+        )
+    )
+    await eventually(lambda: receiver.requests[other], timeout=8)
+    await eventually(lambda: mailbox(person.email or ""), timeout=8)
+    await eventually(lambda: mailbox(sms_address(person.phone)), timeout=8)
+
+    async with engine_of(notifications).connect() as connection:
+        held = await store.find_delivery(
+            connection, receiver.requests[hung][0].headers["webhook-id"]
+        )
+    assert held is not None and (held.status, held.attempts) == ("pending", 0), "still hanging"
+
+
+async def test_a_retry_after_a_time_out_is_backed_off_from_the_end_of_the_attempt(
+    namespace: str, postgres: Databases, tokens: Tokens, receiver: Receiver, hanging: asyncio.Event
+) -> None:
+    patient = webhook_settings(namespace, webhook_timeout_seconds=2.5)
+    async with started(patient, postgres, tokens) as hooks:
+        url = receiver.url("hung-retry", [HANG])
+        await subscribe(hooks, bearer(tokens), url=url, event_types=["*"])
+        await hooks.on_event(submitted())
+        before = datetime.now(UTC)
+        assert await deliveries.deliver_due(hooks.engine, patient, hooks.http) == 1
+        [delivery] = await hooks.logged()
+    assert (delivery.status, delivery.last_error) == ("pending", "timeout")
+    ended = before + timedelta(seconds=patient.webhook_timeout_seconds)  # at the earliest
+    first_retry = timedelta(seconds=deliveries.RETRY_SCHEDULE[0] * 0.8)  # at the soonest
+    assert delivery.next_attempt_at is not None
+    assert delivery.next_attempt_at >= ended + first_retry
+
+
+async def test_a_delivery_waiting_for_a_free_slot_is_claimed_only_as_its_attempt_starts(
+    hooks: Hooks, receiver: Receiver, tokens: Tokens, hanging: asyncio.Event
+) -> None:
+    """Its lease counts from its own attempt: counted from the first ones', it could end while
+    the delivery is still being sent, and another replica would send it a second time."""
+    slots = deliveries.ATTEMPTS_PER_SUBSCRIPTION
+    url = receiver.url("hung-queue", [HANG] * (slots + 1))
+    await subscribe(hooks, bearer(tokens), url=url, event_types=["*"])
+    for _ in range(slots + 1):
+        await hooks.on_event(submitted())
+    sending = asyncio.create_task(deliveries.deliver_due(hooks.engine, hooks.settings, hooks.http))
+    await eventually(
+        lambda: len(receiver.requests["hung-queue"]) >= slots, timeout=10, interval=0.02
+    )
+
+    now = datetime.now(UTC)
+    leased = [d for d in await hooks.logged() if d.next_attempt_at and d.next_attempt_at > now]
+    assert len(leased) == slots, "only the deliveries being sent are claimed"
+    hanging.set()
+    assert await sending == slots + 1
+    assert [d.status for d in await hooks.logged()] == ["delivered"] * (slots + 1)
+    sent = {r.headers["webhook-id"] for r in receiver.requests["hung-queue"]}
+    assert len(sent) == len(receiver.requests["hung-queue"]) == slots + 1
 
 
 async def test_a_receiver_answering_410_gone_is_switched_off_at_once(
