@@ -15,7 +15,8 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gateway import guard
-from mpp_shared.problems import Problem
+from mpp_shared.db import is_unreachable
+from mpp_shared.problems import Problem, unavailable
 
 log = logging.getLogger(__name__)
 
@@ -77,10 +78,14 @@ class Edge:
                 return
         try:
             await self.app(scope, receive, send_with_headers)
-        except Exception:
+        except Exception as exc:
             # Answered here rather than by the server's last resort, so even a 500 carries the
             # request id to quote and the security headers.
             if started:
                 raise
+            if is_unreachable(exc):  # the gateway's own database is away: come back shortly
+                log.warning("unreachable on %s %s: %r", scope.get("method"), scope["path"], exc)
+                await unavailable().response(request)(scope, receive, send_with_headers)
+                return
             log.exception("unhandled error on %s %s", scope.get("method"), scope["path"])
             await Problem(500, "internal").response(request)(scope, receive, send_with_headers)

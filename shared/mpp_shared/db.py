@@ -114,6 +114,29 @@ def is_serialization_failure(error: DBAPIError) -> bool:
     return getattr(error.orig, "sqlstate", None) in ("40001", "40P01")
 
 
+def is_unreachable(error: BaseException) -> bool:
+    """True when the database could not be reached or the connection was lost (refused, reset,
+    shut down, starting up): nothing about the request or the event is wrong, and the same work
+    succeeds once the database is back. Looks through the exceptions it was raised from (a
+    transaction left unusable by a lost connection fails with an error of its own)."""
+    seen: set[int] = set()
+    current: BaseException | None = error
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, OSError | TimeoutError):
+            return True
+        if isinstance(current, DBAPIError) and current.connection_invalidated:
+            return True
+        raised = current.orig if isinstance(current, DBAPIError) else current
+        state = str(getattr(raised, "sqlstate", "") or "")
+        if state.startswith(("08", "57P")):  # connection exception; admin shutdown, starting up
+            return True
+        if type(current).__name__ in ("ConnectionDoesNotExistError", "ConnectionFailureError"):
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
 # --- migrations ---------------------------------------------------------------------------------
 
 # One advisory lock key for migrations; each service has its own database, so it is never shared.

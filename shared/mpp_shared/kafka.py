@@ -20,7 +20,7 @@ from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
-from tenacity import AsyncRetrying, stop_after_attempt, wait_exponential_jitter
+from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
 from mpp_shared import db, events, inbox, metrics, telemetry
 from mpp_shared.events import Event, InvalidEvent
@@ -259,7 +259,7 @@ class ConsumerRunner:
         with self._span(record, event) as span:
             try:
                 async for attempt in AsyncRetrying(
-                    stop=stop_after_attempt(self.max_attempts),
+                    stop=self._stop_rule(),
                     wait=wait_exponential_jitter(
                         multiplier=self.backoff_initial,
                         max=self.backoff_max,
@@ -270,6 +270,10 @@ class ConsumerRunner:
                     with attempt:
                         await self.apply(handler, event)
             except Exception as exc:
+                if db.is_unreachable(exc):
+                    # Stopping while the database is away: the event is not committed, so it is
+                    # read again on the next start. Never a dead letter for an outage.
+                    raise
                 span.set_status(Status(StatusCode.ERROR, str(exc)))
                 log.exception(
                     "event %s (%s) failed %d times", event.id, event.type, self.max_attempts
@@ -280,6 +284,24 @@ class ConsumerRunner:
                 )
                 return
         metrics.record_consumed(service=service, event_type=event.type, outcome="handled")
+
+    def _stop_rule(self) -> Callable[[RetryCallState], bool]:
+        """Give an event up after `max_attempts` failures of its own, never while the database
+        is away: an outage would otherwise send every event it met to the dead-letter topic."""
+        own_failures = 0
+
+        def gives_up(state: RetryCallState) -> bool:
+            nonlocal own_failures
+            failed = state.outcome.exception() if state.outcome else None
+            if failed is not None and db.is_unreachable(failed):
+                if self._stopping.is_set():
+                    return True
+                log.warning("database unreachable (%r): the event waits for it", failed)
+                return False
+            own_failures += 1
+            return own_failures >= self.max_attempts
+
+        return gives_up
 
     async def apply(self, handler: TxHandler, event: Event) -> None:
         """Apply one event once: in one transaction with its inbox record."""

@@ -10,9 +10,11 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from mpp_shared.db import is_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -224,6 +226,19 @@ DOCUMENTED_PROBLEMS = {
 PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 
+def unavailable() -> Problem:
+    """The answer while a server the service needs cannot be reached: come back shortly."""
+    return Problem(
+        503,
+        "unavailable",
+        detail={
+            "id": "Layanan sedang tidak tersedia. Silakan coba lagi sebentar lagi.",
+            "en": "The service is unavailable. Please try again shortly.",
+        },
+        headers={"Retry-After": "5"},
+    )
+
+
 def document_problems(openapi: dict[str, Any]) -> dict[str, Any]:
     """The OpenAPI document with the problem answers declared on every operation (as
     problem+json, replacing FastAPI's default 422 body, which this API never sends)."""
@@ -270,8 +285,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        if is_unreachable(exc):
+            return await _away(request, exc)
         log.exception("unhandled error on %s %s", request.method, request.url.path)
         return Problem(500, "internal").response(request)
+
+    @app.exception_handler(OSError)
+    async def _away(request: Request, exc: Exception) -> JSONResponse:
+        # The database (or another server) is away: stopped, restarting, the network. The same
+        # call succeeds once it is back; an accepted change was committed or not at all.
+        log.warning("unreachable on %s %s: %r", request.method, request.url.path, exc)
+        return unavailable().response(request)
+
+    @app.exception_handler(SQLAlchemyError)
+    async def _store(request: Request, exc: SQLAlchemyError) -> JSONResponse:
+        # A transaction left unusable by a lost connection fails with an error of its own.
+        if is_unreachable(exc):
+            return await _away(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(DBAPIError)
     async def _data(request: Request, exc: DBAPIError) -> JSONResponse:
@@ -279,7 +310,7 @@ def install(app: FastAPI) -> None:
         # the database (a NUL character in text, a number out of range) is the caller's to fix.
         state = str(getattr(exc.orig, "sqlstate", "") or "")
         if not state.startswith("22"):
-            return await _unexpected(request, exc)
+            return await _store(request, exc)
         log.warning("refused input on %s %s: %s", request.method, request.url.path, state)
         nul = state in ("22021", "22P05")
         return Problem(

@@ -23,6 +23,7 @@ from limits.aio.storage import MemoryStorage
 from limits.aio.strategies import MovingWindowRateLimiter
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from mpp_shared import db, idempotency, outbox, topics
 from mpp_shared.contracts.catalog import LocalizedText
@@ -377,8 +378,20 @@ class Sender:
         outcome = await self._send(message)
         # The attempt's end: a retry is backed off from here, however long the provider took.
         ended = now or _now()
-        async with db.transaction(self.engine) as connection:
-            await settle(connection, self.settings, message, outcome, now=ended, claimed=True)
+        # What the provider did is recorded even if the database is away for a while: were it
+        # not, the message would be sent again once its lease ended. Past the lease another
+        # replica may have sent it again, and `claimed` refuses the late record.
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception(db.is_unreachable),
+            stop=stop_after_delay(SENDING_LEASE.total_seconds()),
+            wait=wait_exponential(multiplier=0.5, max=5.0),
+            reraise=True,
+        ):
+            with attempt:
+                async with db.transaction(self.engine) as connection:
+                    await settle(
+                        connection, self.settings, message, outcome, now=ended, claimed=True
+                    )
         return 1
 
     async def _send(self, message: Message) -> Outcome:
