@@ -70,7 +70,7 @@ from documents.outputs import signing
 from documents.outputs import store as outputs_store
 from documents.settings import Settings as DocumentsSettings
 from mpp_shared import db, events, idempotency, inbox, local, telemetry
-from mpp_shared.contracts import Contract
+from mpp_shared.contracts import Contract, type_of
 from mpp_shared.contracts.applications import (
     ApplicationApproved,
     ApplicationCancelled,
@@ -93,6 +93,7 @@ from mpp_shared.contracts.catalog import (
 )
 from mpp_shared.contracts.documents import OutputIssued, OutputPinIssued
 from mpp_shared.contracts.identity import OtpRequested
+from mpp_shared.kafka import by_type
 from mpp_shared.settings import ServiceSettings
 from notifications import store as notifications_store
 from notifications.contacts import store as contacts_store
@@ -1668,14 +1669,14 @@ def latest(
     services: dict[str, ServicePublished] = {}
     agencies: dict[str, AgencyUpserted] = {}
     for event in recorded:
-        if event.type == "catalog.service.published.v1":
+        if event.type == type_of(ServicePublished):
             service = ServicePublished.model_validate(event.data)
             if (
                 service.service_id not in services
                 or services[service.service_id].version < service.version
             ):
                 services[service.service_id] = service
-        elif event.type == "catalog.agency.upserted.v1":
+        elif event.type == type_of(AgencyUpserted):
             agency = AgencyUpserted.model_validate(event.data)
             if agency.code not in agencies or agencies[agency.code].version < agency.version:
                 agencies[agency.code] = agency
@@ -1687,15 +1688,16 @@ async def apply_catalog_events(
 ) -> None:
     """What each consumer of `catalog.events` does with the catalog's events, recorded in its
     inbox so the same events, relayed later, change nothing."""
+    handlers = by_type(catalog_view.HANDLERS)
     async with db.transaction(engines["applications"]) as connection:
         for event in recorded:
-            if event.type in catalog_view.HANDLERS and await inbox.claim(connection, event):
-                await catalog_view.HANDLERS[event.type](event, connection)
+            if event.type in handlers and await inbox.claim(connection, event):
+                await handlers[event.type](event, connection)
     async with db.transaction(engines["documents"]) as connection:
         for event in recorded:
             if not await inbox.claim(connection, event):
                 continue
-            if event.type == "catalog.service.published.v1":
+            if event.type == type_of(ServicePublished):
                 service = ServicePublished.model_validate(event.data)
                 await documents_store.replace_limits(
                     connection,
@@ -1706,19 +1708,19 @@ async def apply_catalog_events(
                     },
                 )
                 await outputs_store.name_service(connection, service.service_id, service.name)
-            elif event.type == "catalog.agency.upserted.v1":
+            elif event.type == type_of(AgencyUpserted):
                 agency = AgencyUpserted.model_validate(event.data)
                 await outputs_store.name_agency(connection, agency.code, agency.name)
     async with db.transaction(engines["notifications"]) as connection:
         for event in recorded:
             if not await inbox.claim(connection, event):
                 continue
-            if event.type == "catalog.service.published.v1":
+            if event.type == type_of(ServicePublished):
                 service = ServicePublished.model_validate(event.data)
                 await notifications_store.save_name(
                     connection, kind="service", code=service.service_id, name=service.name
                 )
-            elif event.type == "catalog.agency.upserted.v1":
+            elif event.type == type_of(AgencyUpserted):
                 agency = AgencyUpserted.model_validate(event.data)
                 await notifications_store.save_name(
                     connection, kind="agency", code=agency.code, name=agency.name

@@ -28,6 +28,11 @@ from gateway.webapps import WebApps
 from mpp_shared import blobs, runtime, topics, web
 from mpp_shared.problems import Problem
 
+# Which agency handles which citizen's applications: who may read whom; and the services' audit
+# lines of the personal data they served.
+CONSUMED = [topics.APPLICATIONS, topics.DOCUMENTS]
+HANDLERS = handling.HANDLERS | audit.HANDLERS
+
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The gateway app; the lifespan opens its store, the upstream client and the OTP producer."""
@@ -47,10 +52,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                 settings,
                 migrations="gateway.migrations",
                 produces=[topics.IDENTITY_OTP],
-                # Which agency handles which citizen's applications: who may read whom; and
-                # the services' audit lines of the personal data they served.
-                consumes=[topics.APPLICATIONS, topics.DOCUMENTS],
-                handlers=handling.HANDLERS | audit.HANDLERS,
+                consumes=CONSUMED,
+                handlers=HANDLERS,
             ) as running,
             httpx.AsyncClient(timeout=timeout, limits=limits) as client,
             contextlib.AsyncExitStack() as clients,

@@ -14,8 +14,6 @@ from mpp_shared.kafka import DirectPublisher
 from mpp_shared.problems import Problem
 from mpp_shared.settings import ServiceSettings
 
-EVENT_TYPE = "identity.otp.requested.v1"
-
 
 class OtpSender:
     """Sends each code as an `identity.otp.requested.v1` event on `identity.otp`."""
@@ -26,10 +24,7 @@ class OtpSender:
     async def send(self, otp: OtpRequested) -> None:
         """Publish the code; a 503 problem when Kafka does not take it within seconds."""
         event = events.new_event(
-            type=EVENT_TYPE,
-            source=topics.source_of("gateway"),
-            subject=otp.citizen_id or otp.phone,
-            data=otp,
+            otp, source=topics.source_of("gateway"), subject=otp.citizen_id or otp.phone
         )
         try:
             await self.publisher.publish(event)

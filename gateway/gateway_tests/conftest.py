@@ -22,6 +22,7 @@ from gateway.settings import Settings
 from mpp_shared import db, events, topics
 from mpp_shared.contracts import Contract
 from mpp_shared.contracts.applications import (
+    ApplicationCancelled,
     ApplicationCompleted,
     ApplicationRejected,
     ApplicationStatusChanged,
@@ -222,13 +223,9 @@ def application_event(
         ),
         "completed": lambda: ApplicationCompleted(**facts, electronic_output=False),
         "rejected": lambda: ApplicationRejected(**facts, reason="Berkas tidak sesuai."),
+        "cancelled": lambda: ApplicationCancelled(**facts),
     }[kind]()
-    event = events.new_event(
-        type=f"applications.application.{kind}.v1",
-        source=topics.source_of("applications"),
-        subject=application_id,
-        data=data,
-    )
+    event = events.new_event(data, source=topics.source_of("applications"), subject=application_id)
     return dataclasses.replace(event, time=at) if at else event
 
 

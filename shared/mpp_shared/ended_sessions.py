@@ -20,14 +20,14 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.errors import KafkaError
 from pydantic import ValidationError
 
-from mpp_shared import events, topics
+from mpp_shared import contracts, events, topics
 from mpp_shared.contracts.identity import SessionsEnded
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.supervisor import Heartbeat
 
 log = logging.getLogger(__name__)
 
-ENDED = "identity.sessions.ended.v1"
+ENDED = contracts.type_of(SessionsEnded)
 # Longer than any access token lives (the gateway's live 10 minutes, partners' one).
 KEEP_SECONDS = 3600.0
 RETRY_SECONDS = (0.5, 30.0)

@@ -14,6 +14,7 @@ from cloudevents.core.formats.json import JSONFormat
 from cloudevents.core.v1.event import CloudEvent
 from pydantic import BaseModel
 
+from mpp_shared import contracts
 from mpp_shared.ids import new_id
 
 CONTENT_TYPE = JSONFormat.CONTENT_TYPE
@@ -62,18 +63,29 @@ class Event:
         return _FORMAT.write(self.to_cloudevent())
 
 
-def new_event(*, type: str, source: str, subject: str, data: BaseModel) -> Event:
-    """Record a new fact: its id and time are set now, once, as the de-duplication key."""
-    if not TYPE_PATTERN.match(type):
-        raise ValueError(f"event type {type!r} is not <service>.<entity>.<past_verb>.v<major>")
+def new_event(data: BaseModel, *, source: str, subject: str, type: str | None = None) -> Event:
+    """Record a new fact: its id and time are set now, once, as the de-duplication key.
+
+    The type is the one `data`'s contract model is registered under (`mpp_shared.contracts`);
+    an explicit `type` is for payloads that are no contract (the event pipeline's own probes).
+    """
+    model = builtins.type(data)
+    event_type = type or contracts.TYPES.get(model)
+    if event_type is None:
+        raise LookupError(f"{model.__name__} is not an event contract")
+    contracted = model in contracts.TYPES or event_type in contracts.REGISTRY
+    if contracted and contracts.TYPES.get(model) != event_type:
+        raise ValueError(f"a {model.__name__} is not the payload of {event_type}")
+    if not TYPE_PATTERN.match(event_type):
+        raise ValueError(f"{event_type!r} is not <service>.<entity>.<past_verb>.v<major>")
     return Event(
         id=new_id(),
-        type=type,
+        type=event_type,
         source=source,
         subject=subject,
         time=datetime.now(UTC),
         data=data.model_dump(mode="json"),
-        dataschema=f"/schemas/{type}.json",
+        dataschema=f"/schemas/{event_type}.json",
     )
 
 

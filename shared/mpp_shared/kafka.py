@@ -13,16 +13,18 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
+from typing import Any
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.admin.config_resource import ConfigResource, ConfigResourceType
 from aiokafka.errors import CommitFailedError, KafkaError, TopicAlreadyExistsError
 from opentelemetry.trace import Span, SpanKind, Status, StatusCode
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, RetryCallState, wait_exponential_jitter
 
-from mpp_shared import db, events, inbox, metrics, telemetry
+from mpp_shared import contracts, db, events, inbox, metrics, telemetry
 from mpp_shared.events import Event, InvalidEvent
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.supervisor import Heartbeat
@@ -32,6 +34,10 @@ log = logging.getLogger(__name__)
 # A handler applies an event on the connection it is given, in the transaction that also records
 # the event in the inbox.
 TxHandler = Callable[[Event, AsyncConnection], Awaitable[None]]
+# A service's handler of one contract: the event's payload parsed as that contract model, the
+# event itself (its id, time, subject), and the connection of that same transaction.
+Handler = Callable[[Any, Event, AsyncConnection], Awaitable[None]]
+Handlers = dict[type[BaseModel], Handler]
 
 # Headers a dead-lettered record carries besides its own.
 DLQ_TOPIC = "dlq.original.topic"
@@ -101,6 +107,20 @@ async def ensure_topics(
                 await admin.create_topics(missing)
     finally:
         await admin.close()
+
+
+def by_type(handlers: Mapping[type[BaseModel], Handler]) -> dict[str, TxHandler]:
+    """The runner's handlers by event type, from a service's handlers by contract model. Each
+    parses its event's payload once, in the handler's transaction: a payload that does not parse
+    is retried and dead-lettered like any failing handler."""
+
+    def parsing(model: type[BaseModel], handler: Handler) -> TxHandler:
+        async def handle(event: Event, connection: AsyncConnection) -> None:
+            await handler(model.model_validate(event.data), event, connection)
+
+        return handle
+
+    return {contracts.type_of(model): parsing(model, h) for model, h in handlers.items()}
 
 
 class ConsumerRunner:

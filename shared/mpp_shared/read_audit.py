@@ -45,7 +45,6 @@ class ReadAudit:
     def __init__(self, app: ASGIApp, *, service_name: str, segments: Collection[str]) -> None:
         self.app = app
         self.contract = READ_CONTRACTS[service_name]
-        self.event_type = _event_type(service_name)
         self.source = topics.source_of(service_name)
         self.prefixes = tuple(f"/api/v1/{segment}" for segment in segments)
 
@@ -85,10 +84,4 @@ class ReadAudit:
             status=status,
             request_id=given if REQUEST_ID.match(given) else None,
         )
-        return new_event(
-            type=self.event_type, source=self.source, subject=caller.subject, data=read
-        )
-
-
-def _event_type(service_name: str) -> str:
-    return f"{service_name}.personal_data.read.v1"
+        return new_event(read, source=self.source, subject=caller.subject)

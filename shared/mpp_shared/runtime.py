@@ -12,6 +12,7 @@ from pathlib import Path
 
 from aiokafka import AIOKafkaClient
 from aiokafka.errors import KafkaError
+from pydantic import BaseModel
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -19,7 +20,7 @@ from mpp_shared import db, outbox, read_audit, telemetry, topics
 from mpp_shared.batches import BatchWriter
 from mpp_shared.ended_sessions import EndedSessions
 from mpp_shared.events import Event
-from mpp_shared.kafka import ConsumerRunner, TxHandler, ensure_topics
+from mpp_shared.kafka import ConsumerRunner, Handler, by_type, ensure_topics
 from mpp_shared.settings import ServiceSettings
 from mpp_shared.supervisor import Heartbeat, Supervisor
 
@@ -86,12 +87,13 @@ async def run(
     migrations: str | Path,
     consumes: Iterable[str] = (),
     produces: Iterable[str] = (),
-    handlers: Mapping[str, TxHandler] | Callable[[AsyncEngine], Mapping[str, TxHandler]] = {},  # noqa: B006
+    handlers: Mapping[type[BaseModel], Handler]
+    | Callable[[AsyncEngine], Mapping[type[BaseModel], Handler]] = {},  # noqa: B006
     checks: Mapping[str, Callable[[], Awaitable[None]]] = {},
 ) -> AsyncIterator[Runtime]:
     """Bring the service's database up to date (its Alembic `migrations`), open it, start the
-    outbox relay and the consumer, whose every event is applied once (the inbox); close
-    everything on exit.
+    outbox relay and the consumer, whose every event is applied once (the inbox) by the
+    `handlers` of its contract model (`kafka.by_type`); close everything on exit.
 
     Nothing here waits for Kafka: a service serves its own reads and writes while the bus is
     away, and its relay and consumer catch up when it is back.
@@ -116,9 +118,9 @@ async def run(
     runtime.read_audit = read_audit.writer(engine)
     runtime.read_audit.start()
     if consumed:
-        by_type = handlers(engine) if callable(handlers) else handlers
+        by_model = handlers(engine) if callable(handlers) else handlers
         runtime.consumer = ConsumerRunner(
-            settings=settings, topics=consumed, handlers=by_type, engine=engine
+            settings=settings, topics=consumed, handlers=by_type(by_model), engine=engine
         )
         consumer = runtime.consumer
 

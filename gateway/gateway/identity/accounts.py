@@ -161,27 +161,14 @@ def citizen_event(account: Account, *, registered: bool = False) -> Event:
     """`identity.citizen.registered.v1` or `.updated.v1` with the citizen's contact."""
     fields = contact(account).model_dump()
     if registered:
-        return new_event(
-            type="identity.citizen.registered.v1",
-            source=SOURCE,
-            subject=account.id,
-            data=CitizenRegistered(**fields),
-        )
-    return new_event(
-        type="identity.citizen.updated.v1",
-        source=SOURCE,
-        subject=account.id,
-        data=CitizenUpdated(**fields),
-    )
+        return new_event(CitizenRegistered(**fields), source=SOURCE, subject=account.id)
+    return new_event(CitizenUpdated(**fields), source=SOURCE, subject=account.id)
 
 
 def staff_event(account: Account) -> Event:
     """`identity.staff.updated.v1`: who the staff member is and whether they are active."""
     return new_event(
-        type="identity.staff.updated.v1",
-        source=SOURCE,
-        subject=account.id,
-        data=StaffUpdated(
+        StaffUpdated(
             staff_id=account.id,
             name=account.name,
             role=account.role,  # type: ignore[arg-type]
@@ -189,6 +176,8 @@ def staff_event(account: Account) -> Event:
             email=account.email,
             active=account.active,
         ),
+        source=SOURCE,
+        subject=account.id,
     )
 
 
@@ -243,14 +232,10 @@ async def _sessions_ended_by(
 
 def sessions_ended(account_id: str, session_ids: list[str], reason: str) -> Event:
     """`identity.sessions.ended.v1`: services stop accepting these sessions' access tokens."""
-    return new_event(
-        type="identity.sessions.ended.v1",
-        source=SOURCE,
-        subject=account_id,
-        data=SessionsEnded.model_validate(
-            {"account_id": account_id, "session_ids": session_ids, "reason": reason}
-        ),
+    ended = SessionsEnded.model_validate(
+        {"account_id": account_id, "session_ids": session_ids, "reason": reason}
     )
+    return new_event(ended, source=SOURCE, subject=account_id)
 
 
 async def account(identity: Identity, account_id: str) -> Account | None:

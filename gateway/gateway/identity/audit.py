@@ -16,7 +16,7 @@ from mpp_shared import contracts, pagination
 from mpp_shared.batches import BatchWriter
 from mpp_shared.contracts.reads import PersonalDataRead
 from mpp_shared.events import Event
-from mpp_shared.kafka import TxHandler
+from mpp_shared.kafka import Handlers
 
 
 class AuditLog(BatchWriter[AuditRecord]):
@@ -31,15 +31,14 @@ class AuditLog(BatchWriter[AuditRecord]):
             await store.record_accesses(connection, batch)
 
 
-async def on_read(event: Event, connection: AsyncConnection) -> None:
+async def on_read(read: PersonalDataRead, event: Event, connection: AsyncConnection) -> None:
     """A service's audit line of a read it served, into the log (once: the inbox sees to it)."""
-    read = event.payload(PersonalDataRead)
     await store.record_accesses(connection, [AuditRecord(id=event.id, **read.model_dump())])
 
 
-HANDLERS: dict[str, TxHandler] = {
-    event_type: on_read
-    for event_type, (_, model) in contracts.load_all().items()
+HANDLERS: Handlers = {
+    model: on_read
+    for _, model in contracts.load_all().values()
     if issubclass(model, PersonalDataRead)
 }
 

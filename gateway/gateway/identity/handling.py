@@ -18,19 +18,23 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from gateway.identity import store
 from mpp_shared.contracts.applications import (
+    ApplicationCancelled,
+    ApplicationCompleted,
     ApplicationFacts,
+    ApplicationRejected,
     ApplicationStatusChanged,
     ApplicationSubmitted,
 )
 from mpp_shared.events import Event
-from mpp_shared.kafka import TxHandler
+from mpp_shared.kafka import Handlers
 
 GRACE = dt.timedelta(days=30)
 
 
-async def on_submitted(event: Event, connection: AsyncConnection) -> None:
+async def on_submitted(
+    facts: ApplicationSubmitted, event: Event, connection: AsyncConnection
+) -> None:
     """The agency now handles the application."""
-    facts = ApplicationSubmitted.model_validate(event.data)
     await store.record_handling(
         connection,
         application_id=facts.application_id,
@@ -40,9 +44,10 @@ async def on_submitted(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_step(event: Event, connection: AsyncConnection) -> None:
+async def on_step(
+    facts: ApplicationStatusChanged, event: Event, connection: AsyncConnection
+) -> None:
     """A workflow step: the application goes on, or it ended in a state of its own."""
-    facts = ApplicationStatusChanged.model_validate(event.data)
     if facts.terminal:
         await _end(event, facts, connection)
         return
@@ -55,9 +60,9 @@ async def on_step(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_ended(event: Event, connection: AsyncConnection) -> None:
+async def on_ended(facts: ApplicationFacts, event: Event, connection: AsyncConnection) -> None:
     """The application was completed, rejected or cancelled."""
-    await _end(event, ApplicationFacts.model_validate(event.data), connection)
+    await _end(event, facts, connection)
 
 
 async def _end(event: Event, facts: ApplicationFacts, connection: AsyncConnection) -> None:
@@ -71,10 +76,10 @@ async def _end(event: Event, facts: ApplicationFacts, connection: AsyncConnectio
     )
 
 
-HANDLERS: dict[str, TxHandler] = {
-    "applications.application.submitted.v1": on_submitted,
-    "applications.application.status_changed.v1": on_step,
-    "applications.application.completed.v1": on_ended,
-    "applications.application.rejected.v1": on_ended,
-    "applications.application.cancelled.v1": on_ended,
+HANDLERS: Handlers = {
+    ApplicationSubmitted: on_submitted,
+    ApplicationStatusChanged: on_step,
+    ApplicationCompleted: on_ended,
+    ApplicationRejected: on_ended,
+    ApplicationCancelled: on_ended,
 }

@@ -10,13 +10,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
+import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from gateway.identity import handling, store
 from gateway.settings import Settings
 from mpp_shared import events, topics
-from mpp_shared.kafka import create_producer
+from mpp_shared.kafka import by_type, create_producer
 from mpp_shared.testing import eventually
 
 from ..conftest import application_event, e164
@@ -150,16 +151,20 @@ async def test_an_ended_application_allows_reads_for_30_days_and_then_no_more(
     assert (await gateway.get(citizen_path(own_end), headers=officer)).status_code == 404
 
 
+async def handling_row(engine: AsyncEngine, application_id: str) -> dict[str, Any]:
+    t = store.handled_applications
+    async with engine.connect() as connection:
+        found = await connection.execute(select(t).where(t.c.application_id == application_id))
+        return dict(found.one()._mapping)
+
+
 async def test_each_application_event_delivered_twice_changes_nothing(
     engine: AsyncEngine, register: Callable[..., Any], feed: Callable[..., Any]
 ) -> None:
     citizen = await register(verified=False)
 
     async def row(application_id: str) -> dict[str, Any]:
-        t = store.handled_applications
-        async with engine.connect() as connection:
-            found = await connection.execute(select(t).where(t.c.application_id == application_id))
-            return dict(found.one()._mapping)
+        return await handling_row(engine, application_id)
 
     submitted = application_event(
         "submitted", citizen_id=citizen["id"], agency="KPP", requires_full_nik=True
@@ -188,8 +193,43 @@ async def test_each_application_event_delivered_twice_changes_nothing(
     )
     async with engine.begin() as connection:
         for event in (submitted, step, completed, later):
-            await handling.HANDLERS[event.type](event, connection)
+            await by_type(handling.HANDLERS)[event.type](event, connection)
     assert await row(submitted.subject) == closed
+
+
+@pytest.mark.parametrize(
+    ("kind", "extra"),
+    [
+        ("rejected", {}),
+        ("cancelled", {}),
+        ("status_changed", {"state": "withdrawn", "terminal": True}),
+    ],
+)
+async def test_each_end_of_an_application_delivered_twice_ends_it_once(
+    engine: AsyncEngine,
+    register: Callable[..., Any],
+    feed: Callable[..., Any],
+    kind: str,
+    extra: dict[str, Any],
+) -> None:
+    citizen = await register(verified=False)
+    submitted = application_event("submitted", citizen_id=citizen["id"], agency="KPP")
+    ended = application_event(
+        kind,
+        citizen_id=citizen["id"],
+        agency="KPP",
+        application_id=submitted.subject,
+        at=datetime.now(UTC) - timedelta(days=1),
+        **extra,
+    )
+    await feed(submitted, ended)
+    once = await handling_row(engine, submitted.subject)
+    assert (once["open"], once["closed_at"]) == (False, ended.time)
+    await feed(ended)
+    assert await handling_row(engine, submitted.subject) == once
+    async with engine.begin() as connection:  # past the inbox: the handler itself is idempotent
+        await by_type(handling.HANDLERS)[ended.type](ended, connection)
+    assert await handling_row(engine, submitted.subject) == once
 
 
 async def test_the_gateway_learns_from_the_applications_topic(

@@ -3,12 +3,18 @@ reading citizens' personal data; rate limits."""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from gateway.identity import store
 from gateway.settings import Settings
+from mpp_shared import events, topics
+from mpp_shared.contracts.reads import ApplicationsDataRead
 
 from ..conftest import PASSWORD, bearer, make_gateway_settings, sign_in, started
 
@@ -250,3 +256,23 @@ async def test_the_audit_log_pages_newest_first(
     assert resources == [f"/api/v1/auth/citizens/{c['id']}" for c in reversed(citizens)]
     garbage = await gateway.get(f"{query}&cursor=not-a-cursor", headers=admin)
     assert garbage.status_code == 400
+
+
+async def test_a_services_audit_line_delivered_twice_is_kept_once(
+    engine: AsyncEngine, feed: Callable[..., Any]
+) -> None:
+    actor = f"officer-{secrets.token_hex(4)}"
+    read = ApplicationsDataRead(
+        at=datetime.now(UTC),
+        actor=actor,
+        actor_role="officer",
+        actor_agency="DUKCAPIL",
+        method="GET",
+        resource="/api/v1/applications/app-1",
+        status=200,
+    )
+    event = events.new_event(read, source=topics.source_of("applications"), subject=actor)
+    await feed(event, event)
+    async with engine.connect() as connection:
+        page = await store.audit_entries(connection, actor=actor, cursor=None, limit=10)
+    assert [(e.id, e.resource) for e in page.items] == [(event.id, read.resource)]

@@ -34,6 +34,9 @@ from mpp_shared.runtime import Runtime
 from mpp_shared.supervisor import Heartbeat
 
 MIGRATIONS = "applications.migrations"
+# The catalog's services, documents' checks and applicants' names (for officers).
+CONSUMED = [topics.CATALOG, topics.DOCUMENTS, topics.IDENTITY]
+HANDLERS = catalog_view.HANDLERS | documents_view.HANDLERS | citizens_view.HANDLERS
 
 log = logging.getLogger(__name__)
 
@@ -52,9 +55,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with runtime.run(
             settings,
             migrations=MIGRATIONS,
-            # The catalog's services, documents' checks and applicants' names (for officers).
-            consumes=[topics.CATALOG, topics.DOCUMENTS, topics.IDENTITY],
-            handlers=catalog_view.HANDLERS | documents_view.HANDLERS | citizens_view.HANDLERS,
+            consumes=CONSUMED,
+            handlers=HANDLERS,
         ) as running:
             app.state.runtime = running
             app.state.calendar = calendar

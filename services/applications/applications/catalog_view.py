@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from applications.store import metadata
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished, ServiceWithdrawn
 from mpp_shared.events import Event
-from mpp_shared.kafka import TxHandler
+from mpp_shared.kafka import Handlers
 
 catalog_services = Table(
     "catalog_services",
@@ -154,9 +154,10 @@ async def agency(connection: AsyncConnection, code: str) -> AgencyUpserted | Non
     return AgencyUpserted.model_validate(snapshot) if snapshot is not None else None
 
 
-async def on_published(event: Event, connection: AsyncConnection) -> None:
+async def on_published(
+    published: ServicePublished, event: Event, connection: AsyncConnection
+) -> None:
     """Keep the version, and the service's latest one unless a newer one is held."""
-    published = ServicePublished.model_validate(event.data)
     snapshot = published.model_dump(mode="json")
     await connection.execute(
         pg_insert(catalog_service_versions)
@@ -188,9 +189,10 @@ async def on_published(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_withdrawn(event: Event, connection: AsyncConnection) -> None:
+async def on_withdrawn(
+    withdrawn: ServiceWithdrawn, event: Event, connection: AsyncConnection
+) -> None:
     """Stop taking applications, unless a newer version was published since."""
-    withdrawn = ServiceWithdrawn.model_validate(event.data)
     await connection.execute(
         update(catalog_services)
         .where(
@@ -201,9 +203,8 @@ async def on_withdrawn(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_agency(event: Event, connection: AsyncConnection) -> None:
+async def on_agency(facts: AgencyUpserted, event: Event, connection: AsyncConnection) -> None:
     """Keep an agency's latest facts."""
-    facts = AgencyUpserted.model_validate(event.data)
     newer = pg_insert(catalog_agencies).values(
         code=facts.code, version=facts.version, snapshot=facts.model_dump(mode="json")
     )
@@ -216,8 +217,8 @@ async def on_agency(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-HANDLERS: dict[str, TxHandler] = {
-    "catalog.service.published.v1": on_published,
-    "catalog.service.withdrawn.v1": on_withdrawn,
-    "catalog.agency.upserted.v1": on_agency,
+HANDLERS: Handlers = {
+    ServicePublished: on_published,
+    ServiceWithdrawn: on_withdrawn,
+    AgencyUpserted: on_agency,
 }

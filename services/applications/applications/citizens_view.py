@@ -12,9 +12,9 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from applications.store import metadata
-from mpp_shared.contracts.identity import CitizenContact
+from mpp_shared.contracts.identity import CitizenContact, CitizenRegistered, CitizenUpdated
 from mpp_shared.events import Event
-from mpp_shared.kafka import TxHandler
+from mpp_shared.kafka import Handlers
 
 citizen_names = Table(
     "citizen_names",
@@ -38,10 +38,9 @@ async def names(connection: AsyncConnection, citizen_ids: Iterable[str]) -> dict
     return {row.citizen_id: row.name for row in found}
 
 
-async def on_citizen(event: Event, connection: AsyncConnection) -> None:
+async def on_citizen(facts: CitizenContact, event: Event, connection: AsyncConnection) -> None:
     """Keep the name a citizen registered with or changed to (one citizen's events come in
     order: they share the citizen's key)."""
-    facts = CitizenContact.model_validate(event.data)
     statement = pg_insert(citizen_names).values(citizen_id=facts.citizen_id, name=facts.name)
     await connection.execute(
         statement.on_conflict_do_update(
@@ -50,7 +49,7 @@ async def on_citizen(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-HANDLERS: dict[str, TxHandler] = {
-    "identity.citizen.registered.v1": on_citizen,
-    "identity.citizen.updated.v1": on_citizen,
+HANDLERS: Handlers = {
+    CitizenRegistered: on_citizen,
+    CitizenUpdated: on_citizen,
 }

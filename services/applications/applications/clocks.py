@@ -86,7 +86,6 @@ async def _check_one(
             changes={"breaches": [*breaches, *(key for *_, key in found)], "escalated": True},
             new_events=[
                 rules.event_of(
-                    "sla_breached",
                     SlaBreached(
                         **rules.facts_of(stored),
                         clock=clock,

@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from applications.store import metadata
 from mpp_shared.contracts.documents import DocumentDeleted, DocumentRejected, DocumentUploaded
 from mpp_shared.events import Event
-from mpp_shared.kafka import TxHandler
+from mpp_shared.kafka import Handlers
 
 citizen_documents = Table(
     "citizen_documents",
@@ -69,9 +69,8 @@ async def _unless_deleted(connection: AsyncConnection, **values: str | None) -> 
     )
 
 
-async def on_uploaded(event: Event, connection: AsyncConnection) -> None:
+async def on_uploaded(facts: DocumentUploaded, event: Event, connection: AsyncConnection) -> None:
     """A document passed its checks: the citizen may attach it."""
-    facts = DocumentUploaded.model_validate(event.data)
     await _unless_deleted(
         connection,
         document_id=facts.document_id,
@@ -82,9 +81,8 @@ async def on_uploaded(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_rejected(event: Event, connection: AsyncConnection) -> None:
+async def on_rejected(facts: DocumentRejected, event: Event, connection: AsyncConnection) -> None:
     """A document failed its checks, with the reason shown to the citizen."""
-    facts = DocumentRejected.model_validate(event.data)
     await _unless_deleted(
         connection,
         document_id=facts.document_id,
@@ -94,9 +92,8 @@ async def on_rejected(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_deleted(event: Event, connection: AsyncConnection) -> None:
+async def on_deleted(facts: DocumentDeleted, event: Event, connection: AsyncConnection) -> None:
     """A document was deleted: it may never be attached again."""
-    facts = DocumentDeleted.model_validate(event.data)
     deleted = {"owner": facts.owner, "status": "deleted", "content_type": None}
     deleted |= {"requirement": None, "reason": None}
     upsert = pg_insert(citizen_documents).values(document_id=facts.document_id, **deleted)
@@ -105,8 +102,8 @@ async def on_deleted(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-HANDLERS: dict[str, TxHandler] = {
-    "documents.document.uploaded.v1": on_uploaded,
-    "documents.document.rejected.v1": on_rejected,
-    "documents.document.deleted.v1": on_deleted,
+HANDLERS: Handlers = {
+    DocumentUploaded: on_uploaded,
+    DocumentRejected: on_rejected,
+    DocumentDeleted: on_deleted,
 }

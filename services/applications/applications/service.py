@@ -238,7 +238,6 @@ async def submit(
                 ),
             )
             submitted = event_of(
-                "submitted",
                 ApplicationSubmitted(
                     **facts_of(application),
                     document_ids=application.document_ids,
@@ -434,12 +433,10 @@ def facts_of(application: ApplicationRecord) -> dict[str, Any]:
     }
 
 
-def event_of(kind: str, data: Contract) -> Event:
-    """An application event of `kind` (submitted, status_changed ...)."""
+def event_of(data: Contract) -> Event:
+    """The application event whose contract `data` is (submitted, status_changed ...)."""
     subject = getattr(data, "application_id", None) or ""
-    return new_event(
-        type=f"applications.application.{kind}.v1", source=SOURCE, subject=subject, data=data
-    )
+    return new_event(data, source=SOURCE, subject=subject)
 
 
 # --- reading -------------------------------------------------------------------------------------

@@ -187,7 +187,6 @@ async def transition(
     facts = facts_of(after)
     events = [
         event_of(
-            "status_changed",
             ApplicationStatusChanged(
                 **facts,
                 from_state=leaving.code,
@@ -210,7 +209,7 @@ async def transition(
         "cancelled": lambda: ApplicationCancelled(**facts),
     }.get(entering.code, lambda: None)()
     if specific is not None:
-        events.append(event_of(entering.code, specific))
+        events.append(event_of(specific))
     history = HistoryLine(
         at=now,
         action=action,

@@ -21,6 +21,7 @@ from mpp_shared import events, topics
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.documents import DocumentUploaded
 from mpp_shared.contracts.identity import CitizenRegistered, CitizenUpdated
+from mpp_shared.kafka import by_type
 from mpp_shared.testing import Databases, Tokens, feeder, in_process, settings_for
 
 AGENCY = "UJI"
@@ -236,8 +237,9 @@ def tell_identity(applications: httpx.AsyncClient) -> Callable[..., Any]:
 
     async def give(*sent: events.Event) -> None:
         runner = applications.app.state.runtime.consumer  # type: ignore[attr-defined]
+        handlers = by_type(citizens_view.HANDLERS)
         for event in sent:
-            await runner.apply(citizens_view.HANDLERS[event.type], event)
+            await runner.apply(handlers[event.type], event)
 
     return give
 

@@ -169,9 +169,7 @@ def _agency_event(agency_id: str, data: AgencyInput, *, version: int) -> events.
         version=version,
         counters=[c.model_dump(mode="json") for c in data.counters],
     )
-    return events.new_event(
-        type="catalog.agency.upserted.v1", source=SOURCE, subject=agency_id, data=payload
-    )
+    return events.new_event(payload, source=SOURCE, subject=agency_id)
 
 
 # --- services ----------------------------------------------------------------------------------
@@ -375,9 +373,7 @@ async def publish(engine: AsyncEngine, *, id_or_slug: str, if_match: int | None)
             published_at=now,
             requires_full_nik=data.requires_full_nik,
         )
-        event = events.new_event(
-            type="catalog.service.published.v1", source=SOURCE, subject=record.id, data=payload
-        )
+        event = events.new_event(payload, source=SOURCE, subject=record.id)
         updated = await store.update_service(
             connection,
             service_id=record.id,
@@ -415,9 +411,7 @@ async def withdraw(engine: AsyncEngine, *, id_or_slug: str, if_match: int | None
             version=record.published_version,
             withdrawn_at=now,
         )
-        event = events.new_event(
-            type="catalog.service.withdrawn.v1", source=SOURCE, subject=record.id, data=payload
-        )
+        event = events.new_event(payload, source=SOURCE, subject=record.id)
         updated = await store.update_service(
             connection,
             service_id=record.id,

@@ -38,7 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with runtime.run(
             settings,
             migrations="documents.migrations",
-            consumes=[topics.CATALOG, topics.IDENTITY, topics.APPLICATIONS],
+            consumes=consumers.CONSUMED,
             produces=[topics.DOCUMENTS_PINS],
             handlers=consumers.handlers(s3, settings, pins),
             checks={"blobs": lambda: blobs.check(s3)},

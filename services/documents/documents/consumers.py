@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from documents import issuing, store
 from documents.outputs import store as outputs_store
 from documents.settings import Settings
+from mpp_shared import contracts, topics
 from mpp_shared.contracts.applications import (
     ApplicationApproved,
     ApplicationCompleted,
@@ -23,16 +24,17 @@ from mpp_shared.contracts.applications import (
     ApplicationSubmitted,
 )
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
-from mpp_shared.contracts.identity import CitizenContact
+from mpp_shared.contracts.identity import CitizenContact, CitizenRegistered, CitizenUpdated
 from mpp_shared.events import Event
-from mpp_shared.kafka import DirectPublisher, TxHandler
+from mpp_shared.kafka import DirectPublisher, Handlers
+
+CONSUMED = [topics.CATALOG, topics.IDENTITY, topics.APPLICATIONS]
 
 
-def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> dict[str, TxHandler]:
-    """Handlers by event type."""
+def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> Handlers:
+    """Handlers by contract."""
 
-    async def published(event: Event, connection: AsyncConnection) -> None:
-        facts = ServicePublished.model_validate(event.data)
+    async def published(facts: ServicePublished, event: Event, connection: AsyncConnection) -> None:
         await store.replace_limits(
             connection,
             service_refs=[facts.slug, facts.service_id],
@@ -46,17 +48,16 @@ def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> dict[str, 
         await outputs_store.name_service(connection, facts.service_id, facts.name)
         await issue_waiting(connection)
 
-    async def agency(event: Event, connection: AsyncConnection) -> None:
-        facts = AgencyUpserted.model_validate(event.data)
+    async def agency(facts: AgencyUpserted, event: Event, connection: AsyncConnection) -> None:
         await outputs_store.name_agency(connection, facts.code, facts.name)
 
-    async def citizen(event: Event, connection: AsyncConnection) -> None:
-        facts = CitizenContact.model_validate(event.data)
+    async def citizen(facts: CitizenContact, event: Event, connection: AsyncConnection) -> None:
         await outputs_store.name_citizen(connection, facts.citizen_id, facts.name)
         await issue_waiting(connection)
 
-    async def submitted(event: Event, connection: AsyncConnection) -> None:
-        facts = ApplicationSubmitted.model_validate(event.data)
+    async def submitted(
+        facts: ApplicationSubmitted, event: Event, connection: AsyncConnection
+    ) -> None:
         await store.attach(
             connection,
             document_ids=facts.document_ids,
@@ -64,8 +65,9 @@ def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> dict[str, 
             agency=facts.agency,
         )
 
-    async def status_changed(event: Event, connection: AsyncConnection) -> None:
-        facts = ApplicationStatusChanged.model_validate(event.data)
+    async def status_changed(
+        facts: ApplicationStatusChanged, event: Event, connection: AsyncConnection
+    ) -> None:
         await store.attach(
             connection,
             document_ids=facts.document_ids,
@@ -73,8 +75,9 @@ def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> dict[str, 
             agency=facts.agency,
         )
 
-    async def decided(event: Event, connection: AsyncConnection) -> None:
-        facts = _decision(event.type, event.data)
+    async def decided(
+        facts: ApplicationApproved | ApplicationCompleted, event: Event, connection: AsyncConnection
+    ) -> None:
         if not facts.electronic_output:
             return
         try:
@@ -105,17 +108,19 @@ def handlers(s3: Minio, settings: Settings, pins: DirectPublisher) -> dict[str, 
             await outputs_store.done_waiting(connection, waiting.application_id)
 
     return {
-        "catalog.service.published.v1": published,
-        "catalog.agency.upserted.v1": agency,
-        "identity.citizen.registered.v1": citizen,
-        "identity.citizen.updated.v1": citizen,
-        "applications.application.submitted.v1": submitted,
-        "applications.application.status_changed.v1": status_changed,
-        "applications.application.approved.v1": decided,
-        "applications.application.completed.v1": decided,
+        ServicePublished: published,
+        AgencyUpserted: agency,
+        CitizenRegistered: citizen,
+        CitizenUpdated: citizen,
+        ApplicationSubmitted: submitted,
+        ApplicationStatusChanged: status_changed,
+        ApplicationApproved: decided,
+        ApplicationCompleted: decided,
     }
 
 
 def _decision(event_type: str, data: Any) -> ApplicationApproved | ApplicationCompleted:
-    model = ApplicationApproved if event_type.endswith("approved.v1") else ApplicationCompleted
-    return model.model_validate(data)
+    """A decision that waited for names, parsed as it was recorded."""
+    if event_type == contracts.type_of(ApplicationApproved):
+        return ApplicationApproved.model_validate(data)
+    return ApplicationCompleted.model_validate(data)

@@ -131,10 +131,7 @@ async def issue(
         issued_at=now,
     )
     issued = new_event(
-        type="documents.output.issued.v1",
-        source=SOURCE,
-        subject=output_id,
-        data=OutputIssued(
+        OutputIssued(
             output_id=output_id,
             application_id=facts.application_id,
             tracking_number=facts.tracking_number,
@@ -144,6 +141,8 @@ async def issue(
             verification_code=code,
             issued_at=now,
         ),
+        source=SOURCE,
+        subject=output_id,
     )
     if not await store.insert_output(connection, output):
         await service.remove(s3, settings.bucket_name, key)
@@ -157,10 +156,7 @@ async def send_pin(settings: Settings, pins: DirectPublisher, output: Output, pi
     """Hand the PIN to the notifications service; False if Kafka did not take it (the holder
     can ask for a new PIN)."""
     event = new_event(
-        type="documents.output.pin_issued.v1",
-        source=SOURCE,
-        subject=output.id,
-        data=OutputPinIssued(
+        OutputPinIssued(
             output_id=output.id,
             application_id=output.application_id,
             tracking_number=output.tracking_number,
@@ -169,6 +165,8 @@ async def send_pin(settings: Settings, pins: DirectPublisher, output: Output, pi
             verify_url=verify_url(settings, output.verification_code),
             pin=pin,
         ),
+        source=SOURCE,
+        subject=output.id,
     )
     try:
         await pins.publish(event)
@@ -323,15 +321,14 @@ async def revoke(engine: AsyncEngine, *, caller: Principal, output_id: str, reas
     if output.status == "revoked":
         return output
     revoked = new_event(
-        type="documents.output.revoked.v1",
-        source=SOURCE,
-        subject=output_id,
-        data=OutputRevoked(
+        OutputRevoked(
             output_id=output_id,
             application_id=output.application_id,
             verification_code=output.verification_code,
             reason=reason,
         ),
+        source=SOURCE,
+        subject=output_id,
     )
     async with db.transaction(engine) as connection:
         changed = await store.revoke(

@@ -31,7 +31,12 @@ from documents.settings import Settings
 from documents.store import Document
 from mpp_shared import db, idempotency, outbox, topics
 from mpp_shared.auth import Principal
-from mpp_shared.contracts.documents import DocumentDeleted, DocumentRejected, DocumentUploaded
+from mpp_shared.contracts.documents import (
+    DocumentDeleted,
+    DocumentFacts,
+    DocumentRejected,
+    DocumentUploaded,
+)
 from mpp_shared.events import Event, new_event
 from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
@@ -80,16 +85,12 @@ async def limits_for(
     return found.max_size_mb * 1024 * 1024, found.formats
 
 
-def _event(kind: str, document_id: str, data: Any) -> Event:
-    return new_event(
-        type=f"documents.document.{kind}.v1", source=SOURCE, subject=document_id, data=data
-    )
+def _event(data: DocumentFacts) -> Event:
+    return new_event(data, source=SOURCE, subject=data.document_id)
 
 
 def _uploaded(document: Document, checked: checks.Checked) -> Event:
     return _event(
-        "uploaded",
-        document.id,
         DocumentUploaded(
             document_id=document.id,
             owner=document.owner,
@@ -319,7 +320,7 @@ async def finish_upload(
                 "reason": exc.messages["en"],
                 "reason_id": exc.messages["id"],
             },
-            event=_event("rejected", document_id, rejected),
+            event=_event(rejected),
         )
     key = f"documents/{document.owner}/{document_id}"
     if checked.content is data and etag:
@@ -641,7 +642,7 @@ async def _erase(engine: AsyncEngine, s3: Minio, *, settings: Settings, document
     async with db.transaction(engine) as connection:
         erased = await store.mark_deleted(connection, document.id, now=_now())
         if erased:
-            await outbox.record(connection, [_event("deleted", document.id, deleted)])
+            await outbox.record(connection, [_event(deleted)])
     if erased:
         for key in (document.object_key, document.upload_key):
             if key:

@@ -26,7 +26,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from mpp_shared import db, idempotency, outbox, topics
+from mpp_shared.contracts import type_of
+from mpp_shared.contracts.applications import SlaBreached
 from mpp_shared.contracts.catalog import LocalizedText
+from mpp_shared.contracts.documents import OutputPinIssued
+from mpp_shared.contracts.identity import OtpRequested
 from mpp_shared.contracts.notifications import NotificationDelivered, NotificationFailed
 from mpp_shared.events import Event, new_event
 from notifications import providers, store
@@ -56,15 +60,15 @@ WAIT_AT_MOST = dt.timedelta(days=1)
 SOURCE = topics.source_of("notifications")
 CHANNELS = ("inbox", "email", "sms", "whatsapp", "push")
 SENT_CHANNELS = ("email", "sms", "whatsapp", "push")  # the inbox is delivered as it is planned
-OTP = "identity.otp.requested.v1"
+OTP = type_of(OtpRequested)
 # Secrets are sent now, whatever the hour, and their text is not kept after sending.
-URGENT = frozenset({OTP, "documents.output.pin_issued.v1"})
+URGENT = frozenset({OTP, type_of(OutputPinIssued)})
 RETRYABLE = frozenset({TEMPORARY, TECHNICAL})
 SENDING_LEASE = dt.timedelta(minutes=2)
 # Messages being sent at once through one provider.
 SENDS_PER_PROVIDER = 8
 # Events for the agency's staff rather than the citizen.
-STAFF_EVENTS = frozenset({"applications.application.sla_breached.v1"})
+STAFF_EVENTS = frozenset({type_of(SlaBreached)})
 # The mall's local time, for quiet hours.
 ZONE = ZoneInfo("Asia/Makassar")
 
@@ -483,15 +487,7 @@ def _finished(message: Message, outcome: Outcome) -> Event:
         "attempts": message.attempts,
     }
     if outcome.status == DELIVERED:
-        return new_event(
-            type="notifications.notification.delivered.v1",
-            source=SOURCE,
-            subject=message.id,
-            data=NotificationDelivered(**facts),
-        )
+        return new_event(NotificationDelivered(**facts), source=SOURCE, subject=message.id)
     return new_event(
-        type="notifications.notification.failed.v1",
-        source=SOURCE,
-        subject=message.id,
-        data=NotificationFailed(**facts, reason=outcome.detail[:300]),
+        NotificationFailed(**facts, reason=outcome.detail[:300]), source=SOURCE, subject=message.id
     )

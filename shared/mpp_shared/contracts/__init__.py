@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict
 
 # event type -> (topic, payload model); filled by `contract` in the producers' modules.
 REGISTRY: dict[str, tuple[str, type[BaseModel]]] = {}
+# payload model -> event type: a model is the contract of one type, so producers and consumers
+# name the model and never spell the type.
+TYPES: dict[type[BaseModel], str] = {}
 
 
 class Contract(BaseModel):
@@ -30,10 +33,26 @@ def contract(event_type: str, *, topic: str) -> Callable[[Model], Model]:
     def register(model: Model) -> Model:
         if event_type in REGISTRY:
             raise ValueError(f"event type {event_type} registered twice")
+        if model in TYPES:
+            raise ValueError(f"{model.__name__} is already the contract of {TYPES[model]}")
         REGISTRY[event_type] = (topic, model)
+        TYPES[model] = event_type
         return model
 
     return register
+
+
+def type_of(model: type[BaseModel]) -> str:
+    """The event type whose contract `model` is (not a subclass's nor a base's)."""
+    try:
+        return TYPES[model]
+    except KeyError:
+        raise LookupError(f"{model.__name__} is not an event contract") from None
+
+
+def topic_of(model: type[BaseModel]) -> str:
+    """The topic events of the contract `model` are published on."""
+    return REGISTRY[type_of(model)][0]
 
 
 def load_all() -> dict[str, tuple[str, type[BaseModel]]]:

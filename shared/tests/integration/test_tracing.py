@@ -16,12 +16,12 @@ from opentelemetry.trace import SpanKind
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from mpp_shared import db, outbox, runtime, web
-from mpp_shared.events import Event
+from mpp_shared.contracts.identity import SessionsEnded
+from mpp_shared.events import Event, new_event
 from mpp_shared.kafka import ensure_topics
 from mpp_shared.testing import eventually
 
 from .conftest import PROBE_MIGRATIONS, Probe
-from .test_event_pipeline import counted
 
 
 async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
@@ -32,7 +32,8 @@ async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
     await ensure_topics(kafka, [settings.topic(own), settings.dlq_topic], partitions=1)
     seen: list[tuple[str, int]] = []
 
-    async def handle(event: Event, connection: AsyncConnection) -> None:
+    # Any contract will do: the probe's relay publishes it on the probe's own topic, read back.
+    async def handle(ended: SessionsEnded, event: Event, connection: AsyncConnection) -> None:
         seen.append((event.subject, trace.get_current_span().get_span_context().trace_id))
 
     @asynccontextmanager
@@ -41,7 +42,7 @@ async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
             settings,
             migrations=PROBE_MIGRATIONS,
             consumes=[own],
-            handlers={"probe.counter.incremented.v1": handle},
+            handlers={SessionsEnded: handle},
         ) as rt:
             app.state.runtime = rt
             yield
@@ -51,7 +52,8 @@ async def test_one_trace_id_links_http_request_kafka_hop_and_consumer_work(
     @app.post("/counters/{counter_id}", status_code=201)
     async def create(counter_id: str, rt: web.RuntimeDep) -> dict[str, str]:
         async with db.transaction(rt.engine) as connection:
-            await outbox.record(connection, [counted(settings, counter_id)])
+            ended = SessionsEnded(account_id=counter_id, session_ids=["s1"], reason="sign-out")
+            await outbox.record(connection, [new_event(ended, source="/probe", subject=counter_id)])
         return {"id": counter_id}
 
     exporter = InMemorySpanExporter()

@@ -336,9 +336,7 @@ async def _new_booking(
         starts_at=plan.starts_at,
         application_id=data.application_id,
     )
-    event = new_event(
-        type="applications.booking.created.v1", source=SOURCE, subject=booking_id, data=created
-    )
+    event = new_event(created, source=SOURCE, subject=booking_id)
     return booking, event
 
 
@@ -472,11 +470,6 @@ async def cancel(
             date=booking.date,
             starts_at=booking.starts_at.astimezone(calendar.zone),
         )
-        event = new_event(
-            type="applications.booking.cancelled.v1",
-            source=SOURCE,
-            subject=booking_id,
-            data=cancelled,
-        )
+        event = new_event(cancelled, source=SOURCE, subject=booking_id)
         await store.cancel(connection, booking_id, now=_now(), new_events=[event])
         return True

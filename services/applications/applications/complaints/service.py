@@ -40,12 +40,8 @@ from applications.workdays import WorkingCalendar
 from mpp_shared import db, idempotency, topics
 from mpp_shared.auth import Principal
 from mpp_shared.contracts.applications import (
-    ComplaintClosed,
     ComplaintFacts,
     ComplaintFiled,
-    ComplaintForwarded,
-    ComplaintReplied,
-    ComplaintResponded,
 )
 from mpp_shared.events import Event, new_event
 from mpp_shared.problems import Problem
@@ -335,16 +331,4 @@ def facts_of(complaint: ComplaintRecord) -> dict[str, Any]:
 
 def event_of(data: ComplaintFacts) -> Event:
     """The event of a complaint's step."""
-    kind = {
-        ComplaintFiled: "filed",
-        ComplaintForwarded: "forwarded",
-        ComplaintResponded: "responded",
-        ComplaintReplied: "replied",
-        ComplaintClosed: "closed",
-    }[type(data)]
-    return new_event(
-        type=f"applications.complaint.{kind}.v1",
-        source=SOURCE,
-        subject=data.complaint_id,
-        data=data,
-    )
+    return new_event(data, source=SOURCE, subject=data.complaint_id)

@@ -312,16 +312,15 @@ async def submit(
             submitted_at=dt.datetime.now(dt.UTC),
         )
         submitted = new_event(
-            type="applications.survey.submitted.v1",
-            source=SOURCE,
-            subject=application_id,
-            data=SurveySubmitted(
+            SurveySubmitted(
                 survey_id=application_id,
                 application_id=application_id,
                 service_id=application.service_id,
                 agency=application.agency,
                 scores=answers.scores.model_dump(),
             ),
+            source=SOURCE,
+            subject=application_id,
         )
         if not await store.insert(connection, survey, [submitted]):
             raise Problem(

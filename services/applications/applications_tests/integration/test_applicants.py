@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from applications import citizens_view
 from applications.settings import Settings
+from mpp_shared.kafka import by_type
 from mpp_shared.testing import KAFKA, Tokens, read_topic
 
 from ..conftest import AGENCY, citizen_event
@@ -73,8 +74,9 @@ async def test_a_citizens_name_delivered_twice_is_kept_once(
             citizen_id: "Rahmawati Daeng"
         }
     async with engine.begin() as connection:  # past the inbox: the handler itself is idempotent
-        await citizens_view.HANDLERS[renamed.type](renamed, connection)
-        await citizens_view.HANDLERS[renamed.type](renamed, connection)
+        handle = by_type(citizens_view.HANDLERS)[renamed.type]
+        await handle(renamed, connection)
+        await handle(renamed, connection)
         assert await citizens_view.names(connection, [citizen_id]) == {
             citizen_id: "Rahmawati Daeng"
         }

@@ -30,9 +30,8 @@ def quiet_until(chosen: Preferences, now: dt.datetime, zone: ZoneInfo) -> dt.dat
     return dt.datetime.combine(day, end, tzinfo=zone).astimezone(dt.UTC)
 
 
-async def on_citizen(event: Event, connection: AsyncConnection) -> None:
+async def on_citizen(facts: CitizenContact, event: Event, connection: AsyncConnection) -> None:
     """Contact addresses follow the identity events; preferences are left as chosen."""
-    facts = CitizenContact.model_validate(event.data)
     # One citizen's events share a partition key, so they arrive in order; an older one
     # replayed (from the dead-letter topic) does not undo a newer one.
     await store.save_contact(
@@ -40,7 +39,6 @@ async def on_citizen(event: Event, connection: AsyncConnection) -> None:
     )
 
 
-async def on_staff(event: Event, connection: AsyncConnection) -> None:
+async def on_staff(facts: StaffUpdated, event: Event, connection: AsyncConnection) -> None:
     """Staff accounts, for the messages about their agency's work."""
-    facts = StaffUpdated.model_validate(event.data)
     await store.save_staff(connection, **facts.model_dump())

@@ -11,6 +11,24 @@ import textwrap
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from mpp_shared.contracts import type_of
+from mpp_shared.contracts.applications import (
+    ApplicationApproved,
+    ApplicationCancelled,
+    ApplicationCompleted,
+    ApplicationRejected,
+    ApplicationSubmitted,
+    BookingCancelled,
+    BookingCreated,
+    ComplaintClosed,
+    ComplaintFiled,
+    ComplaintResponded,
+    RevisionRequested,
+    SlaBreached,
+)
+from mpp_shared.contracts.documents import OutputIssued, OutputPinIssued
+from mpp_shared.contracts.identity import OtpRequested
+
 
 @dataclass(frozen=True)
 class Default:
@@ -35,20 +53,21 @@ _SIGN_EN = (
     "\n\nRegards,\n{{ mall.name }}\nThis message was sent automatically; please do not reply."
 )
 
-OTP = "identity.otp.requested.v1"
-SUBMITTED = "applications.application.submitted.v1"
-REVISION = "applications.application.revision_requested.v1"
-APPROVED = "applications.application.approved.v1"
-REJECTED = "applications.application.rejected.v1"
-COMPLETED = "applications.application.completed.v1"
-CANCELLED = "applications.application.cancelled.v1"
-BOOKED = "applications.booking.created.v1"
-BOOKING_CANCELLED = "applications.booking.cancelled.v1"
-COMPLAINT_FILED = "applications.complaint.filed.v1"
-COMPLAINT_RESPONDED = "applications.complaint.responded.v1"
-COMPLAINT_CLOSED = "applications.complaint.closed.v1"
-OUTPUT_ISSUED = "documents.output.issued.v1"
-OUTPUT_PIN = "documents.output.pin_issued.v1"
+OTP = type_of(OtpRequested)
+SUBMITTED = type_of(ApplicationSubmitted)
+REVISION = type_of(RevisionRequested)
+APPROVED = type_of(ApplicationApproved)
+REJECTED = type_of(ApplicationRejected)
+COMPLETED = type_of(ApplicationCompleted)
+CANCELLED = type_of(ApplicationCancelled)
+BOOKED = type_of(BookingCreated)
+BOOKING_CANCELLED = type_of(BookingCancelled)
+COMPLAINT_FILED = type_of(ComplaintFiled)
+COMPLAINT_RESPONDED = type_of(ComplaintResponded)
+COMPLAINT_CLOSED = type_of(ComplaintClosed)
+OUTPUT_ISSUED = type_of(OutputIssued)
+OUTPUT_PIN = type_of(OutputPinIssued)
+SLA_BREACHED = type_of(SlaBreached)
 
 _OTP_ID = (
     "{% if event.purpose == 'reset_password' %}"
@@ -723,7 +742,7 @@ DEFAULTS: tuple[Default, ...] = (
         + _SIGN_EN,
     ),
     Default(
-        "applications.application.sla_breached.v1",
+        SLA_BREACHED,
         "email",
         subject_id="Lewat tenggat layanan: {{ event.tracking_number }}",
         subject_en="Service deadline missed: {{ event.tracking_number }}",
