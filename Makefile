@@ -11,7 +11,7 @@ PYTEST := $(UV) pytest -p no:cacheprovider
 # not to: without them every service start compiles the whole dependency tree again, 3 s of CPU.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help up down status logs reset web restart servers install python lint format test test-faults test-security test-unit test-integration test-e2e bench bench-more bench-tools browser seed-volume seed-volume-drop contracts dlq-replay outbox-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-faults test-security soak test-unit test-integration test-e2e bench bench-more bench-tools browser seed-volume seed-volume-drop contracts dlq-replay outbox-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -63,9 +63,10 @@ format: python ## Apply ruff's formatting and safe fixes
 BROWSER_TESTS := $(wildcard tests/e2e/test_web_*.py)
 SECURITY_TESTS := tests/e2e/security
 FAULT_TESTS := tests/e2e/faults
+SOAK_TESTS := tests/e2e/soak
 
 test: servers lint browser ## Lint, unit, integration and end-to-end tests on the real servers
-	$(PYTEST) --durations=10 --ignore=$(SECURITY_TESTS) --ignore=$(FAULT_TESTS) $(addprefix --ignore=,$(BROWSER_TESTS))
+	$(PYTEST) --durations=10 --ignore=$(SECURITY_TESTS) --ignore=$(FAULT_TESTS) --ignore=$(SOAK_TESTS) $(addprefix --ignore=,$(BROWSER_TESTS))
 	$(PYTEST) --durations=5 $(BROWSER_TESTS)
 
 test-security: servers ## The platform attacked from outside: forged tokens at every port, the API fuzzed (schemathesis); CI runs it after make test
@@ -74,6 +75,9 @@ test-security: servers ## The platform attacked from outside: forged tokens at e
 test-faults: servers ## Under a stream of 20 calls a second, kill each service and stop each server in turn; then check nothing was lost or done twice (report in build/faults/)
 	$(PYTEST) --durations=10 -s $(FAULT_TESTS)
 
+soak: servers ## Ten minutes of mixed load (MPP_SOAK_SECONDS to change it): no error, no service's memory growing more than 10% after the warm-up
+	$(PYTEST) -s $(SOAK_TESTS)
+
 test-unit: python ## Unit tests only (no servers)
 	$(PYTEST) -m "not integration and not e2e"
 
@@ -81,7 +85,7 @@ test-integration: servers ## Integration tests on the real servers
 	$(PYTEST) -m integration
 
 test-e2e: servers ## End-to-end tests: the services as processes behind the gateway
-	$(PYTEST) -m e2e
+	$(PYTEST) -m e2e --ignore=$(SECURITY_TESTS) --ignore=$(FAULT_TESTS) --ignore=$(SOAK_TESTS)
 
 bench: servers bench-tools ## Every scenario on the year `make seed-volume` loaded, beside its ceiling: benchmarks/results/<date>.{json,md,png}
 	$(UV) python benchmarks/bench.py

@@ -574,6 +574,10 @@ SERVERS = [
             f"{HOST}:8025",
             "--database",
             str(DATA / "mailpit" / "mailpit.db"),
+            # Mailpit keeps 500 messages unless told otherwise: the fault suite counts each of
+            # thousands it sends (and a developer may look for last week's).
+            "--max",
+            "100000",
         ],
         prepare=lambda: (DATA / "mailpit").mkdir(parents=True, exist_ok=True),
         ready=lambda: http_ok(f"http://{HOST}:8025/livez"),
