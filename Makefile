@@ -11,7 +11,7 @@ PYTEST := $(UV) pytest -p no:cacheprovider
 # not to: without them every service start compiles the whole dependency tree again, 3 s of CPU.
 unexport PYTHONDONTWRITEBYTECODE
 
-.PHONY: help up down status logs reset web restart servers install python lint format test test-faults test-security soak test-unit test-integration test-e2e bench bench-more bench-tools browser seed-volume seed-volume-drop contracts dlq-replay outbox-replay
+.PHONY: help up down status logs reset web restart servers install python lint format test test-faults test-security soak backup restore test-unit test-integration test-e2e bench bench-more bench-tools browser seed-volume seed-volume-drop contracts dlq-replay outbox-replay
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}'
@@ -77,6 +77,13 @@ test-faults: servers ## Under a stream of 20 calls a second, kill each service a
 
 soak: servers ## Ten minutes of mixed load (MPP_SOAK_SECONDS to change it): no error, no service's memory growing more than 10% after the warm-up
 	$(PYTEST) -s $(SOAK_TESTS)
+
+backup: python ## Back up every service's database and the S3 bucket into .data/backups/<UTC time>/ (NAMESPACE=, TO= optional)
+	$(UV) python -m mpp_shared.backup backup $(if $(NAMESPACE),--namespace $(NAMESPACE)) $(if $(TO),--to $(TO))
+
+restore: python ## Restore a backup, services stopped: make restore DIR=.data/backups/<time> (FORCE=1 to restore under running services)
+	@test -n "$(DIR)" || { echo "usage: make restore DIR=.data/backups/<time>"; exit 1; }
+	$(UV) python -m mpp_shared.backup restore $(DIR) $(if $(NAMESPACE),--namespace $(NAMESPACE)) $(if $(FORCE),--force)
 
 test-unit: python ## Unit tests only (no servers)
 	$(PYTEST) -m "not integration and not e2e"

@@ -233,6 +233,30 @@ async def drop_databases(admin_url: URL, *, prefix: str) -> list[str]:
         await connection.close()
 
 
+async def drop_database(admin_url: URL, name: str) -> None:
+    """Drop one database, cutting its sessions (a restore, replacing it from a dump)."""
+    connection = await _admin(admin_url)
+    try:
+        await connection.execute(f"DROP DATABASE IF EXISTS {_quote(name)} WITH (FORCE)")
+    finally:
+        await connection.close()
+
+
+async def sessions(admin_url: URL, databases: list[str]) -> list[tuple[str, str, int]]:
+    """Who is connected to these databases: (database, application name, sessions)."""
+    connection = await _admin(admin_url)
+    try:
+        rows = await connection.fetch(
+            "SELECT datname, application_name, count(*) AS n FROM pg_stat_activity"
+            " WHERE datname = ANY($1::text[]) AND pid <> pg_backend_pid()"
+            " GROUP BY datname, application_name ORDER BY datname, application_name",
+            databases,
+        )
+    finally:
+        await connection.close()
+    return [(row["datname"], row["application_name"], row["n"]) for row in rows]
+
+
 async def _admin(admin_url: URL) -> Any:
     """A connection of the cluster's superuser to its `postgres` database."""
     import asyncpg
