@@ -219,6 +219,37 @@ def screenshot(page: Any, name: str) -> Path:
     return path
 
 
+# axe's label-content-name-mismatch (WCAG 2.5.3, label in name), word by word: a control named
+# with aria-label or aria-labelledby must have its visible words in its name, so that someone who
+# says "click EN" to voice control, or hears the name read out, meets what the eye sees.
+_NAME_MISMATCHES = r"""() => {
+  const words = (text) => text.normalize("NFKD").replace(/[\u0300-\u036f]/g, "")
+    .replace(/[^\p{L}\p{N}]+/gu, " ").trim().toLowerCase();
+  const controls = "button, a[href], summary, input[type=button], input[type=submit], " +
+    "[role=button], [role=link], [role=menuitem], [role=tab], [role=checkbox], [role=switch]";
+  const found = [];
+  for (const control of document.querySelectorAll(controls)) {
+    const ids = control.getAttribute("aria-labelledby");
+    const name = ids
+      ? ids.split(/\s+/).map((id) => document.getElementById(id)?.textContent ?? "").join(" ")
+      : control.getAttribute("aria-label");
+    if (name === null || !control.checkVisibility()) continue;
+    const text = words(control.innerText);
+    if (text.length < 2) continue;  // a lone letter or an icon says nothing (as axe skips it)
+    if (!` ${words(name)} `.includes(` ${text} `)) {
+      found.push(`${control.outerHTML.slice(0, 100)} is named "${name}"`);
+    }
+  }
+  return found;
+}"""
+
+
+def label_in_name_mismatches(page: Any) -> list[str]:
+    """The visible controls whose accessible name leaves out the words they show."""
+    found: list[str] = page.evaluate(_NAME_MISMATCHES)
+    return found
+
+
 # --- people of the mall, made through the gateway as anyone would ---------------------------------
 
 PASSWORD = "kuda lari di pantai"

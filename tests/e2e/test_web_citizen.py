@@ -6,15 +6,25 @@ from __future__ import annotations
 import io
 import re
 import secrets
+import time
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from playwright.sync_api import expect
 
 from mpp_shared.testing import eventually, mailbox, sms_address
 
-from .conftest import PASSWORD, Platform, register_citizen, run_async, screenshot
+from .conftest import (
+    PASSWORD,
+    Platform,
+    label_in_name_mismatches,
+    register_citizen,
+    run_async,
+    screenshot,
+)
+from .test_journey import apply
 
 pytestmark = pytest.mark.e2e
 
@@ -197,3 +207,143 @@ def test_a_draft_survives_offline_and_is_submitted_once(
     assert phone.get_by_text(code, exact=True).is_visible(), "and so does the application"
     assert phone.get_by_text("Diajukan").first.is_visible()
     screenshot(phone, "citizen-7-application")
+
+
+def submitted_application(platform: Platform, citizen: dict[str, Any]) -> dict[str, Any]:
+    """A birth-certificate application the citizen has just submitted, through the API."""
+    response = apply(platform, citizen)
+    assert response.status_code == 201, response.text
+    return dict(response.json())
+
+
+def state_of(platform: Platform, citizen: dict[str, Any], application: dict[str, Any]) -> str:
+    read = httpx.get(
+        f"{platform.gateway}/api/v1/applications/{application['id']}",
+        headers=citizen["headers"],
+        timeout=10,
+    )
+    assert read.status_code == 200, read.text
+    return str(read.json()["state"]["code"])
+
+
+def test_cancelling_asks_first_below_the_timeline_and_only_a_yes_cancels(
+    phone: Any, platform: Platform
+) -> None:
+    citizen = register_citizen(platform, "Sitti Rahmah")
+    application = submitted_application(platform, citizen)
+    sign_in(phone, citizen["phone"])
+    phone.goto(f"/permohonan/{application['id']}")
+    cancel = phone.get_by_role("button", name="Batalkan permohonan")
+    expect(cancel).to_be_visible()
+    # Nothing to do but wait on a just-submitted application: no action card at the top, and
+    # the way to cancel comes after the timeline.
+    expect(phone.get_by_role("heading", name="Tindakan")).to_have_count(0)
+    assert phone.locator(".timeline").evaluate(
+        "(timeline, button) => Boolean(timeline.compareDocumentPosition(button)"
+        " & Node.DOCUMENT_POSITION_FOLLOWING)",
+        cancel.element_handle(),
+    ), "the cancel button follows the timeline"
+    assert cancel.bounding_box()["y"] > phone.locator(".timeline").bounding_box()["y"]
+
+    cancel.click()
+    dialog = phone.get_by_role("dialog", name="Batalkan permohonan ini?")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text(application["tracking_number"])
+    expect(dialog).to_contain_text("tidak diproses lagi")
+    expect(dialog).to_contain_text("tidak dapat diurungkan")
+    keep = dialog.get_by_role("button", name="Tidak, lanjutkan permohonan")
+    expect(keep).to_be_focused()  # the safe choice first: Enter keeps the application
+    screenshot(phone, "citizen-8-cancel-confirm")
+
+    phone.keyboard.press("Escape")
+    expect(dialog).to_be_hidden()
+    expect(cancel).to_be_focused()
+    cancel.click()
+    keep.click()
+    expect(dialog).to_be_hidden()
+    phone.keyboard.press("Enter")  # on the cancel button again: opens the question, no more
+    expect(dialog).to_be_visible()
+    phone.keyboard.press("Enter")  # on "keep it"
+    expect(dialog).to_be_hidden()
+    assert state_of(platform, citizen, application) == "submitted", "dismissing kept it"
+    expect(phone.locator(".badge").filter(has_text="Diajukan").first).to_be_visible()
+
+    # In English the question is English; yes cancels.
+    phone.get_by_role("button", name="Switch to English").click()
+    phone.get_by_role("button", name="Cancel the application").click()
+    dialog = phone.get_by_role("dialog", name="Cancel this application?")
+    expect(dialog).to_contain_text("cannot be undone")
+    screenshot(phone, "citizen-9-cancel-confirm-en")
+    dialog.get_by_role("button", name="Yes, cancel it").click()
+    expect(dialog).to_have_count(0)
+    expect(phone.locator(".badge").filter(has_text="Cancelled").first).to_be_visible()
+    expect(phone.get_by_role("button", name="Cancel the application")).to_have_count(0)
+    assert state_of(platform, citizen, application) == "cancelled"
+    screenshot(phone, "citizen-10-cancelled")
+
+
+def test_reading_a_message_lowers_the_unread_count(phone: Any, platform: Platform) -> None:
+    citizen = register_citizen(platform, "Andi Besse")
+    submitted_application(platform, citizen)  # the mall tells the citizen it arrived
+
+    def unread() -> int:
+        inbox = httpx.get(
+            f"{platform.gateway}/api/v1/notifications",
+            headers=citizen["headers"],
+            timeout=10,
+        ).json()
+        return int(inbox["unread"])
+
+    deadline = time.monotonic() + 60
+    while unread() == 0 and time.monotonic() < deadline:
+        time.sleep(0.5)
+    sign_in(phone, citizen["phone"])
+    phone.goto("/kotak-masuk")
+    count = phone.get_by_text(re.compile(r"^\d+ belum dibaca$"))
+    expect(count).to_be_visible()
+    before = int(count.inner_text().split()[0])
+    assert before >= 1
+    phone.locator("li.unread summary").first.click()
+    expect(count).to_have_text(f"{before - 1} belum dibaca")
+    screenshot(phone, "citizen-11-inbox-read")
+    assert unread() == before - 1, "the mall counts it read too"
+
+
+def test_the_account_ticks_email_only_for_an_address(phone: Any, platform: Platform) -> None:
+    without = register_citizen(platform, "Daeng Baji")
+    sign_in(phone, without["phone"])
+    phone.goto("/akun")
+    email = phone.get_by_role("checkbox", name=re.compile("^E-mail"))
+    expect(email).not_to_be_checked()
+    expect(email).to_be_disabled()
+    expect(phone.get_by_text("belum ada alamat e-mail di akun ini")).to_be_visible()
+    expect(phone.get_by_label("SMS")).to_be_checked()
+    screenshot(phone, "citizen-12-account-no-email")
+
+    phone.get_by_role("button", name="Keluar").click()
+    with_address = register_citizen(
+        platform, "Daeng Ngai", email=f"ngai.{secrets.token_hex(3)}@contoh.id"
+    )
+    sign_in(phone, with_address["phone"])
+    phone.goto("/akun")
+    email = phone.get_by_role("checkbox", name=re.compile("^E-mail"))
+    expect(email).to_be_checked()
+    expect(email).to_be_enabled()
+
+
+def test_the_language_button_is_named_by_what_it_shows(phone: Any, platform: Platform) -> None:
+    """axe's label-content-name-mismatch, on the citizen pages and the staff sign-in pages, in
+    both languages: the button shows EN (or ID) and its name starts with it."""
+    pages = ["/", f"/layanan/{SERVICE}", "/lacak", "/cek-dokumen", "/masuk", "/petugas/", "/ops/"]
+    for shown, name, chosen in (
+        ("EN", "EN: Switch to English", "en"),
+        ("ID", "ID: Ganti ke Bahasa Indonesia", "id"),
+    ):
+        for path in pages:
+            phone.goto(path, wait_until="networkidle")
+            button = phone.get_by_role("button", name=name, exact=True)
+            expect(button).to_have_text(shown)
+            assert label_in_name_mismatches(phone) == [], path
+        screenshot(phone, f"citizen-13-lang-button-{shown.lower()}")
+        button.click()  # the other language from here on
+        expect(phone.locator("html")).to_have_attribute("lang", chosen)

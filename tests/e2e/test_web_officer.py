@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 from .conftest import (
     PASSWORD,
     Platform,
+    label_in_name_mismatches,
     register_citizen,
     screenshot,
     staff_member,
@@ -137,6 +138,9 @@ def test_an_officer_works_an_application_from_inbox_to_completion(
     expect(row).to_contain_text("Akta Kelahiran")
     expect(row).to_contain_text("Diajukan")
     expect(row).to_contain_text("dalam ")  # due in some hours or days, with the date
+    # Submitted minutes ago, with its day to be checked in: not yet near its deadline.
+    expect(row).not_to_contain_text("Mendekati tenggat")
+    expect(desk.get_by_text("sisa waktunya kurang dari satu hari kerja")).to_be_visible()
     inbox = httpx.get(f"{api}/inbox", headers=headers, timeout=10).json()
     assert inbox["open"] >= 1 and inbox["by_state"]["submitted"] >= 1
     counts = desk.get_by_role("list", name="Ringkasan")
@@ -151,6 +155,17 @@ def test_an_officer_works_an_application_from_inbox_to_completion(
     expect(desk.get_by_role("link", name=tracking)).to_be_visible()
     desk.get_by_role("button", name="Muat ulang").click()
     expect(desk.get_by_role("status").filter(has_text="Daftar diperbarui.")).to_be_attached()
+    # Who applied, beside the service: the name arrives from the identity service's events.
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        items = httpx.get(f"{api}/inbox", headers=headers, timeout=10).json()["items"]
+        if any(i["id"] == application["id"] and i["applicant_name"] for i in items):
+            break
+        time.sleep(0.5)
+    desk.get_by_role("button", name="Muat ulang").click()
+    expect(row).to_contain_text("Rahmawati Petugas")
+    expect(row).to_contain_text("Akta Kelahiran")
+    assert label_in_name_mismatches(desk) == []
 
     # -- the detail: focus, labels of the answers, the citizen, the documents ------------------
     identity_reads: list[str] = []
@@ -230,7 +245,24 @@ def test_an_officer_works_an_application_from_inbox_to_completion(
     actions.get_by_label("Catatan untuk warga").fill("Berkas lengkap dan sesuai.")
     actions.get_by_role("button", name="Setujui").click()
     expect(announced).to_contain_text("Status sekarang: Disetujui.")
-    actions.get_by_role("button", name="Selesaikan").click()
+    # "Selesaikan" takes the place "Setujui" had, and it issues the document: it asks first.
+    complete = actions.get_by_role("button", name="Selesaikan", exact=True)
+    complete.click()
+    confirm = desk.get_by_role("dialog", name=f'"Selesaikan" untuk {tracking}?')
+    expect(confirm).to_be_visible()
+    expect(confirm).to_contain_text("Dokumen hasil layanan diterbitkan")
+    expect(confirm).to_contain_text("tidak dapat dibatalkan")
+    expect(confirm.get_by_role("button", name="Kembali")).to_be_focused()
+    screenshot(desk, "officer-5a-confirm-complete")
+    desk.keyboard.press("Escape")
+    expect(confirm).to_be_hidden()
+    complete.click()
+    confirm.get_by_role("button", name="Kembali").click()
+    expect(confirm).to_be_hidden()
+    still = httpx.get(f"{api}/{application['id']}", headers=headers, timeout=10).json()
+    assert still["state"]["code"] == "approved", "going back completed nothing"
+    complete.click()
+    confirm.get_by_role("button", name="Ya, selesaikan").click()
     expect(announced).to_contain_text("Status sekarang: Selesai.")
     expect(actions).to_contain_text("Permohonan ini sudah selesai diproses.")
     history = desk.get_by_role("region", name="Riwayat").get_by_role("listitem")
@@ -259,6 +291,7 @@ def test_an_officer_works_an_application_from_inbox_to_completion(
     expect(answers.locator("div").filter(has_text="Child's name")).to_contain_text("Nur Aisyah")
     expect(answers.locator("div").filter(has_text="Sex")).to_contain_text("Female")
     expect(desk.locator(".detail-head")).to_contain_text("Completed")
+    assert label_in_name_mismatches(desk) == []
     history = desk.get_by_role("region", name="History").get_by_role("listitem")
     expect(history.nth(0)).to_contain_text(re.compile(r"Approved\W+to Completed"))
     screenshot(desk, "officer-6-detail-en")

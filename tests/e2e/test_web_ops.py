@@ -11,7 +11,14 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from .conftest import PASSWORD, Platform, register_citizen, screenshot, staff_account
+from .conftest import (
+    PASSWORD,
+    Platform,
+    label_in_name_mismatches,
+    register_citizen,
+    screenshot,
+    staff_account,
+)
 from .test_journey import apply
 
 # The first test also pays for starting the platform, slow on a busy machine.
@@ -79,6 +86,26 @@ def test_the_wall_shows_a_new_application_without_reloading(platform: Platform, 
     wall.get_by_label("Sorot instansi").select_option("DISDUKCAPIL")
     agencies = wall.get_by_role("table", name="Instansi, diurutkan dari yang paling banyak lewat")
     expect(agencies.get_by_role("row")).to_have_count(2)  # the header and Disdukcapil
+
+
+def test_the_pipeline_panel_speaks_as_an_operator_does(platform: Platform, wall: Any) -> None:
+    sign_in_on_page(wall, staff_account(platform, "ops_viewer"))
+    pipeline = wall.get_by_role("region", name="Pemrosesan event")
+    expect(pipeline.get_by_text("Kafka tersedia")).to_be_visible(timeout=30_000)
+    expect(pipeline).to_contain_text("Pesan gagal (DLQ)")
+    expect(pipeline.get_by_role("table", name="Pesan gagal per topik DLQ")).to_be_visible()
+    expect(wall.locator("body")).not_to_contain_text("Surat mati")
+    expect(wall.locator("body")).not_to_contain_text("Jalur peristiwa")
+    assert label_in_name_mismatches(wall) == []
+    screenshot(wall, "ops-3-pipeline")
+
+    wall.get_by_role("button", name="EN: Switch to English", exact=True).click()
+    pipeline = wall.get_by_role("region", name="Event processing")
+    expect(pipeline).to_contain_text("Failed messages (DLQ)")
+    expect(pipeline.get_by_role("table", name="Failed messages per DLQ topic")).to_be_visible()
+    expect(wall.get_by_role("button", name="ID: Ganti ke Bahasa Indonesia")).to_have_text("ID")
+    assert label_in_name_mismatches(wall) == []
+    screenshot(wall, "ops-4-pipeline-en")
 
 
 def test_a_citizen_is_refused(platform: Platform, desk: Any) -> None:

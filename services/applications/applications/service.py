@@ -449,9 +449,11 @@ def overdue(application: ApplicationRecord, now: dt.datetime) -> bool:
 
 
 def nearing(application: ApplicationRecord, *, calendar: WorkingCalendar, now: dt.datetime) -> bool:
-    """Due by the end of the next working day, and not overdue yet."""
+    """Under one working day left, and not overdue yet: due before the end of the next working
+    day. Deadlines fall at the end of a working day, so "by" that end would count every
+    application whose first state allows one day, minutes after it was submitted."""
     due = application.due_at
-    return application.open and due is not None and now <= due <= calendar.add(now, 1)
+    return application.open and due is not None and now <= due < calendar.add(now, 1)
 
 
 Versions = dict[tuple[str, int], ServicePublished]

@@ -317,14 +317,15 @@ NO_DEADLINE = dt.datetime.max.replace(tzinfo=dt.UTC)
 async def inbox_counts(
     connection: AsyncConnection, *, agency: str | None, now: dt.datetime, nearing_until: dt.datetime
 ) -> InboxCounts:
-    """How many open applications an agency has, by state, overdue and due by `nearing_until`."""
+    """How many open applications an agency has, by state, overdue and due before
+    `nearing_until` (see `service.nearing`)."""
     due = applications.c.due_at
     found = await connection.execute(
         select(
             applications.c.state,
             func.count().label("open"),
             func.count().filter(due < now).label("overdue"),
-            func.count().filter(due >= now, due <= nearing_until).label("nearing"),
+            func.count().filter(due >= now, due < nearing_until).label("nearing"),
         )
         .where(*_open_of(agency))
         .group_by(applications.c.state)

@@ -61,7 +61,7 @@ function OfflineBanner() {
   if (online && queued === 0) return null;
   return (
     <p class="offline" role="status">
-      {!online && t("Anda sedang luring. Draf tetap tersimpan di ponsel ini.", "You are offline. Drafts stay saved on this phone.")}{" "}
+      {!online && t("Anda sedang offline (tanpa internet). Draf tetap tersimpan di ponsel ini.", "You are offline. Drafts stay saved on this phone.")}{" "}
       {queued > 0 &&
         t(`${queued} permohonan menunggu koneksi untuk dikirim.`, `${queued} application(s) waiting for a connection to be sent.`)}
     </p>

@@ -1,9 +1,11 @@
 // The workflow actions the officer may take now, with a note (required by some actions).
 // Two officers may act at once: the one who loses gets the API's explanation and fresh data.
+// A step that ends the application asks first: "Setujui" turns into "Selesaikan" in the same
+// place, and a double click must not issue the document.
 import { useRef, useState } from "preact/hooks";
 import { ApiError, type Schemas } from "../lib/api";
 import { loc, t } from "../lib/i18n";
-import { ErrorBox, Field } from "../lib/ui";
+import { ConfirmDialog, ErrorBox, Field } from "../lib/ui";
 import { api, ok } from "./session";
 
 type Application = Schemas["Application"];
@@ -12,10 +14,20 @@ type Workflow = Schemas["Workflow"] | null;
 
 const NOTE_MAX = 2000;
 
+function targetOf(action: Action, workflow: Workflow) {
+  const step = workflow?.actions.find((a) => a.code === action.code);
+  return workflow?.states.find((s) => s.code === step?.to_state);
+}
+
+/** Whether the action ends the application (the workflow says; "complete" while it is loading). */
+function final(action: Action, workflow: Workflow): boolean {
+  const target = targetOf(action, workflow);
+  return target ? Boolean(target.terminal) : action.code === "complete";
+}
+
 /** Looks of an action's button: finishing steps stand out, refusals warn. */
 function tone(action: Action, workflow: Workflow): string {
-  const step = workflow?.actions.find((a) => a.code === action.code);
-  const target = workflow?.states.find((s) => s.code === step?.to_state);
+  const target = targetOf(action, workflow);
   if (target?.terminal && action.requires_note) return "danger";
   if (action.requires_note) return "";
   return "primary";
@@ -36,6 +48,7 @@ export function ActionPanel({
   const [noteError, setNoteError] = useState("");
   const [pending, setPending] = useState("");
   const [error, setError] = useState<unknown>(null);
+  const [asking, setAsking] = useState<Action | null>(null);
   const busy = pending !== "";
   const noteBox = useRef<HTMLTextAreaElement>(null);
   // The way forward first, then sending back, then refusals.
@@ -56,7 +69,7 @@ export function ActionPanel({
     );
   }
 
-  const act = async (action: Action) => {
+  const act = async (action: Action, confirmed = false) => {
     const text = note.trim();
     setError(null);
     if (action.requires_note && !text) {
@@ -65,6 +78,10 @@ export function ActionPanel({
       return;
     }
     setNoteError("");
+    if (final(action, workflow) && !confirmed) {
+      setAsking(action);
+      return;
+    }
     setPending(action.code);
     try {
       const updated = await ok(
@@ -88,50 +105,85 @@ export function ActionPanel({
   const noteField = error instanceof ApiError ? error.errors.find((e) => e.field.split(".").pop() === "note") : undefined;
 
   return (
-    <form class="actions" onSubmit={(e) => e.preventDefault()}>
-      <Field
-        label={needNote.length ? t("Catatan untuk warga", "Note for the citizen") : t("Catatan (opsional)", "Note (optional)")}
-        hint={
-          needNote.length
-            ? t(`Wajib untuk: ${needNote.map((a) => loc(a.label)).join(", ")}.`, `Required for: ${needNote.map((a) => loc(a.label)).join(", ")}.`)
-            : undefined
-        }
-        error={noteError || noteField?.message}
-      >
-        {(p) => (
-          <textarea
-            {...p}
-            ref={noteBox}
-            name="note"
-            rows={3}
-            maxLength={NOTE_MAX}
-            value={note}
-            onInput={(e) => {
-              setNote(e.currentTarget.value);
-              if (noteError) setNoteError("");
-            }}
-          />
+    <>
+      <form class="actions" onSubmit={(e) => e.preventDefault()}>
+        <Field
+          label={needNote.length ? t("Catatan untuk warga", "Note for the citizen") : t("Catatan (opsional)", "Note (optional)")}
+          hint={
+            needNote.length
+              ? t(`Wajib untuk: ${needNote.map((a) => loc(a.label)).join(", ")}.`, `Required for: ${needNote.map((a) => loc(a.label)).join(", ")}.`)
+              : undefined
+          }
+          error={noteError || noteField?.message}
+        >
+          {(p) => (
+            <textarea
+              {...p}
+              ref={noteBox}
+              name="note"
+              rows={3}
+              maxLength={NOTE_MAX}
+              value={note}
+              onInput={(e) => {
+                setNote(e.currentTarget.value);
+                if (noteError) setNoteError("");
+              }}
+            />
+          )}
+        </Field>
+        {!noteField && <ErrorBox error={error} />}
+        {stale && (
+          <p class="notice small">
+            {t("Data permohonan telah dimuat ulang. Periksa statusnya lalu coba lagi bila perlu.", "The application was reloaded. Check its state and try again if needed.")}
+          </p>
         )}
-      </Field>
-      {!noteField && <ErrorBox error={error} />}
-      {stale && (
-        <p class="notice small">
-          {t("Data permohonan telah dimuat ulang. Periksa statusnya lalu coba lagi bila perlu.", "The application was reloaded. Check its state and try again if needed.")}
-        </p>
+        <div class="action-buttons">
+          {actions.map((action) => (
+            <button
+              key={action.code}
+              type="button"
+              class={tone(action, workflow)}
+              disabled={busy}
+              onClick={() => void act(action)}
+            >
+              {pending === action.code ? t("Memproses…", "Working…") : loc(action.label)}
+            </button>
+          ))}
+        </div>
+      </form>
+      {asking && (
+        <ConfirmDialog
+          title={t(`"${loc(asking.label)}" untuk ${application.tracking_number}?`, `"${loc(asking.label)}" for ${application.tracking_number}?`)}
+          confirm={t(`Ya, ${loc(asking.label).toLowerCase()}`, `Yes, ${loc(asking.label).toLowerCase()}`)}
+          cancel={t("Kembali", "Go back")}
+          onConfirm={() => {
+            const action = asking;
+            setAsking(null);
+            void act(action, true);
+          }}
+          onClose={() => setAsking(null)}
+        >
+          <Consequence action={asking} workflow={workflow} />
+        </ConfirmDialog>
       )}
-      <div class="action-buttons">
-        {actions.map((action) => (
-          <button
-            key={action.code}
-            type="button"
-            class={tone(action, workflow)}
-            disabled={busy}
-            onClick={() => void act(action)}
-          >
-            {pending === action.code ? t("Memproses…", "Working…") : loc(action.label)}
-          </button>
-        ))}
-      </div>
-    </form>
+    </>
+  );
+}
+
+/** What a final step does, in words, before the officer confirms it. */
+function Consequence({ action, workflow }: { action: Action; workflow: Workflow }) {
+  const target = targetOf(action, workflow);
+  const state = target ? loc(target.label) : t("Selesai", "Completed");
+  const code = target?.code ?? "completed";
+  return (
+    <>
+      <p>
+        {t(`Status permohonan menjadi "${state}" dan permohonan ditutup.`, `The application becomes "${state}" and is closed.`)}{" "}
+        {code === "completed" &&
+          t("Dokumen hasil layanan diterbitkan atas nama instansi Anda dan warga diberi tahu.", "The service's document is issued in your agency's name and the citizen is told.")}
+        {code === "rejected" && t("Warga diberi tahu beserta catatan Anda.", "The citizen is told, with your note.")}
+      </p>
+      <p>{t("Langkah ini tidak dapat dibatalkan.", "This cannot be undone.")}</p>
+    </>
   );
 }

@@ -75,20 +75,25 @@ function useInbox(state: string | undefined) {
 
 function Counts({ counts }: { counts: Inbox }) {
   return (
-    <ul class="counts" aria-label={t("Ringkasan", "Summary")}>
-      <li class="count">
-        <span class="count-value">{number(counts.open)}</span>{" "}
-        <span class="count-label">{t("Terbuka", "Open")}</span>
-      </li>
-      <li class={counts.nearing_due > 0 ? "count warn" : "count"}>
-        <span class="count-value">{number(counts.nearing_due)}</span>{" "}
-        <span class="count-label">{t("Mendekati tenggat", "Nearing due")}</span>
-      </li>
-      <li class={counts.overdue > 0 ? "count bad" : "count"}>
-        <span class="count-value">{number(counts.overdue)}</span>{" "}
-        <span class="count-label">{t("Terlambat", "Overdue")}</span>
-      </li>
-    </ul>
+    <>
+      <ul class="counts" aria-label={t("Ringkasan", "Summary")} aria-describedby="counts-note">
+        <li class="count">
+          <span class="count-value">{number(counts.open)}</span>{" "}
+          <span class="count-label">{t("Terbuka", "Open")}</span>
+        </li>
+        <li class={counts.nearing_due > 0 ? "count warn" : "count"}>
+          <span class="count-value">{number(counts.nearing_due)}</span>{" "}
+          <span class="count-label">{t("Mendekati tenggat", "Nearing due")}</span>
+        </li>
+        <li class={counts.overdue > 0 ? "count bad" : "count"}>
+          <span class="count-value">{number(counts.overdue)}</span>{" "}
+          <span class="count-label">{t("Terlambat", "Overdue")}</span>
+        </li>
+      </ul>
+      <p id="counts-note" class="muted small counts-note">
+        {t("Mendekati tenggat: sisa waktunya kurang dari satu hari kerja.", "Nearing due: less than one working day left.")}
+      </p>
+    </>
   );
 }
 

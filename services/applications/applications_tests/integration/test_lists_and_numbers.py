@@ -120,7 +120,7 @@ async def test_the_inbox_pages_by_deadline_with_paused_ones_last_and_counts_them
             break
     assert seen == [late, soon, later, *paused]
     calendar = WorkingCalendar(applications_settings.timezone)
-    nearing = (now + dt.timedelta(hours=3)) <= calendar.add(now, 1)
+    nearing = (now + dt.timedelta(hours=3)) < calendar.add(now, 1)
     assert body["nearing_due"] == int(nearing)
 
     revisions = await applications.get(

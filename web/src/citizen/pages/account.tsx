@@ -69,11 +69,24 @@ export function Account() {
       </fieldset>
       <fieldset class="card" disabled={busy || !preferences.data}>
         <legend>{t("Kirim kabar permohonan lewat", "Send application news by")}</legend>
-        {CHANNELS.map(([code, id, en]) => (
-          <label class="choice" key={code}>
-            <input type="checkbox" checked={channels[code] ?? false} onChange={(e) => void saveChannels({ ...channels, [code]: e.currentTarget.checked })} /> {t(id, en)}
-          </label>
-        ))}
+        {CHANNELS.map(([code, id, en]) => {
+          // No address, no e-mail: the box is not ticked whatever the stored preference says.
+          const missing = code === "email" && !me.data?.email;
+          return (
+            <label class="choice" key={code}>
+              <input
+                type="checkbox"
+                checked={!missing && (channels[code] ?? false)}
+                disabled={missing}
+                onChange={(e) => void saveChannels({ ...channels, [code]: e.currentTarget.checked })}
+              />{" "}
+              <span>
+                {t(id, en)}
+                {missing && <span class="small muted"> {t("(belum ada alamat e-mail di akun ini)", "(this account has no e-mail address)")}</span>}
+              </span>
+            </label>
+          );
+        })}
         <p class="small muted">{t("Pesan selalu tersimpan juga di menu Pesan.", "Messages are always kept in the Inbox too.")}</p>
         <p class="small" role="status">
           {saved ? t("Tersimpan.", "Saved.") : "\u00a0"}

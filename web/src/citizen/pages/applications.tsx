@@ -3,7 +3,7 @@
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ok, upload, type Schemas } from "../../lib/api";
 import { dateTime, loc, t } from "../../lib/i18n";
-import { ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
+import { ConfirmDialog, ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { service as loadService } from "../catalog";
 import { allDrafts, untilDocumentsKnown, type Draft } from "../drafts";
 import { api, session } from "../session";
@@ -84,6 +84,8 @@ export function ApplicationPage({ id }: { id: string }) {
   const a = found.data;
   const states = new Map((service.data?.workflow?.states ?? []).map((s) => [s.code, s.label]));
   const label = (code: string | null | undefined) => (code ? loc(states.get(code)) || code : "");
+  const acted = () => (found.reload(), heading.current?.focus());
+  const cancel = a.actions.find((action) => action.code === "cancel");
   return (
     <article>
       <p class="small">
@@ -109,7 +111,7 @@ export function ApplicationPage({ id }: { id: string }) {
       {a.state.code === "revision_requested" && (
         <p class="notice">{t("Petugas meminta perbaikan. Baca catatan di bawah, lalu kirim ulang.", "The officer asked for a fix. Read the note below, then send again.")}</p>
       )}
-      <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={() => (found.reload(), heading.current?.focus())} />
+      <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={acted} />
       {outputs.data && outputs.data.length > 0 && (
         <div class="card success-card">
           <h2>{t("Dokumen hasil layanan", "Issued document")}</h2>
@@ -156,16 +158,62 @@ export function ApplicationPage({ id }: { id: string }) {
           {t("Ajukan pengaduan", "File a complaint")}
         </a>
       </div>
+      {cancel && <CancelApplication application={a} action={cancel} onDone={acted} />}
     </article>
   );
 }
 
-/** What the citizen may do now (send again after a fix, cancel), as the workflow allows. */
+/** Cancelling, at the end of the page and only after saying what it means: it cannot be undone. */
+function CancelApplication({ application, action, onDone }: { application: Application; action: Schemas["Action"]; onDone: () => void }) {
+  const [asking, setAsking] = useState(false);
+  const { busy, error, run } = useAction();
+  const cancel = async () => {
+    setAsking(false);
+    const done = await run(() =>
+      ok(api.POST("/api/v1/applications/{application_id}/actions/{action}", { params: { path: { application_id: application.id, action: action.code } }, body: { note: null } })),
+    );
+    if (done) onDone();
+  };
+  return (
+    <div class="cancel-application">
+      <ErrorBox error={error} />
+      <button type="button" class="danger" disabled={busy} onClick={() => setAsking(true)}>
+        {t("Batalkan permohonan", "Cancel the application")}
+      </button>
+      {asking && (
+        <ConfirmDialog
+          title={t("Batalkan permohonan ini?", "Cancel this application?")}
+          confirm={t("Ya, batalkan", "Yes, cancel it")}
+          cancel={t("Tidak, lanjutkan permohonan", "No, keep it")}
+          onConfirm={() => void cancel()}
+          onClose={() => setAsking(false)}
+        >
+          <p>
+            {t(
+              `Permohonan ${application.tracking_number} (${loc(application.service_name)}) akan dihentikan dan tidak diproses lagi oleh petugas.`,
+              `Application ${application.tracking_number} (${loc(application.service_name)}) will be stopped and no officer will work on it again.`,
+            )}
+          </p>
+          <p>
+            {t(
+              "Pembatalan tidak dapat diurungkan. Bila masih memerlukan layanan ini, Anda harus mengajukan permohonan baru.",
+              "Cancelling cannot be undone. If you still need this service, you will have to apply again.",
+            )}
+          </p>
+        </ConfirmDialog>
+      )}
+    </div>
+  );
+}
+
+/** What the citizen may do now besides cancelling (send again after a fix), as the workflow
+ * allows. */
 function CitizenActions({ application, requirements, onDone }: { application: Application; requirements: Schemas["Requirement"][]; onDone: () => void }) {
   const [note, setNote] = useState("");
   const [files, setFiles] = useState<Record<string, File>>({});
   const { busy, error, run } = useAction();
-  if (!application.actions.length) return null;
+  const actions = application.actions.filter((action) => action.code !== "cancel");
+  if (!actions.length) return null;
   const act = async (action: Schemas["Action"]) => {
     const done = await run(async () => {
       const documents: Record<string, string[]> = {};
@@ -200,8 +248,8 @@ function CitizenActions({ application, requirements, onDone }: { application: Ap
       </Field>
       <ErrorBox error={error} />
       <div class="row">
-        {application.actions.map((action) => (
-          <button key={action.code} type="button" class={action.code === "cancel" ? "danger" : "primary"} disabled={busy} onClick={() => act(action)}>
+        {actions.map((action) => (
+          <button key={action.code} type="button" class="primary" disabled={busy} onClick={() => act(action)}>
             {loc(action.label)}
           </button>
         ))}

@@ -1,4 +1,5 @@
 // Messages from the mall: the in-app copy of every notification.
+import { useState } from "preact/hooks";
 import { ok, type Schemas } from "../../lib/api";
 import { dateTime, t } from "../../lib/i18n";
 import { ErrorBox, Loading, MoreButton, usePaged } from "../../lib/ui";
@@ -9,17 +10,25 @@ type Item = Schemas["InboxItem"];
 export function Inbox() {
   const first = usePaged<Item, Schemas["NotificationsInbox"]>((cursor) => ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20, cursor } } })), []);
   const { items, setItems } = first;
+  // The count came with the first page: lower it by what was opened here since.
+  const [readHere, setReadHere] = useState(0);
   const markRead = async (item: Item) => {
     if (item.read_at) return;
-    await ok(api.POST("/api/v1/notifications/{message_id}/read", { params: { path: { message_id: item.id } } })).catch(() => undefined);
-    setItems(items.map((i) => (i.id === item.id ? { ...i, read_at: new Date().toISOString() } : i)));
+    const marked = await ok(api.POST("/api/v1/notifications/{message_id}/read", { params: { path: { message_id: item.id } } })).then(
+      () => true,
+      () => false, // offline: it stays new, and opening it again tries again
+    );
+    if (!marked) return;
+    setItems((shown) => shown.map((i) => (i.id === item.id ? { ...i, read_at: new Date().toISOString() } : i)));
+    setReadHere((count) => count + 1);
   };
+  const unread = first.data ? Math.max(0, first.data.unread - readHere) : 0;
   return (
     <section>
       <h1>{t("Pesan", "Inbox")}</h1>
       <ErrorBox error={first.error} />
       {first.loading && <Loading />}
-      {first.data && <p class="small muted">{t(`${first.data.unread} belum dibaca`, `${first.data.unread} unread`)}</p>}
+      {first.data && <p class="small muted">{t(`${unread} belum dibaca`, `${unread} unread`)}</p>}
       {!first.loading && !first.error && items.length === 0 && <p class="muted">{t("Belum ada pesan.", "No messages yet.")}</p>}
       <ul class="list">
         {items.map((item) => (

@@ -21,7 +21,7 @@ export function Pipeline({ health, error }: Props) {
   return (
     <Panel
       id="pipeline-title"
-      title={t("Jalur peristiwa", "Event pipeline")}
+      title={t("Pemrosesan event", "Event processing")}
       class="pipeline"
       aside={
         available !== undefined && (
@@ -34,7 +34,7 @@ export function Pipeline({ health, error }: Props) {
       {health === undefined && <p class="muted">{t("Menunggu data…", "Waiting for data…")}</p>}
       {health === null && (
         <div class="unavailable">
-          <p>{t("Kesehatan jalur peristiwa tidak dapat dibaca.", "The pipeline's health cannot be read.")}</p>
+          <p>{t("Kondisi pemrosesan event tidak dapat dibaca.", "The event processing's health cannot be read.")}</p>
           {error && <p class="small muted">{error}</p>}
         </div>
       )}
@@ -56,7 +56,7 @@ function Health({ health }: { health: PipelineHealth }) {
           </Changing>
         </p>
         <p class={`big-figure ${dead > 0 ? "bad" : "ok"}`}>
-          <span class="big-label">{t("Surat mati (DLQ)", "Dead letters (DLQ)")}</span>
+          <span class="big-label">{t("Pesan gagal (DLQ)", "Failed messages (DLQ)")}</span>
           <Changing value={dead} class="big-number">
             {number(dead)}
           </Changing>
@@ -92,7 +92,7 @@ function Health({ health }: { health: PipelineHealth }) {
           </tbody>
         </table>
         <table class="compact">
-          <caption>{t("Isi topik surat mati", "Dead-letter topics")}</caption>
+          <caption>{t("Pesan gagal per topik DLQ", "Failed messages per DLQ topic")}</caption>
           <thead class="visually-hidden">
             <tr>
               <th scope="col">{t("Topik", "Topic")}</th>
@@ -113,7 +113,7 @@ function Health({ health }: { health: PipelineHealth }) {
             {health.dead_letters.length === 0 && (
               <tr>
                 <td colSpan={2} class="muted">
-                  {t("Tidak ada topik surat mati.", "No dead-letter topics.")}
+                  {t("Tidak ada topik DLQ.", "No DLQ topics.")}
                 </td>
               </tr>
             )}
