@@ -261,6 +261,7 @@ def test_cancelling_asks_first_below_the_timeline_and_only_a_yes_cancels(
     cancel.click()
     keep.click()
     expect(dialog).to_be_hidden()
+    cancel.focus()  # where a keyboard user is after Escape (checked above)
     phone.keyboard.press("Enter")  # on the cancel button again: opens the question, no more
     expect(dialog).to_be_visible()
     phone.keyboard.press("Enter")  # on "keep it"
