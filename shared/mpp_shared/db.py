@@ -21,6 +21,7 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy import URL, MetaData, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from mpp_shared.settings import ServiceSettings
@@ -64,7 +65,7 @@ def create_engine(settings: ServiceSettings) -> AsyncEngine:
         url(settings),
         pool_size=settings.postgres_pool_size,
         max_overflow=settings.postgres_pool_size,
-        pool_timeout=10,
+        pool_timeout=settings.postgres_pool_timeout,
         pool_recycle=1800,
         connect_args={
             "timeout": 5,
@@ -116,14 +117,15 @@ def is_serialization_failure(error: DBAPIError) -> bool:
 
 def is_unreachable(error: BaseException) -> bool:
     """True when the database could not be reached or the connection was lost (refused, reset,
-    shut down, starting up): nothing about the request or the event is wrong, and the same work
-    succeeds once the database is back. Looks through the exceptions it was raised from (a
+    shut down, starting up), or no pooled connection came free in time (the service is
+    overloaded): nothing about the request or the event is wrong, and the same work succeeds
+    once the database is back. Looks through the exceptions it was raised from (a
     transaction left unusable by a lost connection fails with an error of its own)."""
     seen: set[int] = set()
     current: BaseException | None = error
     while current is not None and id(current) not in seen:
         seen.add(id(current))
-        if isinstance(current, OSError | TimeoutError):
+        if isinstance(current, OSError | TimeoutError | PoolTimeout):
             return True
         if isinstance(current, DBAPIError) and current.connection_invalidated:
             return True

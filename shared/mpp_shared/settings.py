@@ -37,6 +37,10 @@ class ServiceSettings(BaseSettings):
     postgres_password: SecretStr = SecretStr(DEVELOPMENT_SECRET)
     postgres_database: str | None = None
     postgres_pool_size: int = 10
+    # How long a request waits for a free connection before it is answered 503 (busy): shorter
+    # than a caller's patience (a phone gives up after about 5 s), so an overloaded service sheds
+    # load with an answer rather than hanging.
+    postgres_pool_timeout: float = 3.0
     kafka_bootstrap: str = "127.0.0.1:9092"
     kafka_partitions: int = 3
     # Replicas of each topic the services create; 1 on the local single broker, 3 on a cluster.

@@ -4,6 +4,7 @@ are faults of their own (a 500, a dead letter after the retries)."""
 from __future__ import annotations
 
 from sqlalchemy.exc import DBAPIError, IntegrityError, PendingRollbackError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from mpp_shared.db import is_unreachable
 
@@ -29,6 +30,12 @@ def test_a_transaction_left_unusable_by_a_lost_connection_is_unreachable() -> No
     error = PendingRollbackError("Can't reconnect until invalid transaction is rolled back")
     error.__context__ = ConnectionRefusedError(111, "Connection refused")
     assert is_unreachable(error)
+
+
+def test_no_connection_free_in_the_pool_waits_like_an_outage() -> None:
+    # An overloaded service's event must not count the wait against its attempts (and end as a
+    # dead letter); the same work succeeds once a connection comes free.
+    assert is_unreachable(PoolTimeout("QueuePool limit of size 10 overflow 10 reached"))
 
 
 def test_faults_of_the_request_or_the_code_are_not() -> None:

@@ -59,9 +59,12 @@ class Submission:
 
     key: str
     citizen: dict[str, Any]
+    form: dict[str, Any] = field(default_factory=form)  # a retry sends the same request
     application: dict[str, Any] | None = None
     last_status: int | None = None  # None: no answer yet, or none within TIMEOUT
-    reviewed: bool = False  # the officer's start_review was answered 200
+    # The officer's start_review: True when answered 200; None when its answer was lost on the
+    # way, or a retry found it taken (409), so it happened at most once; False while to do.
+    reviewed: bool | None = False
 
 
 @dataclass
@@ -72,6 +75,9 @@ class Stream:
     citizens: list[dict[str, Any]]
     officer: dict[str, str]
     rate: float = 20.0
+    # Further gateway replicas: a call whose connection is refused goes to the next, as a load
+    # balancer does with an endpoint that went away (nothing was sent, so nothing can be doubled).
+    spares: list[str] = field(default_factory=list)
     calls: list[Call] = field(default_factory=list)
     submissions: list[Submission] = field(default_factory=list)
     uploads: list[str] = field(default_factory=list)
@@ -97,7 +103,7 @@ class Stream:
     async def _call(self, http: httpx.AsyncClient, kind: str, method: str, url: str, **kw: Any):
         started = time.monotonic()
         try:
-            response = await http.request(method, url, **kw)
+            response = await self._request(http, method, url, **kw)
         except httpx.HTTPError as exc:
             self.calls.append(
                 Call(kind, started, time.monotonic() - started, None, error=type(exc).__name__)
@@ -115,6 +121,17 @@ class Stream:
         )
         return response
 
+    async def _request(
+        self, http: httpx.AsyncClient, method: str, path: str, **kw: Any
+    ) -> httpx.Response:
+        *first, last = [self.gateway, *self.spares]
+        for base in first:
+            try:
+                return await http.request(method, base + path, **kw)
+            except httpx.ConnectError:
+                continue
+        return await http.request(method, last + path, **kw)
+
     async def _submit(self, http: httpx.AsyncClient, submission: Submission | None = None) -> None:
         if submission is None:
             citizen = random.choice(self.citizens)
@@ -125,7 +142,7 @@ class Stream:
             "submit",
             "POST",
             "/api/v1/applications",
-            json={"service": SERVICE, "form": form(), "documents": {}},
+            json={"service": SERVICE, "form": submission.form, "documents": {}},
             headers=submission.citizen["headers"] | {"Idempotency-Key": submission.key},
         )
         submission.last_status = None if response is None else response.status_code
@@ -133,7 +150,7 @@ class Stream:
             submission.application = response.json()
 
     async def _act(self, http: httpx.AsyncClient) -> None:
-        waiting = [s for s in self.submissions if s.application and not s.reviewed]
+        waiting = [s for s in self.submissions if s.application and s.reviewed is False]
         if not waiting:
             return await self._submit(http)
         submission = waiting[0]
@@ -145,7 +162,10 @@ class Stream:
             f"/api/v1/applications/{submission.application['id']}/actions/start_review",  # type: ignore[index]
             headers=self.officer,
         )
-        submission.reviewed = response is not None and response.status_code == 200
+        if response is None or response.status_code == 409:
+            submission.reviewed = None
+        else:
+            submission.reviewed = response.status_code == 200
         return None
 
     async def _upload(self, http: httpx.AsyncClient) -> None:
