@@ -1337,6 +1337,11 @@ def form_for(
             answers[name] = citizen.phone
         elif kind == "email":
             answers[name] = citizen.email or f"warga{rng.randrange(10**5)}@gmail.com"
+        elif kind == "date" and spec.get("x-not-before") in answers:
+            after = dt.date.fromisoformat(answers[spec["x-not-before"]])
+            answers[name] = (after + dt.timedelta(days=rng.randrange(1, 365))).isoformat()
+        elif kind == "date" and spec.get("x-when") == "future":
+            answers[name] = (today + dt.timedelta(days=rng.randrange(400, 800))).isoformat()
         elif kind == "date":
             answers[name] = (today - dt.timedelta(days=rng.randrange(1, 365 * 30))).isoformat()
         elif kind == "integer":

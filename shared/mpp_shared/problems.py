@@ -93,6 +93,37 @@ _FIELD_MESSAGES: dict[str, str] = {
     "datetime_parsing": "Harus berupa waktu RFC 3339.",
     "extra_forbidden": "Isian ini tidak dikenal.",
     "value_error": "Nilai tidak valid.",
+    "localized": "{id}",  # mpp_shared.formats' own words, both languages in the context
+}
+# The same in English words (pydantic's own text reads like a programmer's, "String should have
+# at least 1 character"); types not listed keep pydantic's message.
+_FIELD_MESSAGES_EN: dict[str, str] = {
+    "missing": "Required.",
+    "string_type": "Must be text.",
+    "string_too_short": "Too short (at least {min_length} characters).",
+    "string_too_long": "Too long (at most {max_length} characters).",
+    "string_pattern_mismatch": "Not in the expected format.",
+    "int_parsing": "Must be a whole number.",
+    "int_type": "Must be a whole number.",
+    "float_parsing": "Must be a number.",
+    "bool_parsing": "Must be true or false.",
+    "greater_than": "Must be more than {gt}.",
+    "greater_than_equal": "At least {ge}.",
+    "less_than": "Must be less than {lt}.",
+    "less_than_equal": "At most {le}.",
+    "literal_error": "Must be one of: {expected}.",
+    "enum": "Must be one of: {expected}.",
+    "json_invalid": "Not valid JSON.",
+    "model_attributes_type": "Must be an object.",
+    "dict_type": "Must be an object.",
+    "list_type": "Must be a list.",
+    "too_short": "Too few items (at least {min_length}).",
+    "too_long": "Too many items (at most {max_length}).",
+    "date_from_datetime_parsing": "Must be a date (YYYY-MM-DD).",
+    "date_parsing": "Must be a date (YYYY-MM-DD).",
+    "datetime_parsing": "Must be an RFC 3339 time.",
+    "extra_forbidden": "Unknown field.",
+    "localized": "{en}",
 }
 
 
@@ -176,18 +207,18 @@ def field_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
         where = loc[0] if loc and loc[0] in ("body", "query", "path", "header", "cookie") else None
         field = ".".join(loc[1:] if where else loc) or None
         context = {k: _readable(v) for k, v in (error.get("ctx") or {}).items()}
-        template = _FIELD_MESSAGES.get(str(error.get("type")), _FIELD_MESSAGES["value_error"])
+        kind = str(error.get("type"))
+        if kind == "string_too_short" and not str(error.get("input", "x")).strip():
+            kind = "missing"  # an empty answer is a missing one, not one too short
+        template = _FIELD_MESSAGES.get(kind, _FIELD_MESSAGES["value_error"])
+        english = str(error.get("msg", "Invalid value")).removeprefix("Value error, ")
         try:
             indonesian = template.format(**context)
-        except (KeyError, IndexError):
+            if kind in _FIELD_MESSAGES_EN:
+                english = _FIELD_MESSAGES_EN[kind].format(**context)
+        except (KeyError, IndexError, ValueError):
             indonesian = _FIELD_MESSAGES["value_error"]
-        items.append(
-            {
-                "field": field,
-                "in": where,
-                "message": {"id": indonesian, "en": str(error.get("msg", "Invalid value"))},
-            }
-        )
+        items.append({"field": field, "in": where, "message": {"id": indonesian, "en": english}})
     return items
 
 
@@ -207,7 +238,9 @@ class ProblemDocument(BaseModel):
     detail: str | None = None
     instance: str | None = Field(None, description="The path that was called")
     errors: list[dict[str, Any]] | None = Field(
-        None, description="One per field at fault: `field`, `in` (body, query, ...), `message`"
+        None,
+        description="One per field at fault: `field`, `in` (body, query, ...), `message`, and "
+        "`label`, the field's name as the form shows it, where it has one",
     )
 
 

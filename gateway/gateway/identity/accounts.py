@@ -90,8 +90,8 @@ def parse_phone(text: str, field: str = "phone") -> str:
     """An Indonesian mobile number in E.164 or a 422 naming the field."""
     try:
         return phones.normalise(text)
-    except phones.InvalidPhone:
-        raise field_problem(field, phones.InvalidPhone.messages) from None
+    except phones.InvalidPhone as exc:
+        raise field_problem(field, exc.messages) from None
 
 
 def check_password(password: str, *, personal: list[str], field: str = "password") -> None:

@@ -7,6 +7,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
+from mpp_shared.formats import MobileText, NikText
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=120)]
 Password = Annotated[str, Field(min_length=1, max_length=128)]
 Language = Literal["id", "en"]
@@ -27,9 +29,14 @@ class Input(BaseModel):
 class Registration(Input):
     """A citizen signing up."""
 
-    nik: Annotated[str, Field(description="16-digit NIK", examples=["7307015506900001"])]
+    nik: Annotated[
+        NikText,
+        Field(description="16-digit NIK (spaces or dashes allowed)", examples=["7307015506900001"]),
+    ]
     name: Name
-    phone: Annotated[str, Field(description="Indonesian mobile number", examples=["081234567890"])]
+    phone: Annotated[
+        MobileText, Field(description="Indonesian mobile number", examples=["081234567890"])
+    ]
     email: EmailStr | None = None
     password: Password
     language: Language = "id"

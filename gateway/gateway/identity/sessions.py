@@ -23,6 +23,7 @@ from gateway.identity.store import Account, Session
 from gateway.tokens import Claims
 from mpp_shared import outbox
 from mpp_shared.auth import Principal
+from mpp_shared.formats import digits_of
 from mpp_shared.ids import new_id
 from mpp_shared.problems import Problem
 
@@ -44,7 +45,7 @@ def account_failures(account: Account) -> str:
 def login_key(identity: Identity, username: str) -> str:
     """The account key a sign-in name refers to: a NIK, a phone number or a staff username."""
     text = username.strip()
-    digits = text.replace(" ", "").replace(".", "")
+    digits = digits_of(text)  # a NIK typed with spaces, dots or dashes
     if digits.isdigit() and len(digits) == 16:
         return f"nik:{identity.niks.lookup_hash(digits)}"
     if text.startswith(("+", "0", "62")) and any(c.isdigit() for c in text):

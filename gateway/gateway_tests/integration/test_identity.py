@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import jwt
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -110,6 +111,64 @@ async def test_bad_registrations_name_each_field(gateway: httpx.AsyncClient) -> 
     unknown = await gateway.post("/api/v1/auth/register", json={"nik": new_nik(), "rank": "x"})
     assert unknown.status_code == 422
     assert {"name", "phone", "password", "rank"} <= {e["field"] for e in unknown.json()["errors"]}
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "id",
+            {
+                "nik": "NIK harus 16 angka (terisi 15).",
+                "name": "Wajib diisi.",
+                "phone": "Wajib diisi.",
+                "password": "Wajib diisi.",
+            },
+        ),
+        (
+            "en",
+            {
+                "nik": "A NIK is 16 digits (this has 15).",
+                "name": "Required.",
+                "phone": "Required.",
+                "password": "Required.",
+            },
+        ),
+    ],
+)
+async def test_a_registration_names_every_missing_or_wrong_field_at_once(
+    gateway: httpx.AsyncClient, lang: str, expected: dict[str, str]
+) -> None:
+    response = await gateway.post(
+        "/api/v1/auth/register",
+        json={"nik": "7307 0155 0690 001", "name": " ", "phone": "", "password": ""},
+        headers={"Accept-Language": lang},
+    )
+    assert response.status_code == 422, response.text
+    assert {e["field"]: e["message"] for e in response.json()["errors"]} == expected
+
+
+async def test_a_nik_and_phone_typed_with_dashes_register_and_sign_in_as_their_digits(
+    gateway: httpx.AsyncClient, gateway_settings: Settings
+) -> None:
+    nik, phone = new_nik(), new_phone()
+    dashed_nik = f"{nik[:4]}-{nik[4:8]} {nik[8:12]}.{nik[12:]}"
+    dashed_phone = f"{phone[:4]}-{phone[4:8]} {phone[8:]}"
+    registered = await gateway.post(
+        "/api/v1/auth/register",
+        json={"nik": dashed_nik, "name": "Andi Baso", "phone": dashed_phone, "password": PASSWORD},
+    )
+    assert registered.status_code == 201, registered.text
+    verified = await gateway.post(
+        "/api/v1/auth/verify-phone",
+        json={"phone": dashed_phone, "code": await otp_code(gateway_settings, phone)},
+    )
+    assert verified.status_code == 200, verified.text
+    me = await gateway.get("/api/v1/auth/me", headers=bearer(verified.json()))
+    assert me.json()["nik_masked"] == f"{nik[:4]}********{nik[12:]}"
+    assert me.json()["phone"] == e164(phone)
+    for username in (nik, dashed_nik, phone):
+        assert (await sign_in(gateway, username, PASSWORD)).status_code == 200, username
 
 
 async def test_a_verified_nik_cannot_register_again(

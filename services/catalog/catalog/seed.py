@@ -69,6 +69,10 @@ class FormField(Model):
     # Stored encrypted by the applications service, shown whole only to the applicant and the
     # handling agency's staff: every NIK unless said otherwise, and what the seed marks.
     sensitive: bool | None = None
+    # A date field: not after today (a birth, a death) or not before it (a planned ceremony);
+    # and not before another date field of the form (an end after its start).
+    when: Literal["past", "future"] | None = None
+    not_before: str | None = None
 
     @property
     def is_sensitive(self) -> bool:
@@ -116,15 +120,17 @@ FIELD_TYPES: dict[str, dict[str, Any]] = {
     "number": {"type": "number"},
     "boolean": {"type": "boolean"},
     "choice": {"type": "string"},
-    "nik": {"type": "string", "pattern": "^[0-9]{16}$"},
-    "phone": {"type": "string", "pattern": "^\\+62[0-9]{8,13}$"},
+    # Formats of mpp_shared.formats, checked alike at registration and on the phone.
+    "nik": {"type": "string", "format": "nik"},
+    "phone": {"type": "string", "format": "phone-id"},
     "email": {"type": "string", "format": "email"},
 }
 
 
 def form_schema(fields: list[FormField]) -> dict[str, Any]:
     """A JSON Schema (2020-12) for the form; labels in both languages as `x-label`, sensitive
-    answers marked `x-sensitive`."""
+    answers marked `x-sensitive`, dates bounded by `x-when` (past/future) and `x-not-before`
+    (another date field), as the applications service and the citizen app check them."""
     properties: dict[str, Any] = {}
     for f in fields:
         spec: dict[str, Any] = dict(FIELD_TYPES[f.type])
@@ -134,6 +140,10 @@ def form_schema(fields: list[FormField]) -> dict[str, Any]:
             spec["x-options"] = [o.model_dump() for o in f.options]
         if f.is_sensitive:
             spec["x-sensitive"] = True
+        if f.when:
+            spec["x-when"] = f.when
+        if f.not_before:
+            spec["x-not-before"] = f.not_before
         properties[f.name] = spec
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",

@@ -65,7 +65,25 @@ async def test_english_on_request() -> None:
     body = response.json()
     assert body["title"] == "Invalid data"
     assert [e["field"] for e in body["errors"]] == ["name", "age"]
-    assert body["errors"][0]["message"] == "Field required"
+    assert body["errors"][0]["message"] == "Required."
+
+
+async def test_english_messages_are_english_words_not_pydantics_text() -> None:
+    response = await call(
+        "POST", "/forms", json={"name": "Al", "age": 3}, headers={"Accept-Language": "en"}
+    )
+    assert {e["field"]: e["message"] for e in response.json()["errors"]} == {
+        "name": "Too short (at least 3 characters).",
+        "age": "At least 17.",
+    }
+
+
+@pytest.mark.parametrize(("lang", "expected"), [("id", "Wajib diisi."), ("en", "Required.")])
+async def test_an_empty_answer_is_required_not_too_short(lang: str, expected: str) -> None:
+    response = await call(
+        "POST", "/forms", json={"name": "  ", "age": 20}, headers={"Accept-Language": lang}
+    )
+    assert response.json()["errors"] == [{"field": "name", "in": "body", "message": expected}]
 
 
 async def test_malformed_json_is_a_422_problem_not_a_500() -> None:

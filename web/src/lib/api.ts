@@ -7,7 +7,8 @@ import { lang, t } from "./i18n";
 export type Schemas = components["schemas"];
 export const API = "/api/v1";
 
-export type FieldError = { field: string; message: string };
+/** One field at fault: its key, its label (in the user's language, where the API gives one), why. */
+export type FieldError = { field: string; message: string; label?: string };
 
 /** A problem+json answer, or no answer at all (offline). */
 export class ApiError extends Error {
@@ -28,7 +29,7 @@ export function offlineError(): ApiError {
   return new ApiError(0, t("Tidak ada koneksi internet. Coba lagi nanti.", "No internet connection. Try again later."), "offline");
 }
 
-type ProblemBody = { title?: string; detail?: string; type?: string; errors?: { field?: string; message?: unknown }[] };
+type ProblemBody = { title?: string; detail?: string; type?: string; errors?: { field?: string; message?: unknown; label?: unknown }[] };
 
 export async function problemOf(response: Response): Promise<ApiError> {
   let body: ProblemBody = {};
@@ -47,6 +48,7 @@ export function problemFrom(status: number, parsed: unknown): ApiError {
   const errors = (body.errors ?? []).map((e) => ({
     field: String(e.field ?? ""),
     message: typeof e.message === "string" ? e.message : JSON.stringify(e.message),
+    ...(typeof e.label === "string" && e.label ? { label: e.label } : {}),
   }));
   return new ApiError(status, message, body.type ?? "", errors);
 }

@@ -5,23 +5,66 @@ import { useCallback, useEffect, useId, useRef, useState } from "preact/hooks";
 import { ApiError, type Session } from "./api";
 import { lang, setLang, t } from "./i18n";
 
-export function ErrorBox({ error }: { error: unknown }) {
+/** An error and each field at fault, named by its label (from the API, or `labels` by field
+ * key), never by its key. */
+export function ErrorBox({ error, labels }: { error: unknown; labels?: Record<string, string> }) {
   if (!error) return null;
   const message = error instanceof Error ? error.message : String(error);
-  const fields = error instanceof ApiError ? error.errors : [];
+  const fields = error instanceof ApiError || (error instanceof Error && Array.isArray((error as ApiError).errors)) ? (error as ApiError).errors : [];
   return (
     <div class="error" role="alert">
       <p>{message}</p>
       {fields.length > 0 && (
         <ul>
-          {fields.map((f) => (
-            <li key={f.field}>
-              {f.field ? <strong>{f.field.split(".").pop()}: </strong> : null}
-              {f.message}
-            </li>
-          ))}
+          {fields.map((f) => {
+            const label = f.label || labels?.[f.field];
+            return (
+              <li key={f.field}>
+                {label ? <strong>{label}: </strong> : null}
+                {f.message}
+              </li>
+            );
+          })}
         </ul>
       )}
+    </div>
+  );
+}
+
+export type Problem = { id: string; label: string; message: string };
+
+/** Every problem of a form at once, before sending: a summary that takes the focus, each item a
+ * link to its field (whose own message sits beside it). */
+export function ErrorSummary({ problems, attempt, title }: { problems: Problem[]; attempt: number; title?: string }) {
+  const box = useRef<HTMLDivElement>(null);
+  const count = problems.length;
+  useEffect(() => {
+    if (attempt) box.current?.focus(); // each refused attempt: read out again
+  }, [attempt]);
+  if (!count) return null;
+  return (
+    <div class="error summary" role="alert" tabIndex={-1} ref={box}>
+      <p>
+        <strong>{title ?? t(`Periksa ${count} isian berikut:`, count === 1 ? "Check this field:" : `Check these ${count} fields:`)}</strong>
+      </p>
+      <ul>
+        {problems.map((p) => (
+          <li key={p.id}>
+            <a
+              href={`#${p.id}`}
+              onClick={(e) => {
+                e.preventDefault();
+                const field = document.getElementById(p.id);
+                field?.scrollIntoView({ block: "center" });
+                field?.focus();
+              }}
+            >
+              {p.label}
+            </a>
+            : {p.message}
+          </li>
+        ))}
+      </ul>
     </div>
   );
 }
@@ -35,6 +78,8 @@ export function Loading({ label }: { label?: string }) {
 }
 
 type FieldProps = {
+  /** The input's id, where something links to it (an error summary); else one of its own. */
+  id?: string;
   label: string;
   hint?: string;
   error?: string;
@@ -42,8 +87,9 @@ type FieldProps = {
 };
 
 /** A label tied to its input, with a hint and an error both read out by screen readers. */
-export function Field({ label, hint, error, children }: FieldProps) {
-  const id = useId();
+export function Field({ id: given, label, hint, error, children }: FieldProps) {
+  const generated = useId();
+  const id = given ?? generated;
   const described = [hint && `${id}-hint`, error && `${id}-error`].filter(Boolean).join(" ") || undefined;
   return (
     <div class={error ? "field invalid" : "field"}>

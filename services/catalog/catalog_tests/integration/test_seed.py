@@ -84,3 +84,26 @@ def test_every_nik_field_of_the_seed_and_other_sensitive_answers_are_marked() ->
     assert {"nik", "mother_nik", "father_nik", "head_nik", "child_nik"} <= marked
     assert {"bank_account", "mother_maiden_name", "passport_number", "medication"} <= marked
     assert not {"child_name", "address", "birth_date"} & marked
+
+
+def test_seeded_forms_check_nik_phone_and_dates_with_the_formats_of_registration() -> None:
+    formats_by_input: dict[str, set[str | None]] = {}
+    for service in seed.load_services():
+        properties = (service.form_schema or {}).get("properties") or {}
+        for name, spec in properties.items():
+            formats_by_input.setdefault(spec["x-input"], set()).add(spec.get("format"))
+            assert "pattern" not in spec, f"{service.slug}: {name} (a pattern cuts no slack)"
+            if "x-not-before" in spec:
+                assert properties[spec["x-not-before"]]["x-input"] == "date", service.slug
+    assert formats_by_input["nik"] == {"nik"}
+    assert formats_by_input["phone"] == {"phone-id"}
+    assert formats_by_input["date"] == {"date"}  # as every reader of a schema knows it
+    kia = next(s for s in seed.load_services() if s.slug == "kia").form_schema or {}
+    assert kia["properties"]["child_nik"]["format"] == "nik"
+    assert kia["properties"]["birth_date"]["x-when"] == "past"
+    whens = {
+        spec.get("x-when")
+        for service in seed.load_services()
+        for spec in ((service.form_schema or {}).get("properties") or {}).values()
+    }
+    assert whens == {None, "past", "future"}

@@ -3,29 +3,14 @@
 // progress); the submission goes once, now or when the phone is back online.
 import { useEffect, useRef, useState } from "preact/hooks";
 import type { Schemas } from "../../lib/api";
-import { loc, t, type Localized } from "../../lib/i18n";
-import { ErrorBox, Field, Loading, useLoad } from "../../lib/ui";
+import { loc, t } from "../../lib/i18n";
+import { digitsOf, fieldsOf, formProblems, labelOf, localToday, normalisedForm, type FormSchema, type Property } from "../../lib/formats";
+import { ErrorBox, ErrorSummary, Field, Loading, useLoad, type Problem } from "../../lib/ui";
 import { service as loadService } from "../catalog";
 import { emptyDraft, loadDraft, newKey, onDraftsChanged, removeDraft, saveDraft, submit, uploadPending, type Draft, type DraftFile } from "../drafts";
 
 type Service = Schemas["Service"];
 type Requirement = Schemas["Requirement"];
-type Property = {
-  type?: string;
-  "x-input"?: string;
-  "x-label"?: Localized;
-  "x-options"?: { value: string; label: Localized }[];
-  maxLength?: number;
-};
-type FormSchema = { properties?: Record<string, Property>; required?: string[]; "x-order"?: string[] };
-
-/** The fields in the order the service asks them (`x-order`), else required ones first. */
-function fieldsOf(schema: FormSchema): [string, Property][] {
-  const properties = schema.properties ?? {};
-  const order = [...(schema["x-order"] ?? []), ...(schema.required ?? []), ...Object.keys(properties)];
-  return [...new Set(order)].filter((name) => name in properties).map((name) => [name, properties[name]]);
-}
-
 const INPUT_TYPES: Record<string, "date" | "number" | "tel" | "email"> = { date: "date", integer: "number", number: "number", phone: "tel", email: "email" };
 const MIME: Record<string, string> = { pdf: "application/pdf", jpeg: "image/jpeg", png: "image/png", heic: "image/heic", webp: "image/webp" };
 
@@ -49,6 +34,8 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
   const [progress, setProgress] = useState<Record<string, number>>({});
   const [error, setError] = useState<unknown>(null);
   const [sending, setSending] = useState(false);
+  // Once a send was refused on the phone, every field is checked again as it is typed.
+  const [attempt, setAttempt] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
   const schema = (service.form_schema ?? {}) as FormSchema;
   const required = new Set(schema.required ?? []);
@@ -114,16 +101,29 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
 
   const removeFile = (code: string, key: string) => persist({ ...draft, files: { ...draft.files, [code]: (draft.files[code] ?? []).filter((f) => f.key !== key) } });
 
+  // Every problem at once, checked on the phone: the form against the service's schema (the
+  // server's rules and words), then each mandatory document; none costs a round trip.
+  const problemsOf = (current: Draft): Problem[] => {
+    const found = formProblems(schema, normalisedForm(schema, current.form));
+    const fields = fieldsOf(schema)
+      .filter(([name]) => found.has(name))
+      .map(([name, property]) => ({ id: fieldId(name), label: loc(labelOf(name, property)), message: loc(found.get(name)) }));
+    const documents = service.standard.requirements
+      .filter((r) => r.mandatory && !(current.files[r.code] ?? []).length)
+      .map((r) => ({ id: `file-${r.code}`, label: loc(r.name), message: t("Dokumen ini wajib diunggah.", "This document is required.") }));
+    return [...fields, ...documents];
+  };
+  const problems = attempt ? problemsOf(draft) : [];
+
   const send = async (e: Event) => {
     e.preventDefault();
     setError(null);
-    const missing = service.standard.requirements.filter((r) => r.mandatory && !(draft.files[r.code] ?? []).length);
-    if (missing.length) {
-      setError(new Error(t(`Lengkapi dokumen: ${missing.map((r) => loc(r.name)).join(", ")}`, `Add the documents: ${missing.map((r) => loc(r.name)).join(", ")}`)));
+    if (problemsOf(draft).length) {
+      setAttempt((n) => n + 1);
       return;
     }
     setSending(true);
-    const current: Draft = { ...draft, form: normalized(schema, draft.form) };
+    const current: Draft = { ...draft, form: normalisedForm(schema, draft.form) };
     const sent = submit(current); // marks it "sending" at once: no typed-ahead save overwrites it
     setDraft({ ...current });
     try {
@@ -139,10 +139,13 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
 
   const startOver = async () => {
     await removeDraft(service.slug);
+    setAttempt(0);
     setDraft(emptyDraft(service.slug, service.name));
   };
 
-  const errorFor = (field: string) => [...(draft.errors ?? [])].find((e) => e.field === field)?.message;
+  // What the phone found, else what the server said (a draft refused while offline, say).
+  const errorFor = (field: string) => problems.find((p) => p.id === (field.startsWith("form.") ? fieldId(field.slice(5)) : `file-${field.slice(10)}`))?.message ?? [...(draft.errors ?? [])].find((e) => e.field === field)?.message;
+  const labels = Object.fromEntries([...fieldsOf(schema).map(([name, property]) => [`form.${name}`, loc(labelOf(name, property))]), ...service.standard.requirements.map((r) => [`documents.${r.code}`, loc(r.name)])]);
 
   return (
     <section>
@@ -182,7 +185,8 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
         </p>
       )}
       {draft.state === "sending" && <Loading label={t("Mengirim permohonan…", "Sending the application…")} />}
-      {draft.state === "failed" && draft.error && <ErrorBox error={Object.assign(new Error(draft.error), { errors: draft.errors ?? [] })} />}
+      {draft.state === "failed" && draft.error && <ErrorBox labels={labels} error={Object.assign(new Error(draft.error), { errors: draft.errors ?? [] })} />}
+      <ErrorSummary problems={problems} attempt={attempt} />
 
       <form onSubmit={send} noValidate>
         <fieldset disabled={locked}>
@@ -209,7 +213,7 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
             ))}
           </div>
         </fieldset>
-        <ErrorBox error={error} />
+        <ErrorBox error={error} labels={labels} />
         {!locked && (
           <button type="submit" class="primary wide" disabled={sending}>
             {sending ? t("Mengirim…", "Sending…") : t("Kirim permohonan", "Submit the application")}
@@ -224,16 +228,17 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
 }
 
 function FormField({ name, property, required, value, error, onChange }: { name: string; property: Property; required: boolean; value: unknown; error?: string; onChange: (value: unknown) => void }) {
-  const label = `${loc(property["x-label"]) || name}${required ? " *" : ""}`;
+  const label = `${loc(labelOf(name, property))}${required ? " *" : ""}`;
+  const id = fieldId(name);
   const input = property["x-input"] ?? "string";
   const text = value === undefined || value === null ? "" : String(value);
   if (input === "choice" && property["x-options"]) {
     return (
       <fieldset class={error ? "field invalid" : "field"}>
         <legend>{label}</legend>
-        {property["x-options"].map((option) => (
+        {property["x-options"].map((option, i) => (
           <label class="choice" key={option.value}>
-            <input type="radio" name={name} value={option.value} checked={value === option.value} required={required} onChange={() => onChange(option.value)} />
+            <input type="radio" id={i === 0 ? id : undefined} name={name} value={option.value} checked={value === option.value} required={required} onChange={() => onChange(option.value)} />
             {loc(option.label)}
           </label>
         ))}
@@ -245,16 +250,20 @@ function FormField({ name, property, required, value, error, onChange }: { name:
     return (
       <div class="field">
         <label class="choice">
-          <input type="checkbox" name={name} checked={value === true} onChange={(e) => onChange(e.currentTarget.checked)} />
+          <input type="checkbox" id={id} name={name} checked={value === true} onChange={(e) => onChange(e.currentTarget.checked)} />
           {label}
         </label>
         {error && <p class="field-error">{error}</p>}
       </div>
     );
   }
-  const hint = input === "nik" ? t("16 angka", "16 digits") : input === "phone" ? t("Contoh: 0812 3456 7890", "For example 0812 3456 7890") : undefined;
+  // A NIK is never cut short as it is typed (spaces and dashes are welcome): the count says how
+  // far it is.
+  const typed = input === "nik" ? digitsOf(text).length : 0;
+  const hint = input === "nik" ? (typed ? t(`16 angka (terisi ${typed})`, `16 digits (${typed} so far)`) : t("16 angka", "16 digits")) : input === "phone" ? t("Contoh: 0812 3456 7890", "For example 0812 3456 7890") : undefined;
+  const today = property["x-when"] ? localToday() : undefined;
   return (
-    <Field label={label} hint={hint} error={error}>
+    <Field id={id} label={label} hint={hint} error={error}>
       {(p) =>
         input === "text" ? (
           <textarea {...p} name={name} required={required} maxLength={property.maxLength} value={text} onInput={(e) => onChange(e.currentTarget.value)} />
@@ -266,7 +275,9 @@ function FormField({ name, property, required, value, error, onChange }: { name:
             // One input element for several types; Preact's typings want one literal type.
             type={(INPUT_TYPES[input] ?? "text") as "text"}
             inputMode={input === "nik" || input === "integer" ? "numeric" : input === "number" ? "decimal" : undefined}
-            maxLength={input === "nik" ? 16 : property.maxLength}
+            autocomplete={input === "nik" ? "off" : undefined}
+            max={property["x-when"] === "past" ? today : undefined}
+            min={property["x-when"] === "future" ? today : undefined}
             value={text}
             onInput={(e) => {
               const raw = e.currentTarget.value;
@@ -334,17 +345,7 @@ function fileProblem(requirement: Requirement, file: File): string | null {
   return null;
 }
 
-/** Values as the schema wants them: phone numbers in E.164, NIK digits only. */
-function normalized(schema: FormSchema, form: Record<string, unknown>): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  for (const [name, value] of Object.entries(form)) {
-    const input = schema.properties?.[name]?.["x-input"];
-    if (typeof value === "string" && input === "phone") {
-      const digits = value.replace(/[^\d+]/g, "");
-      out[name] = digits.startsWith("0") ? `+62${digits.slice(1)}` : digits.startsWith("62") ? `+${digits}` : digits;
-    } else if (typeof value === "string" && input === "nik") out[name] = value.replace(/\D/g, "");
-    else if (typeof value === "string") out[name] = value.trim();
-    else out[name] = value;
-  }
-  return out;
+/** The id of a form field's input, where the error summary links to. */
+function fieldId(name: string): string {
+  return `field-${name}`;
 }
