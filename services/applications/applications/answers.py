@@ -19,6 +19,8 @@ from typing import Any
 from cryptography.exceptions import InvalidTag
 
 from applications.settings import Settings
+from mpp_shared.contracts.applications import OUTPUT_CONTENT_KIND, OutputContent, OutputLine
+from mpp_shared.contracts.catalog import ServicePublished
 from mpp_shared.idempotency import fingerprint as plain_fingerprint
 from mpp_shared.pii import Vault, mask_nik
 
@@ -128,3 +130,69 @@ def mask(value: Any) -> str:
     if len(text) >= 8 and _DIGITS_AT_END.search(text):
         return f"{'*' * (len(text) - 4)}{text[-4:]}"
     return HIDDEN
+
+
+@functools.cache
+def _output_vault(secret: str) -> Vault:
+    return Vault(secret, kind=OUTPUT_CONTENT_KIND)
+
+
+def output_vault_of(settings: Settings) -> Vault:
+    """The vault, shared with the documents service, that seals what an output prints."""
+    return _output_vault(settings.output_content_key.get_secret_value())
+
+
+def sealed_output(
+    service: ServicePublished, form: dict[str, Any], *, vault: Vault, application_id: str
+) -> str | None:
+    """What the application's output prints, sealed for the documents service alone."""
+    content = printed(service, form)
+    if content is None:
+        return None
+    return vault.encrypt(content.model_dump_json(), context=application_id)
+
+
+def printed(service: ServicePublished, form: dict[str, Any]) -> OutputContent | None:
+    """What the issued document of an application under `service` prints, from its answers as
+    stored: the lines its output definition names, choices by their Indonesian label. A
+    sensitive answer is never printed (it would travel in an event); the catalog refuses
+    definitions that name one, and one named all the same prints nothing."""
+    definition = service.output
+    if definition is None or not service.electronic_output:
+        return None
+    properties = (service.form_schema or {}).get("properties") or {}
+    hidden = sensitive_fields(service.form_schema)
+    lines = []
+    for field in definition.fields:
+        if field.source == "applicant":
+            lines.append(OutputLine(label=field.label, kind="holder_name"))
+            continue
+        spec = properties.get(field.key)
+        spec = spec if isinstance(spec, dict) else {}
+        value = None if field.key in hidden else form.get(field.key)
+        is_date = spec.get("x-input") == "date" or str(spec.get("format", "")).endswith("date")
+        lines.append(
+            OutputLine(
+                label=field.label,
+                value=_shown(value, spec),
+                kind="date" if is_date and value else "text",
+            )
+        )
+    return OutputContent(title=definition.title, lines=lines)
+
+
+def _shown(value: Any, spec: dict[str, Any]) -> str:
+    """An answer as printed: a choice's Indonesian label, a yes/no in words, else its text."""
+    if value is None or value == "":
+        return ""
+    for option in spec.get("x-options") or []:
+        if isinstance(option, dict) and option.get("value") == value:
+            label = option.get("label")
+            text = label.get("id") if isinstance(label, dict) else None
+            if isinstance(text, str):
+                return text
+    if isinstance(value, bool):
+        return "Ya" if value else "Tidak"
+    if isinstance(value, list):
+        return ", ".join(_shown(item, {}) for item in value)
+    return str(value)

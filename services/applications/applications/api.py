@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from applications import answers, service, store, workflow
+from applications import answers, outputs_view, service, store, workflow
 from applications.deps import UNTRACKED, CalendarDep, CheckCode, GuessesDep, SettingsDep
 from applications.models import (
     Action,
@@ -18,6 +18,7 @@ from applications.models import (
     ApplicationRecord,
     ApplicationSummary,
     Inbox,
+    OutputLink,
     State,
     StoredApplication,
     Submission,
@@ -51,6 +52,7 @@ def _view(
     caller: Principal,
     vault: Vault,
     applicant_name: str | None = None,
+    output: outputs_view.IssuedOutput | None = None,
 ) -> Application:
     assert published.workflow is not None
     now = dt.datetime.now(dt.UTC)
@@ -83,6 +85,19 @@ def _view(
             line if staff else line.model_copy(update={"actor": None})
             for line in application.history
         ],
+        output=_output_link(output) if output else None,
+    )
+
+
+def _output_link(output: outputs_view.IssuedOutput) -> OutputLink:
+    # Paths on the gateway, which serves the API and the citizen app's verification page.
+    return OutputLink(
+        output_id=output.output_id,
+        verification_code=output.verification_code,
+        status=output.status,
+        issued_at=output.issued_at,
+        download_url=f"/api/v1/documents/outputs/{output.output_id}/content",
+        verify_url=f"/verify/{output.verification_code}",
     )
 
 
@@ -197,7 +212,8 @@ async def read(
     form answers (NIKs) whole for the applicant and the handling agency's staff, else masked."""
     application, name = await service.read(rt.engine, caller=caller, application_id=application_id)
     published = await service.version_of(rt.engine, application)
-    return _view(application, published, caller, answers.vault_of(settings), name)
+    output = await outputs_view.output_of(rt.engine, application.id)
+    return _view(application, published, caller, answers.vault_of(settings), name, output)
 
 
 @router.post("/applications/{application_id}/actions/{action}")
@@ -218,6 +234,7 @@ async def act(
         application_id=application_id,
         action_code=action,
         action=body or ActionInput(),
+        output_vault=answers.output_vault_of(settings),
     )
     name = await service.applicant_name_of(rt.engine, caller=caller, application=application)
     published = await service.version_of(rt.engine, application)

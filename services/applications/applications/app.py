@@ -14,12 +14,14 @@ from fastapi import FastAPI
 from sqlalchemy.exc import SQLAlchemyError
 
 from applications import (
+    answers,
     api,
     catalog_view,
     citizens_view,
     clocks,
     documents_view,
     numbers,
+    outputs_view,
     service,
 )
 from applications.bookings import api as bookings_api
@@ -34,9 +36,11 @@ from mpp_shared.runtime import Runtime
 from mpp_shared.supervisor import Heartbeat
 
 MIGRATIONS = "applications.migrations"
-# The catalog's services, documents' checks and applicants' names (for officers).
+# The catalog's services, documents' checks and issued outputs, applicants' names (for officers).
 CONSUMED = [topics.CATALOG, topics.DOCUMENTS, topics.IDENTITY]
-HANDLERS = catalog_view.HANDLERS | documents_view.HANDLERS | citizens_view.HANDLERS
+HANDLERS = (
+    catalog_view.HANDLERS | documents_view.HANDLERS | outputs_view.HANDLERS | citizens_view.HANDLERS
+)
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +100,12 @@ async def run_clocks(
     while True:
         now = datetime.now(UTC)
         try:
-            await clocks.check_clocks(running.engine, calendar=calendar, now=now)
+            await clocks.check_clocks(
+                running.engine,
+                calendar=calendar,
+                now=now,
+                output_vault=answers.output_vault_of(settings),
+            )
             await complaint_clocks.check_clocks(running.engine, calendar=calendar, now=now)
             heartbeat.beat()
         except (SQLAlchemyError, OSError) as exc:

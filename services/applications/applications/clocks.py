@@ -15,12 +15,20 @@ from applications.workflow import transition
 from mpp_shared import db
 from mpp_shared.contracts.applications import SlaBreached
 from mpp_shared.contracts.catalog import LocalizedText, ServicePublished
+from mpp_shared.pii import Vault
 from mpp_shared.problems import Problem
 
 
-async def check_clocks(engine: AsyncEngine, *, calendar: WorkingCalendar, now: dt.datetime) -> int:
+async def check_clocks(
+    engine: AsyncEngine,
+    *,
+    calendar: WorkingCalendar,
+    now: dt.datetime,
+    output_vault: Vault | None = None,
+) -> int:
     """Raise each SLA breach once (escalated to the agency's administrators) and complete the
-    expired applications of services that issue on expiry; returns how many changed."""
+    expired applications of services that issue on expiry (their outputs' content sealed with
+    `output_vault`); returns how many changed."""
     async with engine.connect() as connection:
         due = await store.due_by(connection, now)
     versions: rules.Versions = {}
@@ -34,6 +42,7 @@ async def check_clocks(engine: AsyncEngine, *, calendar: WorkingCalendar, now: d
                     application=application,
                     now=now,
                     versions=versions,
+                    output_vault=output_vault,
                 )
         except (db.VersionConflict, Problem):
             continue  # changed meanwhile, or its service version is missing: next round
@@ -47,6 +56,7 @@ async def _check_one(
     application: ApplicationRecord,
     now: dt.datetime,
     versions: rules.Versions,
+    output_vault: Vault | None,
 ) -> int:
     breaches = application.breaches
     found = []
@@ -110,6 +120,7 @@ async def _check_one(
             note=None,
             automatic=True,
             now=now,
+            output_vault=output_vault,
         )
     return 1
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -67,6 +67,21 @@ class HistoryLine(BaseModel):
     note: str | None = None
 
 
+class OutputLink(BaseModel):
+    """Where the application's issued document is: its holder downloads it signed in, without
+    a PIN; anyone checks it on the verification page."""
+
+    output_id: str
+    verification_code: str
+    status: Literal["valid", "revoked"]
+    issued_at: datetime
+    download_url: str = Field(
+        description="`GET` it signed in as the holder (or the agency's staff): a redirect to "
+        "the PDF, or with `?redirect=false` the link"
+    )
+    verify_url: str = Field(description="The public verification page of the document")
+
+
 class Application(BaseModel):
     """An application as its citizen or the agency's staff see it."""
 
@@ -102,6 +117,10 @@ class Application(BaseModel):
     overdue: bool
     actions: list[Action] = Field(description="What the caller may do now")
     history: list[HistoryLine]
+    output: OutputLink | None = Field(
+        default=None,
+        description="The document issued for the application, once issued (null before)",
+    )
 
 
 class ApplicationSummary(BaseModel):

@@ -57,9 +57,11 @@ def refusal(status: int, reason: str, indonesian: str, english: str, **extra: An
     return Problem(status, code, detail={"id": indonesian, "en": english}, reason=reason, **extra)
 
 
-def field_error(field: str, indonesian: str, english: str) -> dict[str, Any]:
-    """One failing field of a request body, explained in both languages."""
-    return {"field": field, "in": "body", "message": {"id": indonesian, "en": english}}
+def field_error(field: str, indonesian: str, english: str, *, label: Any = None) -> dict[str, Any]:
+    """One failing field of a request body, explained in both languages (and named by its
+    label, `{id, en}`, where it has one)."""
+    error = {"field": field, "in": "body", "message": {"id": indonesian, "en": english}}
+    return error | ({"label": {"id": label.id, "en": label.en}} if label is not None else {})
 
 
 # --- who may see and do what ---------------------------------------------------------------------
@@ -209,15 +211,22 @@ async def submit(
     application_id = idempotency.command_id(
         scope=f"citizen:{caller.subject}:applications", key=idempotency_key
     )
+    await documents_view.wait_until_known(
+        engine, [d for ids in submission.documents.values() for d in ids]
+    )
     try:
         async with db.transaction(engine) as connection:
             existing = await store.find(connection, application_id)
             if existing is not None:
                 return _replay(existing, fingerprint, submission), False
             service = await _service_to_apply_for(connection, submission.service)
-            errors = (
-                forms.problems(service.form_schema, submission.form) if service.form_schema else []
-            )
+            errors = []
+            if service.form_schema:
+                # Kept as the form's formats want them (a NIK typed with spaces as its digits);
+                # the fingerprint stays that of the request, so a retry still matches it.
+                form = forms.normalised(service.form_schema, submission.form)
+                submission = submission.model_copy(update={"form": form})
+                errors = forms.problems(service.form_schema, form)
             errors += await document_problems(
                 connection, service, caller, submission.documents, partial=False
             )
@@ -376,8 +385,9 @@ async def document_problems(
                 errors.append(
                     field_error(
                         f"documents.{code}",
-                        f"Dokumen wajib: {requirement.name.id}.",
-                        f"Required document: {requirement.name.en}.",
+                        "Dokumen ini wajib diunggah.",
+                        "This document is required.",
+                        label=requirement.name,
                     )
                 )
             continue
@@ -388,9 +398,9 @@ async def document_problems(
                 errors.append(
                     field_error(
                         field,
-                        f"Dokumen {document_id} tidak ditemukan atau belum selesai diperiksa. "
-                        "Coba lagi sebentar lagi.",
-                        f"Document {document_id} is unknown or not checked yet. Try again shortly.",
+                        f"Dokumen {document_id} tidak ditemukan. Unggah ulang dokumen ini.",
+                        f"Document {document_id} was not found. Upload it again.",
+                        label=requirement.name,
                     )
                 )
             elif document.status == "rejected":
@@ -399,6 +409,7 @@ async def document_problems(
                         field,
                         f"Dokumen {document_id} ditolak: {document.reason or ''}",
                         f"Document {document_id} was rejected: {document.reason or ''}",
+                        label=requirement.name,
                     )
                 )
             elif document.status != "available":
@@ -407,6 +418,7 @@ async def document_problems(
                         field,
                         f"Dokumen {document_id} sudah dihapus.",
                         f"Document {document_id} was deleted.",
+                        label=requirement.name,
                     )
                 )
     return errors

@@ -23,3 +23,6 @@ class Settings(ServiceSettings):
     # Encrypts the sensitive answers of application forms (NIKs typed in a form): keep a copy
     # outside the cluster; without it they cannot be read. Refused as the default in production.
     pii_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    # Seals what an issued output prints (the form answers its service names) for the documents
+    # service, which holds the same value. Refused as the default in production.
+    output_content_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)

@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from applications import store
+from applications import answers, documents_view, store
 from applications.models import ActionInput, ApplicationRecord, HistoryLine, StoredApplication
 from applications.service import (
     acting_role,
@@ -41,6 +41,7 @@ from mpp_shared.contracts.applications import (
     RevisionRequested,
 )
 from mpp_shared.contracts.catalog import ServicePublished, Workflow, WorkflowAction
+from mpp_shared.pii import Vault
 from mpp_shared.problems import Problem
 
 
@@ -52,8 +53,13 @@ async def act(
     application_id: str,
     action_code: str,
     action: ActionInput,
+    output_vault: Vault | None = None,
 ) -> StoredApplication:
     """Take one workflow action; exactly one of two concurrent actions wins (409 for the other)."""
+    if action.documents:
+        await documents_view.wait_until_known(
+            engine, [d for ids in action.documents.values() for d in ids]
+        )
     async with db.transaction(engine) as connection:
         application = await load_visible(connection, caller=caller, application_id=application_id)
         if caller.role in ("ops_viewer", "partner"):
@@ -95,6 +101,7 @@ async def act(
             actor_role=acting_role(caller),
             note=action.note,
             changes=changes,
+            output_vault=output_vault,
         )
 
 
@@ -153,8 +160,10 @@ async def transition(
     changes: dict[str, Any] | None = None,
     automatic: bool = False,
     now: dt.datetime | None = None,
+    output_vault: Vault | None = None,
 ) -> StoredApplication:
-    """Move to `target`, keep the SLA clocks, record the history line and the events."""
+    """Move to `target`, keep the SLA clocks, record the history line and the events; with
+    `output_vault`, a decision carries what its output prints, sealed."""
     assert service.workflow is not None
     now = now or utc_now()
     leaving = state_of(service.workflow, application.state)
@@ -197,14 +206,24 @@ async def transition(
             ),
         )
     ]
+    output = (
+        answers.sealed_output(service, after.form, vault=output_vault, application_id=after.id)
+        if output_vault is not None and entering.code in ("approved", "completed")
+        else None
+    )
     specific: Contract | None = {
         "revision_requested": lambda: RevisionRequested(**facts, note=note or ""),
         "approved": lambda: ApplicationApproved(
-            **facts, electronic_output=service.electronic_output
+            **facts,
+            electronic_output=service.electronic_output,
+            output_sealed=output,
         ),
         "rejected": lambda: ApplicationRejected(**facts, reason=note or ""),
         "completed": lambda: ApplicationCompleted(
-            **facts, electronic_output=service.electronic_output, automatic=automatic
+            **facts,
+            electronic_output=service.electronic_output,
+            automatic=automatic,
+            output_sealed=output,
         ),
         "cancelled": lambda: ApplicationCancelled(**facts),
     }.get(entering.code, lambda: None)()

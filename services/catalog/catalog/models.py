@@ -218,12 +218,31 @@ class Fee(Model):
         return self.amount == 0 and not self.variable
 
 
+class OutputField(Model):
+    """One line the issued document prints: a form answer (`source: form`, `key` the form
+    field's name) or the applicant's name (`source: applicant`, `key: name`), under `label`."""
+
+    source: Literal["form", "applicant"]
+    key: Code
+    label: LocalizedText
+
+
+class OutputDefinition(Model):
+    """What the issued document prints: its title (e.g. "Kutipan Akta Kelahiran"), then its
+    lines in the order given, as the national format orders and labels them."""
+
+    title: LocalizedText
+    fields: Annotated[list[OutputField], Field(min_length=1, max_length=16)]  # one A4 page
+
+
 class Product(Model):
     """What the citizen gets."""
 
     name: LocalizedText
     electronic: bool  # an issued electronic document, signed and QR-verifiable
     validity: LocalizedText | None = None
+    # What the electronic document prints; without it, a generic one naming the holder.
+    output: OutputDefinition | None = None
 
 
 class WorkflowState(Model):
@@ -370,7 +389,8 @@ class ServiceSummary(BaseModel):
 
 
 class CategoryView(BaseModel):
-    """A category code with its labels."""
+    """A category code with its labels, and how many published services it has."""
 
     code: Category
     label: LocalizedText
+    services: int = 0

@@ -372,6 +372,9 @@ async def publish(engine: AsyncEngine, *, id_or_slug: str, if_match: int | None)
             electronic_output=data.standard.product.electronic,
             published_at=now,
             requires_full_nik=data.requires_full_nik,
+            output=data.standard.product.output.model_dump()  # type: ignore[arg-type]
+            if data.standard.product.output
+            else None,
         )
         event = events.new_event(payload, source=SOURCE, subject=record.id)
         updated = await store.update_service(
@@ -465,6 +468,69 @@ def sensitive_mark_problems(schema: dict[str, Any]) -> list[dict[str, Any]]:
     return errors
 
 
+# The applicant facts an output may print: those the issuer learns from identity's events.
+APPLICANT_FACTS = frozenset({"name"})
+
+
+def output_problems(data: ServiceInput) -> list[dict[str, Any]]:
+    """An output definition prints what the form asks and the issuer knows, and no sensitive
+    answer: answers reach the issuer in an event, where a NIK never travels."""
+    product = data.standard.product
+    if product.output is None:
+        return []
+    field = "standard.product.output"
+    if not product.electronic:
+        return [
+            _error(
+                field,
+                "Hanya produk elektronik yang mempunyai isi dokumen terbit.",
+                "Only an electronic product has an issued document to define.",
+            )
+        ]
+    properties = (data.form_schema or {}).get("properties")
+    properties = properties if isinstance(properties, dict) else {}
+    errors = []
+    for index, line in enumerate(product.output.fields):
+        where = f"{field}.fields.{index}.key"
+        if line.source == "applicant" and line.key not in APPLICANT_FACTS:
+            errors.append(
+                _error(
+                    where,
+                    f"Data pemohon {line.key!r} tidak dikenal (yang ada: name).",
+                    f"Unknown applicant fact {line.key!r} (known: name).",
+                )
+            )
+        elif line.source == "form" and not isinstance(properties.get(line.key), dict):
+            errors.append(
+                _error(
+                    where,
+                    f"Isian {line.key!r} tidak ada di formulir.",
+                    f"The form has no field {line.key!r}.",
+                )
+            )
+        elif line.source == "form" and _is_sensitive(properties[line.key]):
+            errors.append(
+                _error(
+                    where,
+                    f"Isian rahasia {line.key!r} (misalnya NIK) tidak dapat dicetak.",
+                    f"The sensitive field {line.key!r} (a NIK, say) cannot be printed.",
+                )
+            )
+    return errors
+
+
+def _is_sensitive(spec: dict[str, Any]) -> bool:
+    """As the applications service reads the form: marked, or a NIK not marked otherwise."""
+    marked = spec.get("x-sensitive")
+    if isinstance(marked, bool):
+        return marked
+    return (
+        spec.get("x-input") == "nik"
+        or spec.get("format") == "nik"
+        or spec.get("pattern") in ("^[0-9]{16}$", r"^\d{16}$")
+    )
+
+
 async def publication_problems(
     connection: store.Connection, data: ServiceInput
 ) -> list[dict[str, Any]]:
@@ -521,6 +587,7 @@ async def publication_problems(
                 )
             )
         errors += sensitive_mark_problems(data.form_schema)
+    errors += output_problems(data)
     if data.workflow is None:
         if takes_applications:
             errors.append(

@@ -10,13 +10,16 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from minio import Minio
 from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException
 
-from documents import checks, issuing, service
+from documents import checks, issuing, pages, service
 from documents.models import (
     AccessLine,
     DocumentView,
     FileCheck,
     Link,
+    NewPin,
+    NewPinInput,
     OutputView,
     PinInput,
     RevokeInput,
@@ -53,7 +56,7 @@ class _TooLarge(Exception):
     pass
 
 
-async def _form_within(request: Request, max_bytes: int) -> Any:
+async def _form_within(request: Request, max_bytes: int, max_files: int = 1) -> Any:
     """The multipart form, read no further than `max_bytes` (chunked bodies included)."""
     received = 0
     original = request.receive
@@ -68,7 +71,7 @@ async def _form_within(request: Request, max_bytes: int) -> Any:
         return message
 
     limited = Request(request.scope, receive)
-    return await limited.form(max_files=1, max_fields=5)
+    return await limited.form(max_files=max_files, max_fields=5)
 
 
 @router.post("/documents", status_code=201)
@@ -110,6 +113,69 @@ async def upload(
         caller=caller,
         data=data,
         filename=file.filename,
+        service=fields.get("service") or None,
+        requirement=fields.get("requirement") or None,
+        idempotency_key=idempotency_key,
+    )
+    if not created:
+        response.status_code = 200
+    response.headers["Location"] = f"/api/v1/documents/{document.id}"
+    return DocumentView.of(document)
+
+
+@router.post(
+    "/documents/pages",
+    status_code=201,
+    responses={
+        413: {"description": "The pages, or the PDF they make, are over the limit (`too-large`)"},
+        415: {
+            "description": "A page is not a photo, or the requirement takes no PDF "
+            "(`unsupported-type`; `page` names the page, from 1)"
+        },
+        422: {"description": "A page is cut off or too large in pixels, or too many pages"},
+    },
+)
+async def upload_pages(
+    rt: RuntimeDep,
+    request: Request,
+    response: Response,
+    caller: Citizen,
+    idempotency_key: IdempotencyKey = None,
+) -> DocumentView:
+    """Upload the photos of one document's pages (multipart: `pages`, one part a page in order;
+    optional `filename`, `service`, `requirement`): kept as one PDF."""
+    settings, s3 = _settings(request), _s3(request)
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > LARGEST + FORM_OVERHEAD:
+        raise service.refused(checks.too_large(LARGEST))
+    try:
+        # One more file than allowed is read, so that too many pages get their own answer.
+        form = await _form_within(request, LARGEST + FORM_OVERHEAD, pages.MAX_PAGES + 1)
+    except _TooLarge:
+        raise service.refused(checks.too_large(LARGEST)) from None
+    except MultiPartException:
+        raise service.refused(pages.too_many_pages()) from None
+    files = [part for part in form.getlist("pages") if isinstance(part, UploadFile)]
+    if not files:
+        raise Problem(
+            422,
+            "validation",
+            errors=[
+                {
+                    "field": "pages",
+                    "in": "body",
+                    "message": {"id": "Wajib diisi.", "en": "Field required"},
+                }
+            ],
+        )
+    fields = {k: v for k, v in form.items() if isinstance(v, str)}
+    document, created = await service.upload_pages(
+        rt.engine,
+        s3,
+        settings=settings,
+        caller=caller,
+        pages=[await part.read() for part in files],
+        filename=fields.get("filename") or None,
         service=fields.get("service") or None,
         requirement=fields.get("requirement") or None,
         idempotency_key=idempotency_key,
@@ -208,19 +274,51 @@ def _output_view(settings: Settings, output: Output) -> OutputView:
     )
 
 
+@router.get(
+    "/documents/outputs/{output_id}/content",
+    response_model=None,
+    responses={
+        200: {"model": Link, "description": "The link (`redirect=false`)"},
+        307: {"description": "A redirect to the PDF"},
+    },
+)
+async def output_content(
+    rt: RuntimeDep,
+    request: Request,
+    caller: CurrentPrincipal,
+    output_id: str,
+    redirect: bool = True,
+) -> RedirectResponse | Link:
+    """The issued document, for its signed-in holder (or the issuing agency's staff), without a
+    PIN: a redirect to a link valid for a minute (or the link, `redirect=false`)."""
+    url, expires_in = await issuing.holder_download(
+        rt.engine, _s3(request), settings=_settings(request), caller=caller, output_id=output_id
+    )
+    if redirect:
+        return RedirectResponse(url, status_code=307, headers={"Cache-Control": "no-store"})
+    return Link(url=url, expires_in=expires_in)
+
+
 @router.post("/documents/outputs/{output_id}/pin")
 async def new_pin(
-    rt: RuntimeDep, request: Request, caller: Citizen, output_id: str
-) -> dict[str, str]:
-    """A new PIN for the holder (the old one stops working); it is also sent to them."""
+    rt: RuntimeDep,
+    request: Request,
+    caller: Citizen,
+    output_id: str,
+    body: NewPinInput | None = None,
+) -> NewPin:
+    """A new PIN for the holder, also sent to them, to give to someone without the app. The PIN
+    sent just before keeps working unless `revoke_previous`; older ones stop."""
+    revoke_previous = body.revoke_previous if body else False
     pin = await issuing.new_pin(
         rt.engine,
         settings=_settings(request),
         pins=request.app.state.pins,
         caller=caller,
         output_id=output_id,
+        revoke_previous=revoke_previous,
     )
-    return {"pin": pin}
+    return NewPin(pin=pin, previous_still_valid=not revoke_previous)
 
 
 @router.post("/documents/outputs/{output_id}/revoke")
@@ -298,7 +396,21 @@ async def check(rt: RuntimeDep, request: Request, code: str) -> FileCheck:
 async def download(rt: RuntimeDep, request: Request, code: str, body: PinInput) -> Link:
     """Public: the document itself, for whoever has its PIN (a few wrong PINs lock it)."""
     output = await issuing.by_code(rt.engine, code)
+    settings = _settings(request)
     url, expires_in = await issuing.unlock(
-        rt.engine, _s3(request), settings=_settings(request), output=output, pin=body.pin
+        rt.engine,
+        _s3(request),
+        settings=settings,
+        output=output,
+        pin=body.pin,
+        client=issuing.client_key(settings, _client_address(request)),
     )
     return Link(url=url, expires_in=expires_in)
+
+
+def _client_address(request: Request) -> str:
+    """The caller's address: the last the gateway put in X-Forwarded-For (it appends the address
+    it took the call from, after its own trusted-proxy handling), else the connection's."""
+    forwarded = request.headers.get("x-forwarded-for", "")
+    last = forwarded.rsplit(",", 1)[-1].strip()
+    return last or (request.client.host if request.client else "unknown")

@@ -5,6 +5,7 @@ download. Revocation is an event too."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import hashlib
@@ -12,6 +13,7 @@ import hmac
 import logging
 
 from aiokafka.errors import KafkaError
+from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from minio import Minio
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
@@ -23,10 +25,18 @@ from documents.outputs.store import Output
 from documents.settings import Settings
 from mpp_shared import db, idempotency, outbox, topics
 from mpp_shared.auth import Principal
-from mpp_shared.contracts.applications import ApplicationApproved, ApplicationCompleted
+from mpp_shared.contracts.applications import (
+    OUTPUT_CONTENT_KIND,
+    ApplicationApproved,
+    ApplicationCompleted,
+    OutputContent,
+    OutputLine,
+)
+from mpp_shared.contracts.catalog import LocalizedText
 from mpp_shared.contracts.documents import OutputIssued, OutputPinIssued, OutputRevoked
 from mpp_shared.events import new_event
 from mpp_shared.kafka import DirectPublisher
+from mpp_shared.pii import Vault
 from mpp_shared.problems import Problem
 
 log = logging.getLogger(__name__)
@@ -90,6 +100,7 @@ async def issue(
     now = dt.datetime.now(dt.UTC)
     code = codes.new_verification_code()
     url = verify_url(settings, code)
+    printed = opened_output(settings, facts)
     content = pdf.render(
         pdf.OutputFacts(
             regency_name=settings.regency_name,
@@ -102,6 +113,11 @@ async def issue(
             valid_until=None,
             verification_code=code,
             verify_url=url,
+            title_id=printed.title.id if printed else None,
+            title_en=printed.title.en if printed else None,
+            lines=tuple(_printed_line(line, names.holder) for line in printed.lines)
+            if printed
+            else (),
         )
     )
     keys = keys_of(settings)
@@ -117,6 +133,7 @@ async def issue(
         service_id=facts.service_id,
         agency=facts.agency,
         service_name=names.service,
+        title=LocalizedText(id=printed.title.id, en=printed.title.en) if printed else None,
         agency_name=names.agency,
         holder_masked=codes.mask_name(names.holder),
         verification_code=code,
@@ -140,6 +157,7 @@ async def issue(
             agency=facts.agency,
             verification_code=code,
             issued_at=now,
+            verify_url=url,
         ),
         source=SOURCE,
         subject=output_id,
@@ -150,6 +168,44 @@ async def issue(
     await outbox.record(connection, [issued])
     await send_pin(settings, pins, output, pin)
     return True
+
+
+class SealedOutputUnreadable(RuntimeError):
+    """What an output prints arrived sealed with a key that is not ours (MPP_OUTPUT_CONTENT_KEY
+    differs from the applications service's): the decision fails, to be replayed once fixed,
+    rather than a certificate issued without what it certifies."""
+
+
+@functools.cache
+def _output_vault(secret: str) -> Vault:
+    return Vault(secret, kind=OUTPUT_CONTENT_KIND)
+
+
+def opened_output(
+    settings: Settings, facts: ApplicationApproved | ApplicationCompleted
+) -> OutputContent | None:
+    """What the decision says its output prints (sealed by the applications service), if any."""
+    if not facts.output_sealed:
+        return None
+    vault = _output_vault(settings.output_content_key.get_secret_value())
+    try:
+        opened = vault.decrypt(facts.output_sealed, context=facts.application_id)
+    except (InvalidTag, ValueError) as exc:
+        raise SealedOutputUnreadable(
+            f"the content of the output of {facts.application_id} does not open"
+        ) from exc
+    return OutputContent.model_validate_json(opened)
+
+
+def _printed_line(line: OutputLine, holder: str) -> pdf.PrintedLine:
+    """A line of the application's output as the PDF prints it."""
+    value = line.value
+    if line.kind == "holder_name":
+        value = holder
+    elif line.kind == "date":
+        with contextlib.suppress(ValueError):  # else printed as answered
+            value = pdf.format_date(dt.date.fromisoformat(value))
+    return pdf.PrintedLine(line.label.id, line.label.en, value)
 
 
 async def send_pin(settings: Settings, pins: DirectPublisher, output: Output, pin: str) -> bool:
@@ -183,8 +239,10 @@ async def new_pin(
     pins: DirectPublisher,
     caller: Principal,
     output_id: str,
+    revoke_previous: bool = False,
 ) -> str:
-    """A new PIN for the holder (the old one stops working); also sent to them."""
+    """A new PIN for the holder, also sent to them. The PIN sent just before stays good (its
+    message may still be on the way), unless `revoke_previous`; older ones stop working."""
     pin = codes.new_pin()
     async with db.transaction(engine) as connection:
         output = await store.replace_pin(
@@ -192,6 +250,7 @@ async def new_pin(
             output_id=output_id,
             holder=caller.subject,
             pin_hash=keys_of(settings).pin_hash(output_id, pin),
+            keep_previous=not revoke_previous,
         )
     if output is None:
         raise Problem(404, "not-found")
@@ -208,6 +267,7 @@ def public_view(output: Output, *, now: dt.datetime) -> Verification:
         verification_code=output.verification_code,
         status=status,
         authentic_issuer=True,
+        title=(output.title or output.service_name).model_dump(),
         service_name=output.service_name.model_dump(),
         agency=output.agency,
         agency_name=output.agency_name.model_dump() if output.agency_name else None,
@@ -269,28 +329,58 @@ def check_file(settings: Settings, output: Output, content: bytes) -> FileCheck:
     )
 
 
+def client_key(settings: Settings, address: str) -> str:
+    """The caller's address as the wrong-PIN counts keep it: a keyed hash, not the address."""
+    return hmac.new(keys_of(settings).pin_key, f"client:{address}".encode(), "sha256").hexdigest()
+
+
 async def unlock(
-    engine: AsyncEngine, s3: Minio, *, settings: Settings, output: Output, pin: str
+    engine: AsyncEngine,
+    s3: Minio,
+    *,
+    settings: Settings,
+    output: Output,
+    pin: str,
+    client: str,
 ) -> tuple[str, int]:
-    """A short-lived download URL for the right PIN; a few wrong PINs lock the code."""
+    """A short-lived download URL for a right PIN (the current one or the one sent before it).
+
+    Wrong PINs are counted per caller address (`client`, a keyed hash): an address that typed
+    `pin_attempts` wrong ones in a day is refused, so a stranger holding only the printed code
+    locks out themself, not the holder. All addresses together may try `pin_attempts_per_day`,
+    which bounds guessing by many addresses at once; the holder, signed in, downloads without a
+    PIN whatever happens here, and a new PIN forgets the count.
+    """
+    now = dt.datetime.now(dt.UTC)
+    keys = keys_of(settings)
     # The output is locked while its PIN is checked, so concurrent guesses are counted one after
-    # the other and no more than `pin_attempts` of them are ever compared.
+    # the other and no more than the limits of them are ever compared.
     async with db.transaction(engine) as connection:
         current = await store.output(connection, output.id, lock=True)
         assert current is not None
-        failures = current.pin_failures
-        locked = failures >= settings.pin_attempts
-        expected = keys_of(settings).pin_hash(current.id, pin.strip())
-        right = not locked and hmac.compare_digest(current.pin_hash, expected)
+        failures = await store.pin_failures_of(
+            connection, output_id=current.id, client=client, now=now
+        )
+        locked = (
+            failures.client >= settings.pin_attempts
+            or failures.everyone >= settings.pin_attempts_per_day
+        )
+        expected = keys.pin_hash(current.id, pin.strip())
+        right = not locked and any(
+            known is not None and hmac.compare_digest(known, expected)
+            for known in (current.pin_hash, current.previous_pin_hash)
+        )
         if not locked and not right:
-            failures = await store.count_pin_failure(connection, current.id)
+            await store.count_pin_failure(connection, output_id=current.id, client=client, now=now)
     if locked:
         raise Problem(
             429,
             "rate-limited",
             detail={
-                "id": "Terlalu banyak PIN salah. Pemilik dokumen dapat meminta PIN baru.",
-                "en": "Too many wrong PINs. The holder can ask for a new PIN.",
+                "id": "Terlalu banyak PIN salah dari perangkat ini. Coba lagi besok, atau "
+                "pemilik dokumen dapat mengunduhnya di aplikasi tanpa PIN.",
+                "en": "Too many wrong PINs from this device. Try again tomorrow, or the holder "
+                "can download it in the app without a PIN.",
             },
             reason="pin-locked",
         )
@@ -300,16 +390,33 @@ async def unlock(
             "forbidden",
             detail={"id": "PIN salah.", "en": "Wrong PIN."},
             reason="wrong-pin",
-            attempts_left=max(0, settings.pin_attempts - failures),
+            attempts_left=max(0, settings.pin_attempts - failures.client - 1),
         )
+    return await _download_url(s3, settings, current)
+
+
+async def _download_url(s3: Minio, settings: Settings, output: Output) -> tuple[str, int]:
     url = await service.presigned(
         s3,
         settings,
         "GET",
-        current.object_key,
+        output.object_key,
         dt.timedelta(seconds=settings.download_url_seconds),
     )
     return url, settings.download_url_seconds
+
+
+async def holder_download(
+    engine: AsyncEngine, s3: Minio, *, settings: Settings, caller: Principal, output_id: str
+) -> tuple[str, int]:
+    """A short-lived download URL for the signed-in holder (or the agency's staff): no PIN."""
+    async with engine.connect() as connection:
+        output = await store.output(connection, output_id)
+    if output is None or not (
+        output.citizen_id == caller.subject or caller.is_staff_of(output.agency)
+    ):
+        raise Problem(404, "not-found")
+    return await _download_url(s3, settings, output)
 
 
 async def revoke(engine: AsyncEngine, *, caller: Principal, output_id: str, reason: str) -> Output:

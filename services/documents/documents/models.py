@@ -90,6 +90,23 @@ class PinInput(Input):
     pin: Annotated[str, Field(pattern=r"^\s*\d{6}\s*$")]
 
 
+class NewPinInput(Input):
+    """Whether the PINs sent before stop working (to stop sharing the document)."""
+
+    revoke_previous: bool = Field(
+        default=False,
+        description="False: the PIN sent just before this one keeps working (its message may "
+        "still be on the way). True: only the new PIN works.",
+    )
+
+
+class NewPin(BaseModel):
+    """A new PIN, also sent to the holder."""
+
+    pin: str
+    previous_still_valid: bool
+
+
 class RevokeInput(Input):
     """Why an output is revoked."""
 
@@ -116,6 +133,7 @@ class Verification(BaseModel):
     verification_code: str
     status: str = Field(description="valid, revoked or expired")
     authentic_issuer: bool
+    title: dict[str, str] = Field(description="The document's title, e.g. Kutipan Akta Kelahiran")
     service_name: dict[str, str]
     agency: str
     agency_name: dict[str, str] | None = None

@@ -2,7 +2,7 @@
 
 from pydantic import SecretStr, model_validator
 
-from mpp_shared.settings import S3Settings, ServiceSettings
+from mpp_shared.settings import DEVELOPMENT_SECRET, S3Settings, ServiceSettings
 
 
 class Settings(ServiceSettings, S3Settings):
@@ -30,7 +30,12 @@ class Settings(ServiceSettings, S3Settings):
     regency_name: str = "Sinjai"  # printed as "Pemerintah Kabupaten Sinjai"
     public_base_url: str = "http://127.0.0.1:8080"
     output_signing_key: SecretStr = SecretStr("")
+    # Opens what an output prints, sealed by the applications service with the same value
+    # (MPP_OUTPUT_CONTENT_KEY). Refused as the default in production.
+    output_content_key: SecretStr = SecretStr(DEVELOPMENT_SECRET)
+    # Wrong PINs allowed in a day: from one address, and from all addresses together.
     pin_attempts: int = 5
+    pin_attempts_per_day: int = 50
 
     @model_validator(mode="after")
     def _signing_key_in_production(self) -> "Settings":

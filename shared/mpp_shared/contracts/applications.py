@@ -9,6 +9,7 @@ officers travel only where the citizen must read them (revision requested, rejec
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from mpp_shared import topics
 from mpp_shared.contracts import Contract, contract
@@ -29,6 +30,32 @@ class ApplicationFacts(Contract):
     # What the public tracking page asks for with the number, for the link in the applicant's
     # messages (absent from events of applications made before there were codes).
     check_code: str | None = None
+
+
+class OutputLine(Contract):
+    """A line of the issued document: its label and what it says. `kind: date` is an ISO date
+    (the issuer writes it out); `kind: holder_name` is the applicant's name, which the issuer
+    knows from identity's events and fills in."""
+
+    label: LocalizedText
+    value: str = ""
+    kind: Literal["text", "date", "holder_name"] = "text"
+
+
+class OutputContent(Contract):
+    """What the issued document of an approved application prints, as its service defines it:
+    only the answers named there, never a sensitive one (a NIK is never printed from a form).
+    It travels sealed (`output_sealed`): see `OUTPUT_CONTENT_KIND`."""
+
+    title: LocalizedText
+    lines: list[OutputLine]
+
+
+# The answers an output prints are personal data that the other readers of this topic (the
+# notifications service, partners) must not see: the applications service seals the content's
+# JSON with `mpp_shared.pii.Vault(MPP_OUTPUT_CONTENT_KEY, kind=OUTPUT_CONTENT_KIND)`, bound to the
+# application id, and only the documents service, which holds the same key, opens it.
+OUTPUT_CONTENT_KIND = "output-content"
 
 
 @contract("applications.application.submitted.v1", topic=topics.APPLICATIONS)
@@ -65,6 +92,8 @@ class ApplicationApproved(ApplicationFacts):
     """The agency approved the application; an electronic output may now be issued."""
 
     electronic_output: bool
+    # What that output prints (an `OutputContent`, sealed), when its service defines it.
+    output_sealed: str | None = None
 
 
 @contract("applications.application.rejected.v1", topic=topics.APPLICATIONS)
@@ -80,6 +109,7 @@ class ApplicationCompleted(ApplicationFacts):
 
     electronic_output: bool
     automatic: bool = False  # completed by the system when its SLA expired
+    output_sealed: str | None = None  # what the electronic output prints, as on approval
 
 
 @contract("applications.application.cancelled.v1", topic=topics.APPLICATIONS)

@@ -83,6 +83,22 @@ class Workflow(Contract):
     auto_issue_on_expiry: bool = False
 
 
+class OutputField(Contract):
+    """One line an issued output prints: a form answer (`source: form`, `key` the form field) or
+    a fact of the applicant (`source: applicant`, `key: name`), under its own label."""
+
+    source: Literal["form", "applicant"]
+    key: str
+    label: LocalizedText
+
+
+class OutputDefinition(Contract):
+    """What a service's issued document prints: its title, then its lines in this order."""
+
+    title: LocalizedText
+    fields: list[OutputField]
+
+
 @contract("catalog.agency.upserted.v1", topic=topics.CATALOG)
 class AgencyUpserted(Contract):
     """An agency of the mall was created or changed; carries its current public facts."""
@@ -116,6 +132,8 @@ class ServicePublished(Contract):
     published_at: datetime
     # The NIK is the subject of the work (civil registry): the agency's staff see it in full.
     requires_full_nik: bool = False
+    # What the issued document prints (absent: a generic output naming the holder).
+    output: OutputDefinition | None = None
 
 
 @contract("catalog.service.withdrawn.v1", topic=topics.CATALOG)

@@ -1,15 +1,20 @@
-"""The issued output as a one-page A4 PDF: key facts, verification code, and a QR code to check it.
+"""The issued output as a one-page A4 PDF: what it certifies, verification code, and a QR code
+to check it.
 
-Only the PDF standard fonts are used, so nothing needs installing; text they cannot show is
-transliterated (`Ğ` prints as `G`) rather than printed as empty boxes.
+Text is set in DejaVu Sans, bundled with the package (`fonts/`, subset to the Latin scripts), so
+every Indonesian name prints as written — `Nurḥalizah`, `Đặng` — whatever the machine has
+installed; a character outside it is transliterated (`Ｓ` prints as `S`, `李` as `?`)
+rather than dropped.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import io
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import segno
@@ -17,12 +22,14 @@ from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
 from reportlab.lib.utils import simpleSplit
-from reportlab.pdfbase.pdfmetrics import stringWidth
+from reportlab.pdfbase.pdfmetrics import registerFont, stringWidth
+from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen.canvas import Canvas
 
-REGULAR = "Helvetica"
-BOLD = "Helvetica-Bold"
-ITALIC = "Helvetica-Oblique"
+FONTS = Path(__file__).parent / "fonts"
+REGULAR = "DejaVuSans"
+BOLD = "DejaVuSans-Bold"
+ITALIC = "DejaVuSans-Oblique"
 GREY = Color(0.35, 0.35, 0.35)
 RULE = Color(0.6, 0.6, 0.6)
 
@@ -36,6 +43,9 @@ LABEL_WIDTH = 52 * MM
 QR_QUIET_ZONE = 4  # modules of white around the symbol, as ISO/IEC 18004 requires
 QR_SIZE = 44 * MM  # with its quiet zone: ~1 mm modules, easy for a phone camera on paper
 BOX_PADDING = 4 * MM
+ROW_GAP = 5 * MM  # between lines of the details, less when many lines must fit
+MIN_ROW_GAP = 1.5 * MM
+EMPTY = "-"  # an optional answer not given, as the national forms print it
 
 MONTHS = (
     "Januari",
@@ -53,6 +63,15 @@ MONTHS = (
 )
 
 
+@dataclass(frozen=True, slots=True)
+class PrintedLine:
+    """One line of what the output certifies: its labels and its value, as printed."""
+
+    label_id: str
+    label_en: str
+    value: str
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OutputFacts:
     """What an issued output says about itself."""
@@ -68,23 +87,30 @@ class OutputFacts:
     verification_code: str
     verify_url: str
     timezone: str = "Asia/Makassar"  # the regency's, for the printed issue date
+    # The document's own title (else the service's name) and what it certifies, in order; with
+    # no lines, the holder's name is what it prints.
+    title_id: str | None = None
+    title_en: str | None = None
+    lines: tuple[PrintedLine, ...] = ()
 
 
 def render(facts: OutputFacts) -> bytes:
     """The output as a one-page A4 PDF; the same facts always give the same bytes."""
+    _register_fonts()
     buffer = io.BytesIO()
     # invariant: no timestamp or random file id, so re-rendering reproduces the signed bytes.
     canvas = Canvas(buffer, pagesize=A4, invariant=1, pageCompression=1, lang="id-ID")
-    canvas.setTitle(f"{facts.service_name_id} — {facts.tracking_number}")
+    canvas.setTitle(f"{facts.title_id or facts.service_name_id} — {facts.tracking_number}")
     canvas.setAuthor(f"{facts.agency_name}, Pemerintah Kabupaten {facts.regency_name}")
     canvas.setSubject(f"Dokumen elektronik, kode verifikasi {facts.verification_code}")
     canvas.setCreator("MPP Elektronik")
 
     top = _draw_header(canvas, facts, PAGE_HEIGHT - MARGIN)
     top = _draw_title(canvas, facts, top - 12 * MM)
-    _draw_details(canvas, facts, top - 10 * MM)
     footer_top = _draw_footer(canvas, facts)
-    _draw_verification(canvas, facts, footer_top + 8 * MM)
+    box_bottom = footer_top + 8 * MM
+    _draw_verification(canvas, facts, box_bottom)
+    _draw_details(canvas, facts, top - 8 * MM, bottom=box_bottom + QR_SIZE + 2 * BOX_PADDING)
 
     canvas.showPage()
     canvas.save()
@@ -129,36 +155,66 @@ def _draw_header(canvas: Canvas, facts: OutputFacts, top: float) -> float:
 
 
 def _draw_title(canvas: Canvas, facts: OutputFacts, top: float) -> float:
-    y = _draw_centred(canvas, facts.service_name_id, BOLD, 18, top, max_lines=3)
+    title_id = facts.title_id or facts.service_name_id
+    title_en = facts.title_en or facts.service_name_en
+    y = _draw_centred(canvas, title_id, BOLD, 18, top, max_lines=3)
     canvas.setFillColor(GREY)
-    y = _draw_centred(canvas, facts.service_name_en, ITALIC, 11, y - 1 * MM, max_lines=2)
+    y = _draw_centred(canvas, title_en, ITALIC, 11, y - 1 * MM, max_lines=2)
     canvas.setFillColor(black)
     return y
 
 
-def _draw_details(canvas: Canvas, facts: OutputFacts, top: float) -> float:
+def detail_rows(facts: OutputFacts) -> list[PrintedLine]:
+    """The lines of the details, in printed order: what the output certifies, then its issue."""
     valid_until = "Tidak terbatas" if facts.valid_until is None else format_date(facts.valid_until)
-    rows = (
-        ("Nama pemegang", "Holder", facts.holder_name),
-        ("Nomor lacak", "Tracking number", facts.tracking_number),
-        ("Instansi penerbit", "Issuing agency", facts.agency_name),
-        ("Tanggal terbit", "Issued on", format_date(issue_date(facts))),
-        ("Berlaku sampai", "Valid until", valid_until),
-    )
+    certified = list(facts.lines) or [PrintedLine("Nama pemegang", "Holder", facts.holder_name)]
+    return [
+        *certified,
+        PrintedLine("Nomor lacak", "Tracking number", facts.tracking_number),
+        PrintedLine("Instansi penerbit", "Issuing agency", facts.agency_name),
+        PrintedLine("Tanggal terbit", "Issued on", format_date(issue_date(facts))),
+        PrintedLine("Berlaku sampai", "Valid until", valid_until),
+    ]
+
+
+def _draw_details(canvas: Canvas, facts: OutputFacts, top: float, *, bottom: float) -> float:
+    rows = detail_rows(facts)
+    value_width = CONTENT_WIDTH - LABEL_WIDTH
+    room = top - bottom - 4 * MM
+    # Each label over its English; when a long definition does not fit so, each label beside
+    # its English on one smaller line.
+    for compact in (False, True):
+        size, leading = (10.0, 12.0) if compact else (11.0, 14.0)
+        values = [_lines(row.value or EMPTY, BOLD, size, value_width, max_lines=2) for row in rows]
+        first = 12.0 if compact else 19.0
+        heights = [max(first, 10 + leading * (len(lines) - 1)) for lines in values]
+        if sum(heights) + MIN_ROW_GAP * len(rows) <= room:
+            break
+    # The gap shrinks so that the last line still ends above the verification box.
+    gap = max(MIN_ROW_GAP, min(ROW_GAP, (room - sum(heights)) / max(1, len(rows))))
     value_x = MARGIN + LABEL_WIDTH
+    label_width = LABEL_WIDTH - 3 * MM
     y = top
-    for label_id, label_en, value in rows:
-        canvas.setFont(REGULAR, 10)
-        canvas.drawString(MARGIN, y - 10, label_id)
-        canvas.setFont(ITALIC, 8)
-        canvas.setFillColor(GREY)
-        canvas.drawString(MARGIN, y - 20, label_en)
-        canvas.setFillColor(black)
-        lines = _lines(value, BOLD, 12, CONTENT_WIDTH - LABEL_WIDTH, max_lines=2)
-        canvas.setFont(BOLD, 12)
+    for row, lines, height in zip(rows, values, heights, strict=True):
+        if compact:
+            label = _lines(
+                f"{row.label_id} / {row.label_en}", REGULAR, 8.5, label_width, max_lines=1
+            )
+            canvas.setFont(REGULAR, 8.5)
+            canvas.drawString(MARGIN, y - 9, label[0] if label else "")
+        else:
+            label_id = _lines(row.label_id, REGULAR, 9.5, label_width, max_lines=1)
+            canvas.setFont(REGULAR, 9.5)
+            canvas.drawString(MARGIN, y - 10, label_id[0] if label_id else "")
+            canvas.setFont(ITALIC, 7.5)
+            canvas.setFillColor(GREY)
+            label_en = _lines(row.label_en, ITALIC, 7.5, label_width, max_lines=1)
+            canvas.drawString(MARGIN, y - 19, label_en[0] if label_en else "")
+            canvas.setFillColor(black)
+        canvas.setFont(BOLD, size)
         for index, line in enumerate(lines):
-            canvas.drawString(value_x, y - 11 - 15 * index, line)
-        y -= max(20.0, 11 + 15 * (len(lines) - 1)) + 5 * MM
+            canvas.drawString(value_x, y - (9 if compact else 10) - leading * index, line)
+        y -= height + gap
     return y
 
 
@@ -302,26 +358,32 @@ def _fitting_size(text: str, font: str, size: float, width: float) -> float:
 
 
 def _printable(text: str) -> str:
-    """`text` in characters the standard PDF fonts have (Windows-1252), transliterated."""
+    """`text` in characters the bundled font has, others transliterated."""
     printable: list[str] = []
     for char in unicodedata.normalize("NFC", text):
         if not char.isprintable():
             printable.append(" ")
-        elif _in_standard_fonts(char):
+        elif _in_font(char):
             printable.append(char)
         else:
             base = "".join(
                 part
                 for part in unicodedata.normalize("NFKD", char)
-                if not unicodedata.combining(part) and _in_standard_fonts(part)
+                if not unicodedata.combining(part) and _in_font(part)
             )
             printable.append(base or "?")
     return "".join(printable)
 
 
-def _in_standard_fonts(char: str) -> bool:
-    try:
-        char.encode("cp1252")
-    except UnicodeEncodeError:
-        return False
-    return True
+@functools.cache
+def _register_fonts() -> frozenset[int]:
+    """Register the bundled fonts once (on first use, not on import); the characters they have."""
+    fonts = [TTFont(name, str(FONTS / f"{name}.ttf")) for name in (REGULAR, BOLD, ITALIC)]
+    for font in fonts:
+        registerFont(font)
+    # Only what all three have, so a bold value never shows an empty box.
+    return frozenset.intersection(*(frozenset(font.face.charToGlyph) for font in fonts))
+
+
+def _in_font(char: str) -> bool:
+    return ord(char) in _register_fonts()

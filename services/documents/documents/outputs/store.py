@@ -46,6 +46,10 @@ outputs = Table(
     Column("agency", Text, nullable=False),
     Column("service_name_id", Text, nullable=False),
     Column("service_name_en", Text, nullable=False),
+    # The document's own title, as its service's output definition gives it (null: the service's
+    # name, for outputs issued before services defined one).
+    Column("title_id", Text),
+    Column("title_en", Text),
     Column("agency_name_id", Text),
     Column("agency_name_en", Text),
     Column("holder_masked", Text, nullable=False),
@@ -56,12 +60,25 @@ outputs = Table(
     Column("key_id", Text, nullable=False),
     Column("algorithm", Text, nullable=False),
     Column("pin_hash", Text, nullable=False),
-    Column("pin_failures", Integer, nullable=False),
+    # The PIN sent before the current one, still good: a holder who asked twice may type either.
+    Column("previous_pin_hash", Text),
+    Column("pin_failures", Integer, nullable=False),  # no longer counted: see wrong_pins
     Column("status", Text, nullable=False),  # valid, revoked
     Column("issued_at", DateTime(timezone=True), nullable=False),
     Column("valid_until", Date),
     Column("revoked_at", DateTime(timezone=True)),
     Column("revoked_reason", Text),
+)
+
+# Wrong PINs by caller address, in hourly buckets kept a day: a stranger guessing from the printed
+# code locks out their own address, not the holder; all addresses together have a higher cap.
+wrong_pins = Table(
+    "wrong_pins",
+    metadata,
+    Column("output_id", Text, primary_key=True),
+    Column("client", Text, primary_key=True),  # a keyed hash of the address, never the address
+    Column("window_start", DateTime(timezone=True), primary_key=True),
+    Column("failures", Integer, nullable=False),
 )
 
 service_names = Table(
@@ -113,6 +130,7 @@ class Output(Record):
     service_id: str
     agency: str
     service_name: LocalizedText
+    title: LocalizedText | None = None  # the document's own title; None: the service's name
     agency_name: LocalizedText | None
     holder_masked: str
     verification_code: str
@@ -122,6 +140,7 @@ class Output(Record):
     key_id: str
     algorithm: Literal["Ed25519"]
     pin_hash: str
+    previous_pin_hash: str | None = None
     pin_failures: int
     status: str
     issued_at: dt.datetime
@@ -157,6 +176,8 @@ def _output(row: Any) -> Output:
     }
     agency = {"id": values.pop("agency_name_id"), "en": values.pop("agency_name_en")}
     values["agency_name"] = agency if agency["id"] is not None else None
+    title = {"id": values.pop("title_id"), "en": values.pop("title_en")}
+    values["title"] = title if title["id"] is not None else None
     return Output.model_validate(values)
 
 
@@ -176,8 +197,10 @@ async def output_by_code(connection: Connection, code: str) -> Output | None:
 
 async def insert_output(connection: Connection, issued: Output) -> bool:
     """A newly issued output; False when this application's output exists."""
-    values = issued.model_dump(exclude={"service_name", "agency_name"})
+    values = issued.model_dump(exclude={"service_name", "agency_name", "title"})
     values |= {"service_name_id": issued.service_name.id, "service_name_en": issued.service_name.en}
+    if issued.title is not None:
+        values |= {"title_id": issued.title.id, "title_en": issued.title.en}
     if issued.agency_name is not None:
         values |= {"agency_name_id": issued.agency_name.id, "agency_name_en": issued.agency_name.en}
     # Only the id may already exist: a clash of verification codes raises, and the retry draws
@@ -192,28 +215,76 @@ async def insert_output(connection: Connection, issued: Output) -> bool:
 
 
 async def replace_pin(
-    connection: Connection, *, output_id: str, holder: str, pin_hash: str
+    connection: Connection, *, output_id: str, holder: str, pin_hash: str, keep_previous: bool
 ) -> Output | None:
-    """A new PIN for the holder's output, failures forgotten; None when it is not theirs."""
+    """A new PIN for the holder's output, wrong PINs forgotten; the one before it stays good
+    with `keep_previous`, older ones stop working. None when the output is not theirs."""
     changed = await connection.execute(
         update(outputs)
         .where(outputs.c.id == output_id, outputs.c.citizen_id == holder)
-        .values(pin_hash=pin_hash, pin_failures=0)
+        .values(
+            pin_hash=pin_hash,
+            previous_pin_hash=outputs.c.pin_hash if keep_previous else None,
+        )
         .returning(*outputs.c)
     )
     row = changed.first()
-    return _output(row) if row else None
+    if row is None:
+        return None
+    await connection.execute(delete(wrong_pins).where(wrong_pins.c.output_id == output_id))
+    return _output(row)
 
 
-async def count_pin_failure(connection: Connection, output_id: str) -> int:
-    """Count a wrong PIN; the failures so far."""
-    counted = await connection.execute(
-        update(outputs)
-        .where(outputs.c.id == output_id)
-        .values(pin_failures=outputs.c.pin_failures + 1)
-        .returning(outputs.c.pin_failures)
+class PinFailures(Record):
+    """Wrong PINs for an output in the last day: from one address, and from all of them."""
+
+    client: int
+    everyone: int
+
+
+async def pin_failures_of(
+    connection: Connection, *, output_id: str, client: str, now: dt.datetime
+) -> PinFailures:
+    """The wrong PINs that count now against `client` and against everyone."""
+    hour = _hour(now)
+    query = select(
+        func.coalesce(
+            func.sum(wrong_pins.c.failures).filter(wrong_pins.c.client == client),
+            0,
+        ),
+        func.coalesce(func.sum(wrong_pins.c.failures), 0),
+    ).where(
+        wrong_pins.c.output_id == output_id,
+        wrong_pins.c.window_start > hour - dt.timedelta(hours=24),
     )
-    return int(counted.scalar_one())
+    row = (await connection.execute(query)).one()
+    return PinFailures(client=int(row[0]), everyone=int(row[1]))
+
+
+async def count_pin_failure(
+    connection: Connection, *, output_id: str, client: str, now: dt.datetime
+) -> None:
+    """Count a wrong PIN from `client` in this hour; forget those older than a day."""
+    hour = _hour(now)
+    upsert = insert(wrong_pins).values(
+        output_id=output_id, client=client, window_start=hour, failures=1
+    )
+    await connection.execute(
+        upsert.on_conflict_do_update(
+            index_elements=["output_id", "client", "window_start"],
+            set_={"failures": wrong_pins.c.failures + 1},
+        )
+    )
+    await connection.execute(
+        delete(wrong_pins).where(
+            wrong_pins.c.output_id == output_id,
+            wrong_pins.c.window_start <= hour - dt.timedelta(hours=24),
+        )
+    )
+
+
+def _hour(now: dt.datetime) -> dt.datetime:
+    return now.replace(minute=0, second=0, microsecond=0)
 
 
 async def revoke(

@@ -14,9 +14,16 @@ from pypdf import PdfReader
 
 from documents.outputs import store as outputs_store
 from documents.settings import Settings
-from mpp_shared.contracts.applications import ApplicationApproved, ApplicationCompleted
+from mpp_shared.contracts.applications import (
+    OUTPUT_CONTENT_KIND,
+    ApplicationApproved,
+    ApplicationCompleted,
+    OutputContent,
+)
 from mpp_shared.contracts.catalog import AgencyUpserted, ServicePublished
 from mpp_shared.contracts.identity import CitizenRegistered
+from mpp_shared.pii import Vault
+from mpp_shared.settings import DEVELOPMENT_SECRET
 from mpp_shared.testing import KAFKA, Tokens, read_topic
 
 from ..conftest import AGENCY, citizen_id, engine_of, event, now
@@ -28,6 +35,7 @@ async def approve(
     *,
     name: str = "Siti Aminah Daeng",
     decision_first: bool = False,
+    output: OutputContent | None = None,
 ) -> ApplicationApproved:
     service_id = f"svc-{secrets.token_hex(3)}"
     service = ServicePublished.model_validate(
@@ -67,6 +75,10 @@ async def approve(
         state="approved",
         electronic_output=True,
     )
+    if output is not None:  # sealed as the applications service seals it, with the same key
+        vault = Vault(DEVELOPMENT_SECRET, kind=OUTPUT_CONTENT_KIND)
+        sealed = vault.encrypt(output.model_dump_json(), context=approved.application_id)
+        approved = approved.model_copy(update={"output_sealed": sealed})
     names = [
         event("catalog.service.published.v1", service_id, service, "catalog"),
         event("catalog.agency.upserted.v1", "a1", agency, "catalog"),

@@ -159,10 +159,17 @@ def test_dates_are_written_in_indonesian() -> None:
     assert format_date(dt.date(2026, 12, 31)) == "31 Desember 2026"
 
 
-def test_characters_outside_the_standard_fonts_are_transliterated() -> None:
+def test_names_print_as_written_in_every_latin_script() -> None:
     text = text_of(render(dataclasses.replace(FACTS, holder_name="Ğülşen Nguyễn Ñoño")))
 
-    assert "Gülsen Nguyen Ñoño" in text  # ü and Ñ are in the fonts, ğ ş ễ are not
+    assert "Ğülşen Nguyễn Ñoño" in text  # beyond Latin-1: the bundled font has them all
+
+
+def test_characters_outside_the_bundled_font_are_transliterated() -> None:
+    # Full-width letters fold to their plain forms; a script the font lacks prints as "?".
+    text = text_of(render(dataclasses.replace(FACTS, holder_name="Ｓiti 李")))
+
+    assert "Siti ?" in text
 
 
 def test_long_names_wrap_and_stay_on_one_page() -> None:

@@ -5,7 +5,7 @@ import { ok, upload, type Schemas } from "../../lib/api";
 import { dateTime, loc, t } from "../../lib/i18n";
 import { ConfirmDialog, ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { service as loadService } from "../catalog";
-import { allDrafts, untilDocumentsKnown, type Draft } from "../drafts";
+import { allDrafts, type Draft } from "../drafts";
 import { api, session } from "../session";
 
 type Summary = Schemas["ApplicationSummary"];
@@ -74,10 +74,6 @@ export function Applications() {
 export function ApplicationPage({ id }: { id: string }) {
   const found = useLoad(() => ok(api.GET("/api/v1/applications/{application_id}", { params: { path: { application_id: id } } })), [id]);
   const service = useLoad(async () => (found.data ? loadService(found.data.service_slug) : undefined), [found.data?.service_slug]);
-  const outputs = useLoad(async () => {
-    if (!found.data || found.data.state.code !== "completed") return [];
-    return ok(api.GET("/api/v1/documents/outputs", { params: { query: { application_id: id } } })).then((one) => [one], () => []);
-  }, [found.data?.state.code]);
   const heading = useRef<HTMLHeadingElement>(null);
   if (found.error) return <ErrorBox error={found.error} />;
   if (!found.data) return <Loading />;
@@ -112,27 +108,7 @@ export function ApplicationPage({ id }: { id: string }) {
         <p class="notice">{t("Petugas meminta perbaikan. Baca catatan di bawah, lalu kirim ulang.", "The officer asked for a fix. Read the note below, then send again.")}</p>
       )}
       <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={acted} />
-      {outputs.data && outputs.data.length > 0 && (
-        <div class="card success-card">
-          <h2>{t("Dokumen hasil layanan", "Issued document")}</h2>
-          {outputs.data.map((o) => (
-            <div key={o.id}>
-              <p>
-                {t("Kode verifikasi", "Verification code")}: <strong class="mono">{o.verification_code}</strong>
-              </p>
-              <p class="small">
-                {t(
-                  "Unduh dokumen dengan PIN yang dikirim lewat SMS. Siapa pun dapat memeriksa keasliannya dengan kode atau kode QR.",
-                  "Download it with the PIN sent to you by SMS. Anyone can check that it is authentic with the code or the QR code.",
-                )}
-              </p>
-              <a class="button primary" href={`/verify/${o.verification_code}`}>
-                {t("Lihat dan unduh", "View and download")}
-              </a>
-            </div>
-          ))}
-        </div>
-      )}
+      {a.output && <IssuedDocument output={a.output} />}
       <h2>{t("Riwayat", "History")}</h2>
       <ol class="timeline">
         {[...a.history].reverse().map((line, i) => (
@@ -160,6 +136,56 @@ export function ApplicationPage({ id }: { id: string }) {
       </div>
       {cancel && <CancelApplication application={a} action={cancel} onDone={acted} />}
     </article>
+  );
+}
+
+/** The issued document: the holder, signed in, downloads it without a PIN; a PIN is for sharing
+ * it with someone without the app (the one sent before keeps working). */
+function IssuedDocument({ output }: { output: Schemas["OutputLink"] }) {
+  const download = useAction();
+  const share = useAction();
+  const [pin, setPin] = useState<string | null>(null);
+  const open = async () => {
+    const link = await download.run(() => ok(api.GET("/api/v1/documents/outputs/{output_id}/content", { params: { path: { output_id: output.output_id }, query: { redirect: false } } })));
+    if (link) window.location.assign(link.url);
+  };
+  const newPin = async () => {
+    const made = await share.run(() => ok(api.POST("/api/v1/documents/outputs/{output_id}/pin", { params: { path: { output_id: output.output_id } }, body: { revoke_previous: false } })));
+    if (made) setPin(made.pin);
+  };
+  const revoked = output.status === "revoked";
+  return (
+    <div class={`card ${revoked ? "" : "success-card"}`}>
+      <h2>{t("Dokumen hasil layanan", "Issued document")}</h2>
+      {revoked && <p class="notice">{t("Dokumen ini telah dicabut dan tidak berlaku lagi.", "This document was revoked and is no longer valid.")}</p>}
+      <p>
+        {t("Kode verifikasi", "Verification code")}: <strong class="mono">{output.verification_code}</strong>
+        <br />
+        <span class="small">
+          {t("Terbit", "Issued")}: {dateTime(output.issued_at)}
+        </span>
+      </p>
+      <ErrorBox error={download.error ?? share.error} />
+      <div class="row">
+        <button type="button" class="primary" disabled={download.busy} onClick={() => void open()}>
+          {download.busy ? t("Menyiapkan…", "Preparing…") : t("Unduh dokumen (PDF)", "Download the document (PDF)")}
+        </button>
+        <a class="button" href={output.verify_url}>
+          {t("Cek keaslian", "Check authenticity")}
+        </a>
+      </div>
+      {!revoked &&
+        (pin ? (
+          <p class="small" role="status">
+            {t("PIN baru (juga dikirim lewat SMS)", "New PIN (also sent by SMS)")}: <strong class="mono">{pin}</strong>.{" "}
+            {t("Berikan bersama kode verifikasi kepada orang yang perlu mengunduhnya. PIN sebelumnya tetap berlaku.", "Give it with the verification code to whoever needs to download it. The previous PIN still works.")}
+          </p>
+        ) : (
+          <button type="button" class="link small" disabled={share.busy} onClick={() => void newPin()}>
+            {t("Buat PIN untuk dibagikan", "Make a PIN to share it")}
+          </button>
+        ))}
+    </div>
   );
 }
 
@@ -226,10 +252,8 @@ function CitizenActions({ application, requirements, onDone }: { application: Ap
         documents[code] = [uploaded.id];
       }
       const body = { note: note.trim() || null, documents: Object.keys(documents).length ? documents : null };
-      // A new document reaches the applications service a moment after its upload.
-      return untilDocumentsKnown(() =>
-        ok(api.POST("/api/v1/applications/{application_id}/actions/{action}", { params: { path: { application_id: application.id, action: action.code } }, body })),
-      );
+      // A document uploaded a moment ago is waited for by the service, not refused.
+      return ok(api.POST("/api/v1/applications/{application_id}/actions/{action}", { params: { path: { application_id: application.id, action: action.code } }, body }));
     });
     if (done) onDone();
   };

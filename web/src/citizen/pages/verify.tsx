@@ -161,6 +161,10 @@ function Result({ code }: { code: string }) {
     <>
       <Verdict v={v} />
       <dl class="facts-stack card">
+        <dt>{t("Dokumen", "Document")}</dt>
+        <dd>
+          <strong>{text(v.title)}</strong>
+        </dd>
         <dt>{t("Layanan", "Service")}</dt>
         <dd>{text(v.service_name)}</dd>
         <dt>{t("Instansi", "Agency")}</dt>
