@@ -45,8 +45,9 @@ class Period(Counts):
 
     channels: list[ChannelCounts]
     unaddressed_staff_alerts: int = Field(
-        description="Staff alerts (SLA breaches) that reached nobody: the agency has no active "
-        "administrator with an e-mail address; counted among the failed e-mails too"
+        description="Staff alerts (SLA breaches, forwarded complaints) that reached nobody: the "
+        "agency has no active administrator with an e-mail address; counted among the failed "
+        "e-mails too"
     )
 
 

@@ -27,7 +27,7 @@ from tenacity import AsyncRetrying, retry_if_exception, stop_after_delay, wait_e
 
 from mpp_shared import db, idempotency, outbox, topics
 from mpp_shared.contracts import type_of
-from mpp_shared.contracts.applications import SlaBreached
+from mpp_shared.contracts.applications import ComplaintForwarded, ComplaintReplied, SlaBreached
 from mpp_shared.contracts.catalog import LocalizedText
 from mpp_shared.contracts.documents import OutputPinIssued
 from mpp_shared.contracts.identity import OtpRequested
@@ -67,8 +67,13 @@ RETRYABLE = frozenset({TEMPORARY, TECHNICAL})
 SENDING_LEASE = dt.timedelta(minutes=2)
 # Messages being sent at once through one provider.
 SENDS_PER_PROVIDER = 8
-# Events for the agency's staff rather than the citizen.
-STAFF_EVENTS = frozenset({type_of(SlaBreached)})
+# Events the agency's administrators are e-mailed about (the event type's e-mail template is
+# theirs): a missed deadline, and a complaint that is now theirs to answer.
+STAFF_EVENTS = frozenset(
+    {type_of(SlaBreached), type_of(ComplaintForwarded), type_of(ComplaintReplied)}
+)
+# ...and of those, the steps the citizen hears of too, on the channels other than e-mail.
+CITIZEN_TOO = frozenset({type_of(ComplaintForwarded)})
 # The mall's local time, for quiet hours.
 ZONE = ZoneInfo("Asia/Makassar")
 
@@ -86,8 +91,17 @@ async def plan(connection: AsyncConnection, settings: Settings, event: Event) ->
     expires = data.get("expires_at")
     if expires and dt.datetime.fromisoformat(str(expires)) <= _now():
         return 0  # a code that has expired is worth nothing (e.g. replayed from the DLQ)
+    staff = 0
     if event.type in STAFF_EVENTS:
-        return await _plan_for_staff(connection, settings, event)
+        staff = await _plan_for_staff(connection, settings, event)
+        if event.type not in CITIZEN_TOO:
+            return staff
+    return staff + await _plan_for_citizen(connection, settings, event)
+
+
+async def _plan_for_citizen(connection: AsyncConnection, settings: Settings, event: Event) -> int:
+    """Create the messages to the citizen (or phone) an event names; returns how many are new."""
+    data = event.data
     citizen_id = data.get("citizen_id")
     # Contact, choices and push subscriptions in one query rather than three: each query costs
     # about as much CPU to build, send and read, whatever it reads.
@@ -108,6 +122,8 @@ async def plan(connection: AsyncConnection, settings: Settings, event: Event) ->
     now = _now()
     planned = []
     for channel in CHANNELS:
+        if channel == "email" and event.type in STAFF_EVENTS:
+            continue  # that template speaks to the agency's administrators
         address = _address(event, channel, found, chosen, citizen_id, push)
         if address is None:
             continue
@@ -141,9 +157,10 @@ async def plan_waiting(connection: AsyncConnection, settings: Settings, citizen_
 
 
 async def _plan_for_staff(connection: AsyncConnection, settings: Settings, event: Event) -> int:
-    """E-mail the agency's administrators about what needs them (an SLA breach). An agency with
-    no active administrator with an e-mail address gets an e-mail failed for want of one: the
-    command center counts it (`figures`), so an alert that reached nobody does not pass unseen."""
+    """E-mail the agency's administrators about what needs them (an SLA breach, a complaint to
+    answer). An agency with no active administrator with an e-mail address gets an e-mail failed
+    for want of one: the command center counts it (`figures`), so an alert that reached nobody
+    does not pass unseen."""
     planned = []
     sources = await templates.sources(connection, event.type)
     agency = str(event.data.get("agency"))
@@ -177,7 +194,7 @@ UNADDRESSED = ""  # the recipient of a staff alert that had nobody to go to
 
 def _unaddressed(event: Event, agency: str) -> Message:
     """A staff alert's e-mail that had nowhere to go, failed for good as it is made."""
-    reference = event.data.get("tracking_number") or event.subject
+    reference = event.data.get("tracking_number") or event.data.get("tracking_id") or event.subject
     made = _message(
         event=event,
         channel="email",

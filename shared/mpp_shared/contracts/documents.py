@@ -52,6 +52,9 @@ class OutputIssued(Contract):
     verification_code: str
     valid_until: date | None = None
     issued_at: datetime
+    # The public page that checks and downloads it, for the link in the holder's messages
+    # (absent from events of outputs issued before it was carried).
+    verify_url: str | None = None
 
 
 @contract("documents.output.revoked.v1", topic=topics.DOCUMENTS)

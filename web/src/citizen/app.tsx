@@ -148,6 +148,8 @@ export function App() {
           <Route path="/permohonan" component={guarded(Applications)} />
           <Route path="/permohonan/:id" component={guarded(ApplicationPage)} />
           <Route path="/permohonan/:id/survei" component={guarded(Survey)} />
+          {/* The survey's short address, for the link in the "completed" SMS. */}
+          <Route path="/survei/:id" component={guarded(Survey)} />
           <Route path="/kotak-masuk" component={guarded(Inbox)} />
           <Route path="/antrean" component={guarded(Bookings)} />
           <Route path="/antrean/:id" component={guarded(Ticket)} />

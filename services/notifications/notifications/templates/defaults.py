@@ -22,6 +22,8 @@ from mpp_shared.contracts.applications import (
     BookingCreated,
     ComplaintClosed,
     ComplaintFiled,
+    ComplaintForwarded,
+    ComplaintReplied,
     ComplaintResponded,
     RevisionRequested,
     SlaBreached,
@@ -63,6 +65,8 @@ CANCELLED = type_of(ApplicationCancelled)
 BOOKED = type_of(BookingCreated)
 BOOKING_CANCELLED = type_of(BookingCancelled)
 COMPLAINT_FILED = type_of(ComplaintFiled)
+COMPLAINT_FORWARDED = type_of(ComplaintForwarded)
+COMPLAINT_REPLIED = type_of(ComplaintReplied)
 COMPLAINT_RESPONDED = type_of(ComplaintResponded)
 COMPLAINT_CLOSED = type_of(ComplaintClosed)
 OUTPUT_ISSUED = type_of(OutputIssued)
@@ -89,12 +93,12 @@ _OTP_EN = (
 )
 # Links end their sentence without a full stop: some phones take the stop into the link.
 _PIN_ID = (
-    "PIN dokumen {{ event.tracking_number }}: {{ event.pin }}. JANGAN berikan PIN ini kepada "
-    "siapa pun. Unduh: {{ event.verify_url }}"
+    "PIN dokumen {{ event.tracking_number }}: {{ event.pin }}. JANGAN berikan kepada siapa pun. "
+    "Unduh: {{ event.verify_url }}"
 )
 _PIN_EN = (
-    "Document PIN for {{ event.tracking_number }}: {{ event.pin }}. Do NOT share this PIN "
-    "with anyone. Download: {{ event.verify_url }}"
+    "Document PIN for {{ event.tracking_number }}: {{ event.pin }}. Do NOT share it with "
+    "anyone. Download: {{ event.verify_url }}"
 )
 
 DEFAULTS: tuple[Default, ...] = (
@@ -106,10 +110,8 @@ DEFAULTS: tuple[Default, ...] = (
         SUBMITTED,
         "sms",
         # One SMS of 160 characters with the check code in the link: every word counts.
-        id="Permohonan {{ event.tracking_number }} diterima, segera diperiksa petugas. "
-        "Lacak: {{ links.track }}",
-        en="Application {{ event.tracking_number }} received; we will review it soon. "
-        "Track: {{ links.track }}",
+        id="Permohonan {{ event.tracking_number }} diterima. Lacak: {{ links.track }}",
+        en="Application {{ event.tracking_number }} received. Track: {{ links.track }}",
     ),
     Default(
         SUBMITTED,
@@ -175,10 +177,11 @@ DEFAULTS: tuple[Default, ...] = (
     Default(
         REVISION,
         "sms",
+        # The note's beginning: the whole note is in the inbox and the e-mail.
         id="Permohonan {{ event.tracking_number }} perlu diperbaiki: "
-        "{{ event.note|truncate(100) }} Perbaiki di {{ links.app }}",
+        "{{ event.note|truncate(48, leeway=0) }} Perbaiki di {{ links.app }}",
         en="Application {{ event.tracking_number }} needs changes: "
-        "{{ event.note|truncate(100) }} Fix it at {{ links.app }}",
+        "{{ event.note|truncate(48, leeway=0) }} Fix it at {{ links.app }}",
     ),
     Default(
         REVISION,
@@ -195,10 +198,10 @@ DEFAULTS: tuple[Default, ...] = (
         subject_en="Your application needs changes",
         id="Petugas {{ agency.name }} meminta perbaikan permohonan {{ event.tracking_number }}:"
         "\n\n{{ event.note }}\n\nWaktu proses berhenti sampai perbaikan Anda kirim. "
-        "Perbaiki berkas Anda di {{ links.app }}",
+        "Perbaiki berkas Anda di {{ links.application }}",
         en="{{ agency.name }} staff ask you to change application {{ event.tracking_number }}:"
         "\n\n{{ event.note }}\n\nThe processing clock stops until you send the changes. "
-        "Update your documents at {{ links.app }}",
+        "Update your documents at {{ links.application }}",
     ),
     Default(
         REVISION,
@@ -213,7 +216,7 @@ DEFAULTS: tuple[Default, ...] = (
 
             {{ event.note }}
 
-            Perbaiki berkas Anda di {{ links.app }}
+            Perbaiki berkas Anda di {{ links.application }}
             Waktu proses berhenti sampai perbaikan Anda kirim.""")
         + _SIGN_ID,
         en=_body("""
@@ -224,7 +227,7 @@ DEFAULTS: tuple[Default, ...] = (
 
             {{ event.note }}
 
-            Update your documents at {{ links.app }}
+            Update your documents at {{ links.application }}
             The processing clock stops until you send the changes.""")
         + _SIGN_EN,
     ),
@@ -232,12 +235,9 @@ DEFAULTS: tuple[Default, ...] = (
     Default(
         APPROVED,
         "sms",
-        id="Permohonan {{ event.tracking_number }} DISETUJUI. "
-        "{% if event.electronic_output %}Dokumen dikirim lewat tautan."
-        "{% else %}Tunggu kabar pengambilan.{% endif %} Lacak: {{ links.track }}",
-        en="Application {{ event.tracking_number }} APPROVED. "
-        "{% if event.electronic_output %}A document link will follow."
-        "{% else %}We will say when to collect it.{% endif %} Track: {{ links.track }}",
+        # What comes next is in the inbox and the e-mail: an SMS has no room for it.
+        id="Permohonan {{ event.tracking_number }} DISETUJUI. Lacak: {{ links.track }}",
+        en="Application {{ event.tracking_number }} APPROVED. Track: {{ links.track }}",
     ),
     Default(
         APPROVED,
@@ -296,10 +296,10 @@ DEFAULTS: tuple[Default, ...] = (
     Default(
         REJECTED,
         "sms",
-        id="Permohonan {{ event.tracking_number }} DITOLAK: {{ event.reason|truncate(100) }} "
-        "Rincian: {{ links.track }}",
-        en="Application {{ event.tracking_number }} REFUSED: {{ event.reason|truncate(100) }} "
-        "Details: {{ links.track }}",
+        id="Permohonan {{ event.tracking_number }} DITOLAK: "
+        "{{ event.reason|truncate(60, leeway=0) }} Rincian: {{ links.app }}",
+        en="Application {{ event.tracking_number }} REFUSED: "
+        "{{ event.reason|truncate(60, leeway=0) }} Details: {{ links.app }}",
     ),
     Default(
         REJECTED,
@@ -353,10 +353,9 @@ DEFAULTS: tuple[Default, ...] = (
     Default(
         COMPLETED,
         "sms",
-        id="Permohonan {{ event.tracking_number }} SELESAI. Bantu kami lebih baik: "
-        "nilai layanan kami (1 menit) di {{ links.app }}",
-        en="Application {{ event.tracking_number }} COMPLETED. Help us improve: "
-        "rate our service (1 minute) at {{ links.app }}",
+        id="Permohonan {{ event.tracking_number }} SELESAI. Nilai layanan kami: {{ links.survey }}",
+        en="Application {{ event.tracking_number }} COMPLETED. Rate our service: "
+        "{{ links.survey }}",
     ),
     Default(
         COMPLETED,
@@ -372,9 +371,9 @@ DEFAULTS: tuple[Default, ...] = (
         subject_id="Permohonan selesai",
         subject_en="Application completed",
         id="Permohonan {{ service.name }} Anda ({{ event.tracking_number }}) selesai. "
-        "Mohon luangkan 1 menit untuk menilai layanan kami: {{ links.app }}",
+        "Mohon luangkan 1 menit untuk menilai layanan kami: {{ links.survey }}",
         en="Your {{ service.name }} application ({{ event.tracking_number }}) is complete. "
-        "Please take 1 minute to rate our service: {{ links.app }}",
+        "Please take 1 minute to rate our service: {{ links.survey }}",
     ),
     Default(
         COMPLETED,
@@ -386,11 +385,11 @@ DEFAULTS: tuple[Default, ...] = (
 
             Permohonan {{ service.name }} Anda ({{ event.tracking_number }}) telah selesai.
             {% if event.electronic_output %}
-            Dokumen elektronik Anda dapat diunduh di {{ links.app }}
+            Dokumen elektronik Anda dapat diunduh di {{ links.application }}
             {% endif %}
 
             Bagaimana pelayanan kami? Mohon luangkan 1 menit untuk mengisi survei kepuasan:
-            {{ links.app }}
+            {{ links.survey }}
             Penilaian Anda membantu {{ agency.name }} melayani lebih baik.""")
         + _SIGN_ID,
         en=_body("""
@@ -398,11 +397,11 @@ DEFAULTS: tuple[Default, ...] = (
 
             Your {{ service.name }} application ({{ event.tracking_number }}) is complete.
             {% if event.electronic_output %}
-            Download your electronic document at {{ links.app }}
+            Download your electronic document at {{ links.application }}
             {% endif %}
 
             How did we do? Please take 1 minute to fill in the satisfaction survey:
-            {{ links.app }}
+            {{ links.survey }}
             Your rating helps {{ agency.name }} serve you better.""")
         + _SIGN_EN,
     ),
@@ -584,7 +583,8 @@ DEFAULTS: tuple[Default, ...] = (
             {{ event.tracking_id }}.
 
             Kami periksa dan teruskan ke instansi terkait{% if event.due_at %} paling lambat
-            {{ event.due_at|tanggal }}{% endif %}. Ikuti perkembangannya di {{ links.app }}""")
+            {{ event.due_at|tanggal }}{% endif %}.
+            Ikuti perkembangannya di {{ links.complaint }}""")
         + _SIGN_ID,
         en=_body("""
             Dear {{ recipient.name }},
@@ -592,7 +592,77 @@ DEFAULTS: tuple[Default, ...] = (
             Thank you for your complaint. It was recorded as {{ event.tracking_id }}.
 
             We will check it and pass it to the agency concerned{% if event.due_at %} by
-            {{ event.due_at|date_en }}{% endif %}. Follow it at {{ links.app }}""")
+            {{ event.due_at|date_en }}{% endif %}. Follow it at {{ links.complaint }}""")
+        + _SIGN_EN,
+    ),
+    # Forwarded: the citizen reads it in the inbox; the e-mail is the agency's administrators'.
+    Default(
+        COMPLAINT_FORWARDED,
+        "inbox",
+        subject_id="Pengaduan {{ event.tracking_id }} diteruskan",
+        subject_en="Complaint {{ event.tracking_id }} forwarded",
+        id="Pengaduan {{ event.tracking_id }} sudah diverifikasi dan diteruskan ke "
+        "{{ agency.name or 'instansi terkait' }}"
+        "{% if event.due_at %}, yang wajib menanggapi paling lambat "
+        "{{ event.due_at|tanggal }}{% endif %}. Ikuti perkembangannya di {{ links.complaint }}",
+        en="Complaint {{ event.tracking_id }} was verified and forwarded to "
+        "{{ agency.name or 'the agency concerned' }}"
+        "{% if event.due_at %}, which must answer by {{ event.due_at|date_en }}{% endif %}. "
+        "Follow it at {{ links.complaint }}",
+    ),
+    Default(
+        COMPLAINT_FORWARDED,
+        "email",
+        subject_id="Pengaduan {{ event.tracking_id }} menunggu tanggapan Anda",
+        subject_en="Complaint {{ event.tracking_id }} awaits your answer",
+        id=_body("""
+            Yth. {{ recipient.name }},
+
+            Pengaduan {{ event.tracking_id }} telah diverifikasi MPP dan diteruskan ke
+            {{ agency.name or event.agency }}.
+            {% if event.due_at %}
+            Mohon tanggapi paling lambat {{ event.due_at|tanggal }} {{ event.due_at|jam }}
+            (5 hari kerja, SP4N-LAPOR!).
+            {% endif %}
+
+            Pelapor melihat setiap langkah penanganannya.""")
+        + _SIGN_ID,
+        en=_body("""
+            Dear {{ recipient.name }},
+
+            Complaint {{ event.tracking_id }} was verified by the mall and forwarded to
+            {{ agency.name or event.agency }}.
+            {% if event.due_at %}
+            Please answer it by {{ event.due_at|date_en }} {{ event.due_at|time_en }}
+            (5 working days, SP4N-LAPOR!).
+            {% endif %}
+
+            The citizen sees each step of its handling.""")
+        + _SIGN_EN,
+    ),
+    # The citizen replied to the answer: it is the agency's to answer again.
+    Default(
+        COMPLAINT_REPLIED,
+        "email",
+        subject_id="Pelapor membalas pengaduan {{ event.tracking_id }}",
+        subject_en="The citizen replied on complaint {{ event.tracking_id }}",
+        id=_body("""
+            Yth. {{ recipient.name }},
+
+            Pelapor membalas tanggapan {{ agency.name or event.agency }} atas pengaduan
+            {{ event.tracking_id }}.
+            {% if event.due_at %}
+            Mohon tanggapi lagi paling lambat {{ event.due_at|tanggal }} {{ event.due_at|jam }}.
+            {% endif %}""")
+        + _SIGN_ID,
+        en=_body("""
+            Dear {{ recipient.name }},
+
+            The citizen replied to the answer of {{ agency.name or event.agency }} on complaint
+            {{ event.tracking_id }}.
+            {% if event.due_at %}
+            Please answer again by {{ event.due_at|date_en }} {{ event.due_at|time_en }}.
+            {% endif %}""")
         + _SIGN_EN,
     ),
     Default(
@@ -602,10 +672,10 @@ DEFAULTS: tuple[Default, ...] = (
         subject_en="Complaint {{ event.tracking_id }} answered",
         id="{{ agency.name or 'Instansi terkait' }} telah "
         "menanggapi pengaduan {{ event.tracking_id }}. Tanpa balasan, pengaduan ditutup otomatis "
-        "setelah 10 hari kerja. Baca tanggapannya dan balas bila perlu: {{ links.app }}",
+        "setelah 10 hari kerja. Baca tanggapannya dan balas bila perlu: {{ links.complaint }}",
         en="{{ agency.name or 'The agency' }} answered "
         "complaint {{ event.tracking_id }}. Without a reply it closes after 10 working days. "
-        "Read the answer and reply if needed: {{ links.app }}",
+        "Read the answer and reply if needed: {{ links.complaint }}",
     ),
     Default(
         COMPLAINT_RESPONDED,
@@ -618,7 +688,7 @@ DEFAULTS: tuple[Default, ...] = (
             {{ agency.name or "Instansi terkait" }} telah menanggapi pengaduan Anda
             ({{ event.tracking_id }}).
 
-            Baca tanggapannya dan balas bila perlu di {{ links.app }}
+            Baca tanggapannya dan balas bila perlu di {{ links.complaint }}
             Tanpa balasan, pengaduan ditutup otomatis setelah 10 hari kerja.""")
         + _SIGN_ID,
         en=_body("""
@@ -626,7 +696,7 @@ DEFAULTS: tuple[Default, ...] = (
 
             {{ agency.name or "The agency" }} answered your complaint ({{ event.tracking_id }}).
 
-            Read the answer and reply if needed at {{ links.app }}
+            Read the answer and reply if needed at {{ links.complaint }}
             Without a reply the complaint closes after 10 working days.""")
         + _SIGN_EN,
     ),
@@ -653,7 +723,7 @@ DEFAULTS: tuple[Default, ...] = (
             {% if event.automatic %}
             Pengaduan ditutup otomatis karena tidak ada balasan dalam 10 hari kerja.
             {% endif %}
-            Riwayatnya tetap dapat Anda baca di {{ links.app }}
+            Riwayatnya tetap dapat Anda baca di {{ links.complaint }}
 
             Terima kasih telah membantu kami memperbaiki layanan.""")
         + _SIGN_ID,
@@ -664,7 +734,7 @@ DEFAULTS: tuple[Default, ...] = (
             {% if event.automatic %}
             It closed automatically as there was no reply within 10 working days.
             {% endif %}
-            You can still read its history at {{ links.app }}
+            You can still read its history at {{ links.complaint }}
 
             Thank you for helping us improve our services.""")
         + _SIGN_EN,

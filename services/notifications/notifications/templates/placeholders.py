@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 import types
+import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -30,6 +31,9 @@ FIXED: frozenset[str] = frozenset(
         "service.name",
         "agency.name",
         "links.app",
+        "links.application",
+        "links.complaint",
+        "links.survey",
         "links.track",
         "links.verify",
         "mall.name",
@@ -317,6 +321,48 @@ def environment() -> Sandbox:
     return env
 
 
+# --- SMS text ----------------------------------------------------------------------------------
+
+# GSM 03.38: its basic set goes 160 characters to an SMS; its extension costs two each. One
+# character outside them sends the whole SMS as UCS-2, 70 characters a message.
+GSM_7 = frozenset(
+    "@£$¥èéùìòÇ\nØø\rÅåΔ_ΦΓΛΩΠΨΣΘΞÆæßÉ !\"#¤%&'()*+,-./0123456789:;<=>?¡ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+    "ÄÖÑÜ§¿abcdefghijklmnopqrstuvwxyzäöñüà"
+)
+GSM_7_EXTENSION = frozenset("^{}\\[~]|€\f")
+# What phones and word processors type that GSM 03.38 lacks, as the nearest it has.
+_LOOKALIKES = str.maketrans(
+    {
+        "\u2018": "'",
+        "\u2019": "'",
+        "\u201a": "'",
+        "\u201c": '"',
+        "\u201d": '"',
+        "\u201e": '"',
+        "\u2013": "-",
+        "\u2014": "-",
+        "\u2212": "-",
+        "\u2022": "-",
+        "\u2026": "...",
+        "\u00a0": " ",
+        "\t": " ",
+    }
+)
+
+
+def gsm_7(text: str) -> str:
+    """An SMS's text in GSM 03.38, so that it goes 160 characters a message: typographic quotes,
+    dashes and accented letters as the nearest it has, anything else (an emoji) as `?`."""
+    kept = []
+    for character in text.translate(_LOOKALIKES):
+        if character in GSM_7 or character in GSM_7_EXTENSION:
+            kept.append(character)
+            continue
+        bare = unicodedata.normalize("NFKD", character).encode("ascii", "ignore").decode()
+        kept.append(bare if bare and set(bare) <= GSM_7 else "?")
+    return "".join(kept)
+
+
 # --- sample contexts ---------------------------------------------------------------------------
 
 SAMPLE_MOMENT = datetime(2026, 11, 27, 2, 30, tzinfo=UTC)  # a Friday, 10.30 WITA
@@ -338,7 +384,7 @@ SAMPLE_VALUES: dict[str, Any] = {
     "email": "andi.baso@example.com",
     "name": "Andi Baso",
     "verification_code": "V7K2-9QXM-4HPD",
-    "verify_url": f"{BASE_URL}/verifikasi/V7K2-9QXM-4HPD",
+    "verify_url": f"{BASE_URL}/verify/V7K2-9QXM-4HPD",
     "ticket_code": "A1-0830-K7QX",
     "counter": "A1",
     "service_version": 3,
@@ -379,10 +425,36 @@ def verify_link(base_url: str, event: Mapping[str, Any]) -> str:
     return f"{base_url}/verify/{code}" if code else ""
 
 
+def application_link(base_url: str, event: Mapping[str, Any]) -> str:
+    """`links.application`: the application's own page in the citizen app (after signing in),
+    where its notes, documents and output are; empty for an event about no application."""
+    return f"{base_url}/permohonan/{event['application_id']}" if _of_application(event) else ""
+
+
+def survey_link(base_url: str, event: Mapping[str, Any]) -> str:
+    """`links.survey`: the satisfaction survey of the event's application (after signing in), on
+    the short path an SMS has room for; empty for an event about no application."""
+    return f"{base_url}/survei/{event['application_id']}" if _of_application(event) else ""
+
+
+def complaint_link(base_url: str, event: Mapping[str, Any]) -> str:
+    """`links.complaint`: the complaint's own page in the citizen app (after signing in), with
+    each of its steps; empty for an event about no complaint."""
+    return f"{base_url}/pengaduan/{event['complaint_id']}" if event.get("complaint_id") else ""
+
+
+def _of_application(event: Mapping[str, Any]) -> bool:
+    """An event about an application (not a complaint or booking that may name one)."""
+    return bool(event.get("application_id") and event.get("tracking_number"))
+
+
 def links(base_url: str, event: Mapping[str, Any]) -> dict[str, str]:
     """`links.*`, as every message's context has them."""
     return {
         "app": f"{base_url}/",
+        "application": application_link(base_url, event),
+        "complaint": complaint_link(base_url, event),
+        "survey": survey_link(base_url, event),
         "track": track_link(base_url, event),
         "verify": verify_link(base_url, event),
     }

@@ -78,7 +78,7 @@ async def render(
         found = await store.find(connection, store.template_id(event_type, channel, lang))
         if found is not None:
             break
-    return _rendered(found, context)
+    return _rendered(found, context, channel)
 
 
 async def sources(connection: AsyncConnection, event_type: str) -> Sources:
@@ -92,18 +92,22 @@ def render_from(
     """As `render`, from the templates `sources` read: planning an event's messages reads them
     once for all its channels (a query per channel was a fifth of the consumer's CPU)."""
     ids = (store.template_id(event_type, channel, lang) for lang in (language, FALLBACK_LANGUAGE))
-    return _rendered(next((found[i] for i in ids if i in found), None), context)
+    return _rendered(next((found[i] for i in ids if i in found), None), context, channel)
 
 
-def _rendered(found: Any, context: dict[str, Any]) -> Rendered | None:
-    """A found template (`id`, `version`, `subject`, `text`) rendered, or None."""
+def _rendered(found: Any, context: dict[str, Any], channel: str) -> Rendered | None:
+    """A found template (`id`, `version`, `subject`, `text`) rendered, or None; an SMS in
+    GSM 03.38 whatever the officer's note holds (a curly quote would triple its cost)."""
     if found is None:
         return None
     try:
-        return _render(found.subject, found.text, context, found.version)
+        rendered = _render(found.subject, found.text, context, found.version)
     except Exception:
         log.exception("template %s v%s failed to render", found.id, found.version)
         return None
+    if channel == "sms":
+        return rendered.model_copy(update={"text": placeholders.gsm_7(rendered.text)})
+    return rendered
 
 
 # --- checks ------------------------------------------------------------------------------------

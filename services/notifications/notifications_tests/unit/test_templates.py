@@ -375,12 +375,15 @@ WANTED = {
     "applications.booking.created.v1": {"email", "sms", "inbox"},
     "applications.booking.cancelled.v1": {"email", "sms", "inbox"},
     "applications.complaint.filed.v1": {"email", "inbox"},
+    # The e-mail for the agency's administrators, the inbox for the citizen.
+    "applications.complaint.forwarded.v1": {"email", "inbox"},
     "applications.complaint.responded.v1": {"email", "inbox"},
     "applications.complaint.closed.v1": {"email", "inbox"},
     "documents.output.issued.v1": {"email", "inbox"},
     "documents.output.pin_issued.v1": {"sms", "email", "whatsapp"},
     # For the agency's administrators, not the citizen.
     "applications.application.sla_breached.v1": {"email"},
+    "applications.complaint.replied.v1": {"email"},
 }
 
 
@@ -426,12 +429,16 @@ def test_every_default_is_valid_and_renders_in_its_language(
 @pytest.mark.parametrize("language", ["id", "en"])
 def test_the_issued_output_email_links_to_its_verification_page(language: str) -> None:
     event = placeholders.sample_event(OUTPUT_ISSUED)
-    assert "verify_url" not in event, "the issued event carries the code, not the link"
+    page = f"{placeholders.BASE_URL}/verify/{event['verification_code']}"
+    assert event["verify_url"] == page, "the issued event carries its verification page"
     [(subject, text)] = [
         (d[3], d[4]) for d in defaults.each() if d[:3] == (OUTPUT_ISSUED, "email", language)
     ]
     context = placeholders.sample_context(OUTPUT_ISSUED, language=language, event=event)
-    page = f"{placeholders.BASE_URL}/verify/{event['verification_code']}"
+    assert page in service._render(subject, text, context, 1).text
+    # An event of an output issued before it carried the page: the page made from the code.
+    older = {k: v for k, v in event.items() if k != "verify_url"}
+    context = placeholders.sample_context(OUTPUT_ISSUED, language=language, event=older)
     assert page in service._render(subject, text, context, 1).text
 
 

@@ -175,6 +175,49 @@ export function NewComplaint() {
 
 // ---- one complaint ---------------------------------------------------------------------------
 
+type StepState = "done" | "now" | "next" | "skipped";
+
+/** The four steps every complaint takes, each done (and when), under way, still to come, or not
+ * taken (closed before it); a reply sends it back to the agency's answer. */
+function steps(c: Complaint, agency: string): { label: string; state: StepState; at?: string }[] {
+  const last = (action: string) => [...c.timeline].reverse().find((line) => line.action.code === action)?.at;
+  const code = c.state.code;
+  const forwardedAt = last("forward");
+  // After a reply the answer is owed again: the earlier one no longer ends the step.
+  const answeredAt = code === "forwarded" ? undefined : last("respond");
+  const closed = code === "closed";
+  const state = (at: string | undefined, now: boolean): StepState => (at ? "done" : closed ? "skipped" : now ? "now" : "next");
+  return [
+    { label: t("Pengaduan diajukan", "Complaint filed"), state: "done", at: c.filed_at },
+    { label: t(`Diverifikasi MPP dan diteruskan ke ${agency}`, `Verified by the mall and forwarded to ${agency}`), state: state(forwardedAt, code === "received"), at: forwardedAt },
+    { label: t("Ditanggapi instansi", "Answered by the agency"), state: state(answeredAt, code === "forwarded"), at: answeredAt },
+    { label: t("Pengaduan ditutup", "Complaint closed"), state: state(c.closed_at ?? undefined, code === "responded"), at: c.closed_at ?? undefined },
+  ];
+}
+
+const STEP_NOTE: Record<StepState, [string, string]> = {
+  done: ["Selesai", "Done"],
+  now: ["Sedang berjalan", "In progress"],
+  next: ["Berikutnya", "Still to come"],
+  skipped: ["Tidak dilalui", "Not taken"],
+};
+
+function Steps({ complaint, agency }: { complaint: Complaint; agency: string }) {
+  return (
+    <ol class="steps" aria-label={t("Tahapan pengaduan", "The complaint's steps")}>
+      {steps(complaint, agency).map((step) => (
+        <li key={step.label} class={step.state} aria-current={step.state === "now" ? "step" : undefined}>
+          <strong>{step.label}</strong>
+          <span class="step-note">
+            {t(...STEP_NOTE[step.state])}
+            {step.state === "done" && step.at && <> · {dateTime(step.at)}</>}
+          </span>
+        </li>
+      ))}
+    </ol>
+  );
+}
+
 const WHO: Record<string, [string, string]> = {
   citizen: ["Anda", "You"],
   officer: ["Instansi", "Agency"],
@@ -248,6 +291,8 @@ export function ComplaintPage({ id }: { id: string }) {
           </>
         )}
       </dl>
+      <h2>{t("Tahapan", "Steps")}</h2>
+      <Steps complaint={c} agency={agency ? loc(agency.name) : c.agency || t("instansi terkait", "the agency concerned")} />
       <h2>{t("Uraian", "Description")}</h2>
       <p class="message">{c.description}</p>
       <ComplaintActions complaint={c} onDone={changed} />

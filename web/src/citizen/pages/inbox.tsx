@@ -7,6 +7,24 @@ import { api } from "../session";
 
 type Item = Schemas["InboxItem"];
 
+// A link in a message, without the stop or bracket that may follow it in the sentence.
+const LINK = /https?:\/\/[^\s<>"]+[^\s<>".,;:!?)]/g;
+
+/** A message's text with its links made links: those to this app open here, as its pages. */
+function Linked({ text }: { text: string }) {
+  const parts: (string | { href: string; label: string })[] = [];
+  let from = 0;
+  for (const found of text.matchAll(LINK)) {
+    parts.push(text.slice(from, found.index));
+    const url = new URL(found[0]);
+    const href = url.origin === location.origin ? `${url.pathname}${url.search}` : found[0];
+    parts.push({ href, label: found[0] });
+    from = (found.index ?? 0) + found[0].length;
+  }
+  parts.push(text.slice(from));
+  return <>{parts.map((part, i) => (typeof part === "string" ? part : <a key={i} href={part.href}>{part.label}</a>))}</>;
+}
+
 export function Inbox() {
   const first = usePaged<Item, Schemas["NotificationsInbox"]>((cursor) => ok(api.GET("/api/v1/notifications", { params: { query: { limit: 20, cursor } } })), []);
   const { items, setItems } = first;
@@ -41,7 +59,9 @@ export function Inbox() {
                   {dateTime(item.created_at)}
                 </time>
               </summary>
-              <p class="message">{item.text}</p>
+              <p class="message">
+                <Linked text={item.text} />
+              </p>
             </details>
           </li>
         ))}

@@ -102,8 +102,8 @@ export function Deliveries({ figures, error }: { figures: DeliveryFigures | null
               {d.today.unaddressed_staff_alerts > 0 && (
                 <p class="bad-text" role="status">
                   {t(
-                    `${number(d.today.unaddressed_staff_alerts)} peringatan tenggat tidak sampai ke siapa pun: instansinya tidak punya admin aktif dengan alamat e-mail.`,
-                    `${number(d.today.unaddressed_staff_alerts)} deadline alerts reached nobody: their agency has no active administrator with an e-mail address.`,
+                    `${number(d.today.unaddressed_staff_alerts)} peringatan untuk instansi (tenggat terlewati, pengaduan diteruskan) tidak sampai ke siapa pun: instansinya tidak punya admin aktif dengan alamat e-mail.`,
+                    `${number(d.today.unaddressed_staff_alerts)} alerts to agencies (missed deadlines, forwarded complaints) reached nobody: their agency has no active administrator with an e-mail address.`,
                   )}
                 </p>
               )}
