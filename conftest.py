@@ -16,6 +16,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if "e2e" in parts:
             item.add_marker(pytest.mark.e2e)
             # The first test also waits for the platform: the catalog seeded, five processes up.
-            item.add_marker(pytest.mark.timeout(360))
+            # A module that knows it runs longer (the fault suite, the soak) says so itself.
+            if item.get_closest_marker("timeout") is None:
+                item.add_marker(pytest.mark.timeout(360))
         elif "integration" in parts:
             item.add_marker(pytest.mark.integration)

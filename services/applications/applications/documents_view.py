@@ -9,7 +9,8 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy import Column, Table, Text, bindparam, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_exponential
 
 from applications.store import metadata
 from mpp_shared.contracts.documents import DocumentDeleted, DocumentRejected, DocumentUploaded
@@ -55,6 +56,33 @@ async def documents(connection: AsyncConnection, ids: list[str]) -> dict[str, Kn
         return {}
     found = await connection.execute(_KNOWN, {"ids": list(set(ids))})
     return {row.document_id: KnownDocument.model_validate(row._mapping) for row in found}
+
+
+# Right after an upload, the documents service's event saying the document passed its checks may
+# still be on its way here (a few hundred milliseconds; seconds under load). A submission naming
+# such a document waits for it this long, rather than refusing a document the citizen has just
+# uploaded and making the phone guess whether to try again.
+WAIT_FOR_UPLOADS_SECONDS = 4.0
+
+
+async def wait_until_known(
+    engine: AsyncEngine, ids: list[str], *, seconds: float = WAIT_FOR_UPLOADS_SECONDS
+) -> None:
+    """Return once every document of `ids` is known here, or after `seconds` (what is still
+    unknown then is refused by the submission's own checks)."""
+    if not ids:
+        return
+
+    async def unknown() -> bool:
+        async with engine.connect() as connection:
+            return len(await documents(connection, ids)) < len(set(ids))
+
+    await AsyncRetrying(
+        stop=stop_after_delay(seconds),
+        wait=wait_exponential(multiplier=0.05, max=0.5),
+        retry=retry_if_result(bool),
+        retry_error_callback=lambda state: None,
+    )(unknown)
 
 
 async def _unless_deleted(connection: AsyncConnection, **values: str | None) -> None:

@@ -20,6 +20,7 @@ from catalog.models import (
     ServiceSummary,
 )
 from catalog.search_cache import SearchCache
+from catalog.settings import Settings
 from mpp_shared import etags, pagination
 from mpp_shared.auth import Principal, require
 from mpp_shared.etags import IfMatch, IfNoneMatch
@@ -54,9 +55,13 @@ def _search(request: Request) -> SearchCache:
 
 
 @router.get("/categories")
-async def list_categories() -> list[CategoryView]:
-    """List the service categories with their labels."""
-    return [CategoryView(code=code, label=label) for code, label in CATEGORY_LABELS.items()]
+async def list_categories(rt: RuntimeDep, request: Request) -> list[CategoryView]:
+    """List the service categories with their labels and how many published services each has."""
+    counts = await _search(request).category_counts(rt.engine)
+    return [
+        CategoryView(code=code, label=label, services=counts.get(code, 0))
+        for code, label in CATEGORY_LABELS.items()
+    ]
 
 
 @router.get("/agencies")
@@ -142,6 +147,25 @@ async def list_services(
             rt.engine, query=q, filters=filters, limit=limit, cursor=cursor
         )
     return await _search(request).listing(rt.engine, filters=filters, limit=limit, cursor=cursor)
+
+
+@router.get("/popular")
+async def popular_services(
+    rt: RuntimeDep,
+    request: Request,
+    response: Response,
+    limit: Annotated[int, Query(ge=1, le=20)] = 8,
+) -> list[ServiceSummary]:
+    """What the home shows first: the published services with the most applications in the
+    last days (`popular_days`), then the mall's featured ones (`featured_services`)."""
+    settings: Settings = rt.settings  # type: ignore[assignment]
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return await _search(request).popular(
+        rt.engine,
+        days=settings.popular_days,
+        featured=settings.featured_services,
+        limit=limit,
+    )
 
 
 @router.get("/services/{id_or_slug}", response_model=Service)

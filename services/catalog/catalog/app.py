@@ -7,19 +7,25 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from catalog import api
+from catalog import api, consumers
 from catalog.search_cache import SearchCache
 from catalog.settings import Settings
 from mpp_shared import runtime, web
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
-    """The catalog's API; the lifespan opens its store and starts its outbox relay."""
+    """The catalog's API; the lifespan opens its store, starts its outbox relay and counts the
+    applications each service receives."""
     settings = settings or Settings()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with runtime.run(settings, migrations="catalog.migrations") as running:
+        async with runtime.run(
+            settings,
+            migrations="catalog.migrations",
+            consumes=consumers.CONSUMED,
+            handlers=consumers.handlers(),
+        ) as running:
             app.state.runtime = running
             yield
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
+import json
 import math
 import time
+from collections import Counter
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -79,7 +82,7 @@ class SearchCache:
                 services = [service_view(r) for r in records]
                 # Stemming is CPU work: build off the event loop.
                 self.index = await asyncio.to_thread(SearchIndex, services, agencies)
-                self.services = sorted(services, key=lambda s: s.id)
+                self.services = sorted(services, key=_alphabetical)
                 # The pages as JSON, made once per generation instead of once per request.
                 self._pages = {}
                 for found in services:
@@ -100,13 +103,41 @@ class SearchCache:
     async def listing(
         self, engine: AsyncEngine, *, filters: dict[str, Any], limit: int, cursor: str | None
     ) -> pagination.Page[ServiceSummary]:
-        """One page of published services in id order, filtered."""
-        after = pagination.decode_cursor(cursor) or ""
+        """One page of published services from A to Z (by their Indonesian name), filtered."""
+        after = _after(pagination.decode_cursor(cursor))
         await self.current(engine)
-        chosen = [s for s in self.services if s.id > after and _passes(s, filters)]
+        chosen = [
+            s
+            for s in self.services
+            if (after is None or _alphabetical(s) > after) and _passes(s, filters)
+        ]
         return pagination.page(
-            [summary(s) for s in chosen[: limit + 1]], limit=limit, key=lambda s: s.id
+            [summary(s) for s in chosen[: limit + 1]],
+            limit=limit,
+            key=lambda s: json.dumps(_alphabetical(s)),
         )
+
+    async def category_counts(self, engine: AsyncEngine) -> dict[str, int]:
+        """How many published services each category has."""
+        await self.current(engine)
+        return dict(Counter(str(s.category) for s in self.services))
+
+    async def popular(
+        self, engine: AsyncEngine, *, days: int, featured: list[str], limit: int
+    ) -> list[ServiceSummary]:
+        """The published services citizens applied to most in the last `days`, most first,
+        then the `featured` ones (by slug) in their order, `limit` in all."""
+        await self.current(engine)
+        since = dt.datetime.now(dt.UTC).date() - dt.timedelta(days=days)
+        async with engine.connect() as connection:
+            ids = await store.most_applied(connection, since=since, limit=limit)
+        by_key = {s.id: s for s in self.services} | {s.slug: s for s in self.services}
+        chosen: dict[str, Service] = {}
+        for key in [*ids, *featured]:
+            found = by_key.get(key)
+            if found is not None and len(chosen) < limit:
+                chosen.setdefault(found.id, found)
+        return [summary(s) for s in chosen.values()]
 
     async def page(
         self,
@@ -132,6 +163,24 @@ class SearchCache:
         more = offset + limit < len(hits)
         next_cursor = pagination.encode_cursor(f"@{offset + limit}") if more else None
         return pagination.Page[ServiceSummary](items=items, next_cursor=next_cursor)
+
+
+def _alphabetical(found: Service | ServiceSummary) -> tuple[str, str]:
+    """The order of lists: by the Indonesian name, as people look for it, then by id."""
+    return (found.name.id.casefold(), found.id)
+
+
+def _after(decoded: str | None) -> tuple[str, str] | None:
+    """Where a listing cursor resumes; one this list did not hand out is a 400 problem."""
+    if decoded is None:
+        return None
+    try:
+        name, service_id = json.loads(decoded)
+    except (ValueError, TypeError):
+        raise pagination.invalid_cursor() from None
+    if not isinstance(name, str) or not isinstance(service_id, str):
+        raise pagination.invalid_cursor()
+    return (name, service_id)
 
 
 def _passes(found: Service, filters: dict[str, Any]) -> bool:

@@ -18,12 +18,14 @@ from sqlalchemy import (
     BigInteger,
     CheckConstraint,
     Column,
+    Date,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     Table,
     Text,
+    func,
     or_,
     select,
     update,
@@ -31,7 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from mpp_shared import db, outbox, pagination
+from mpp_shared import db, inbox, outbox, pagination
 from mpp_shared.db import VersionConflict
 from mpp_shared.events import Event
 
@@ -39,6 +41,7 @@ Connection = AsyncConnection
 
 metadata = db.metadata()
 outbox.table(metadata)
+inbox.table(metadata)
 
 agencies = Table(
     "agencies",
@@ -79,6 +82,17 @@ service_versions = Table(
     Column("version", Integer, primary_key=True),
     Column("snapshot", JSONB, nullable=False),
     Column("published_at", DateTime(timezone=True), nullable=False),
+)
+
+# How many applications each service received a day, from applications' `submitted` events: what
+# the citizen app's home puts first. The rows of a year are a few tens of thousands.
+demand = Table(
+    "demand",
+    metadata,
+    Column("service_id", Text, primary_key=True),
+    Column("day", Date, primary_key=True),
+    Column("applications", Integer, nullable=False),
+    Index("ix_demand_day", "day"),
 )
 
 catalog_state = Table(
@@ -268,6 +282,30 @@ async def published_slugs(connection: Connection, *, agency: str, channel: str) 
         .order_by(services.c.slug)
     )
     return list(rows.scalars())
+
+
+async def count_application(connection: Connection, *, service_id: str, day: dt.date) -> None:
+    """One more application to `service_id` on `day`."""
+    added = insert(demand).values(service_id=service_id, day=day, applications=1)
+    await connection.execute(
+        added.on_conflict_do_update(
+            index_elements=[demand.c.service_id, demand.c.day],
+            set_={"applications": demand.c.applications + 1},
+        )
+    )
+
+
+async def most_applied(connection: Connection, *, since: dt.date, limit: int) -> list[str]:
+    """The ids of the services with the most applications from `since` on, most first."""
+    total = func.sum(demand.c.applications)
+    rows = await connection.execute(
+        select(demand.c.service_id)
+        .where(demand.c.day >= since)
+        .group_by(demand.c.service_id)
+        .order_by(total.desc(), demand.c.service_id)
+        .limit(limit)
+    )
+    return [row.service_id for row in rows]
 
 
 async def save_version(connection: Connection, record: VersionRecord) -> None:

@@ -28,7 +28,7 @@ export type Draft = {
   files: Record<string, DraftFile[]>;
   state: "editing" | "queued" | "sending" | "sent" | "failed";
   error?: string;
-  errors?: { field: string; message: string }[];
+  errors?: { field: string; message: string; label?: string }[];
   application_id?: string;
   tracking_number?: string;
   check_code?: string;
@@ -183,23 +183,9 @@ async function send(draft: Draft): Promise<Application> {
 }
 
 async function submitWithRetry(draft: Draft, body: Schemas["Submission"]): Promise<Application> {
-  // The same key makes the retries safe.
-  return untilDocumentsKnown(() => ok(api.POST("/api/v1/applications", { body, params: { header: { "Idempotency-Key": draft.key } } })));
-}
-
-/** Retry a call the applications service refuses only because a document checked a moment ago
- * has not reached it yet (422 on `documents.*` alone). */
-export async function untilDocumentsKnown<T>(call: () => Promise<T>): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (error) {
-      const documentsOnly =
-        error instanceof ApiError && error.status === 422 && error.errors.length > 0 && error.errors.every((e) => e.field.startsWith("documents."));
-      if (!documentsOnly || attempt >= 15) throw error;
-      await sleep(1000);
-    }
-  }
+  // The same key makes a retry (after a lost answer) safe; a document uploaded a moment ago is
+  // waited for by the service, not refused.
+  return ok(api.POST("/api/v1/applications", { body, params: { header: { "Idempotency-Key": draft.key } } }));
 }
 
 // ---- the outbox: queued drafts go out when the phone is online ---------------------------------

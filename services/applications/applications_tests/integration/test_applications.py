@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import secrets
 from collections.abc import Callable
 from typing import Any
 
@@ -18,6 +19,8 @@ from applications import store
 from applications.models import StoredApplication
 from applications.settings import Settings
 from applications.workdays import WorkingCalendar
+from mpp_shared import events, topics
+from mpp_shared.contracts.documents import DocumentUploaded
 from mpp_shared.testing import KAFKA, Tokens, read_topic
 
 from ..conftest import AGENCY, catalog_event, published_service, review_workflow
@@ -115,14 +118,18 @@ async def test_a_form_failing_its_schema_names_every_field_and_missing_documents
         "documents.surat_lahir",
     }
     assert fields["form.child_name"] == "Wajib diisi."
-    assert "Surat keterangan lahir" in fields["documents.surat_lahir"]
+    labels = {e["field"]: e.get("label") for e in response.json()["errors"]}
+    assert labels["documents.surat_lahir"] == "Surat keterangan lahir"
+    assert fields["documents.surat_lahir"] == "Dokumen ini wajib diunggah."
     english = await applications.post(
         "/api/v1/applications",
         json={"service": service.slug, "form": {}},
         headers=tokens.headers("citizen", subject="citizen-b") | {"Accept-Language": "en"},
     )
     messages = {e["field"]: e["message"] for e in english.json()["errors"]}
-    assert messages["documents.surat_lahir"] == "Required document: Birth letter."
+    assert messages["documents.surat_lahir"] == "This document is required."
+    labels = {e["field"]: e.get("label") for e in english.json()["errors"]}
+    assert labels["documents.surat_lahir"] == "Birth letter"
 
 
 async def test_documents_must_be_the_citizens_own_and_checked(
@@ -144,6 +151,47 @@ async def test_documents_must_be_the_citizens_own_and_checked(
     )
     assert response.status_code == 422
     assert [e["field"] for e in response.json()["errors"]] == ["documents.surat_lahir"] * 2
+
+
+async def test_a_document_checked_a_moment_ago_is_waited_for_not_refused(
+    applications: httpx.AsyncClient, tokens: Tokens, publish_service: Callable[..., Any]
+) -> None:
+    """The citizen uploads and submits at once: the documents service's event that the upload
+    passed its checks reaches this service only while the submission is being handled."""
+    service = await publish_service()
+    document_id = f"doc-{secrets.token_hex(6)}"  # what the upload answered the phone
+    runner = applications.app.state.runtime.consumer  # type: ignore[attr-defined]
+
+    async def checked_a_moment_later() -> None:
+        await asyncio.sleep(0.8)
+        event = events.new_event(
+            DocumentUploaded(
+                document_id=document_id,
+                owner="citizen-late",
+                content_type="application/pdf",
+                size=1234,
+                sha256="0" * 64,
+                requirement="surat_lahir",
+            ),
+            source=topics.source_of("documents"),
+            subject=document_id,
+        )
+        await runner.apply(runner.handlers[event.type], event)
+
+    submitted, _ = await asyncio.gather(
+        applications.post(
+            "/api/v1/applications",
+            json={
+                "service": service.slug,
+                "form": FORM,
+                "documents": {"surat_lahir": [document_id]},
+            },
+            headers=tokens.headers("citizen", subject="citizen-late"),
+        ),
+        checked_a_moment_later(),
+    )
+    assert submitted.status_code == 201, submitted.text
+    assert submitted.json()["documents"] == {"surat_lahir": [document_id]}
 
 
 async def test_unknown_withdrawn_and_information_only_services_are_refused(
