@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ..conftest import REPO, Platform, register_citizen, staff_member
+from ..conftest import PASSWORD, REPO, Platform, register_citizen, sign_in, staff_account
 from ..faults.load import AGENCY, Stream
 
 SECONDS = float(os.environ.get("MPP_SOAK_SECONDS", "600"))
@@ -25,6 +25,9 @@ WARM_UP = min(120.0, SECONDS / 5)
 SAMPLE_EVERY = 10.0
 GROWTH = 0.10
 SERVICES = ("catalog", "applications", "documents", "notifications", "gateway")
+# Access tokens last 10 minutes: the stream's people sign in again well before, as the apps
+# refresh theirs.
+SIGN_IN_AGAIN_EVERY = 240.0
 
 pytestmark = pytest.mark.timeout(SECONDS + 600)
 
@@ -44,8 +47,19 @@ async def test_memory_holds_and_nothing_fails_under_a_long_stream(platform: Plat
         )
         for n in range(6)
     ]
-    officer = staff_member(platform, "officer", AGENCY)
+    officer_name = staff_account(platform, "officer", AGENCY)
+    officer = sign_in(platform, officer_name, PASSWORD)
     stream = Stream(platform.gateway, citizens, officer)
+
+    async def keep_signed_in() -> None:
+        while not stream.stopping.is_set():
+            await asyncio.sleep(SIGN_IN_AGAIN_EVERY)
+            for citizen in citizens:  # the stream reads each one's headers at every call
+                citizen["headers"] = await asyncio.to_thread(
+                    sign_in, platform, citizen["phone"], PASSWORD
+                )
+            officer.update(await asyncio.to_thread(sign_in, platform, officer_name, PASSWORD))
+
     pids = {name: platform.processes[name].pid for name in SERVICES}
     samples: list[dict[str, Any]] = []
 
@@ -59,9 +73,11 @@ async def test_memory_holds_and_nothing_fails_under_a_long_stream(platform: Plat
             await asyncio.sleep(SAMPLE_EVERY)
 
     sampling = asyncio.create_task(sample())
+    signing_in = asyncio.create_task(keep_signed_in())
     await stream.run(SECONDS)
     stream.stopping.set()
     await sampling
+    signing_in.cancel()
     await stream.finish()
     seen = stream.summary()
 

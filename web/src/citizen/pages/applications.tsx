@@ -2,11 +2,13 @@
 // its timeline, what to do next, and the issued document.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ok, upload, type Schemas } from "../../lib/api";
-import { dateTime, loc, t } from "../../lib/i18n";
+import { fieldsOf, labelOf, type FormSchema, type Property } from "../../lib/formats";
+import { date, dateTime, loc, t } from "../../lib/i18n";
 import { ConfirmDialog, ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { service as loadService } from "../catalog";
 import { allDrafts, type Draft } from "../drafts";
 import { api, session } from "../session";
+import "./more.css";
 
 type Summary = Schemas["ApplicationSummary"];
 type Application = Schemas["Application"];
@@ -107,8 +109,10 @@ export function ApplicationPage({ id }: { id: string }) {
       {a.state.code === "revision_requested" && (
         <p class="notice">{t("Petugas meminta perbaikan. Baca catatan di bawah, lalu kirim ulang.", "The officer asked for a fix. Read the note below, then send again.")}</p>
       )}
+      <WhatNext application={a} workflow={service.data?.workflow ?? null} />
       <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={acted} />
       {a.output && <IssuedDocument output={a.output} />}
+      <Submitted application={a} service={service.data} />
       <h2>{t("Riwayat", "History")}</h2>
       <ol class="timeline">
         {[...a.history].reverse().map((line, i) => (
@@ -279,5 +283,98 @@ function CitizenActions({ application, requirements, onDone }: { application: Ap
         ))}
       </div>
     </div>
+  );
+}
+
+/** What happens next, in words: who acts now, and by when. */
+function WhatNext({ application: a, workflow }: { application: Application; workflow: Schemas["Service"]["workflow"] }) {
+  const code = a.state.code;
+  let text: string;
+  if (code === "completed") text = t("Selesai. Dokumen Anda ada di bawah; jika perlu datang ke loket, bawa nomor permohonan.", "Done. Your document is below; if you need to visit the counter, bring the application number.");
+  else if (code === "rejected") text = t("Permohonan ditolak. Alasannya ada di riwayat; Anda dapat mengajukan pengaduan atau mengajukan lagi.", "The application was refused. The reason is in the history; you may file a complaint or apply again.");
+  else if (code === "cancelled") text = t("Permohonan ini dibatalkan.", "This application was cancelled.");
+  else if (code === "revision_requested") text = t("Giliran Anda: perbaiki yang diminta petugas lalu kirim ulang. Waktu layanan berhenti sampai Anda mengirim ulang.", "Your turn: fix what the officer asked for, then send again. The service clock waits for you.");
+  else {
+    // The step forward the agency's staff take from here, as the service's workflow names it (not
+    // a refusal, a send-back or a cancellation).
+    const back = new Set(["rejected", "cancelled", "revision_requested"]);
+    const forward = (workflow?.actions ?? []).find((action) => action.from_states.includes(code) && action.roles.some((role) => role !== "citizen") && !back.has(action.to_state));
+    const who = forward
+      ? t(`Langkah berikutnya: ${loc(forward.label)}, oleh petugas.`, `Next step: ${loc(forward.label)}, by an officer.`)
+      : t("Permohonan Anda sedang diproses petugas.", "An officer is working on your application.");
+    const when = a.due_at ? t(` Target selesai ${date(a.due_at)}.`, ` Due by ${date(a.due_at)}.`) : "";
+    text = `${who}${when} ${t("Anda mendapat SMS dan pesan di aplikasi setiap ada perubahan.", "You get an SMS and an app message at every change.")}`;
+  }
+  return (
+    <section class="card" aria-labelledby="next">
+      <h2 id="next">{t("Apa selanjutnya", "What happens next")}</h2>
+      <p>{text}</p>
+    </section>
+  );
+}
+
+function shown(property: Property, value: unknown): string {
+  if (value === null || value === undefined || value === "") return "–";
+  const option = property["x-options"]?.find((o) => o.value === value);
+  if (option) return loc(option.label);
+  if (property.format === "date" && typeof value === "string") return date(value);
+  if (typeof value === "boolean") return value ? t("Ya", "Yes") : t("Tidak", "No");
+  return String(value);
+}
+
+/** What the citizen sent: the answers under their labels, and the documents, each openable. */
+function Submitted({ application: a, service }: { application: Application; service: Schemas["Service"] | undefined }) {
+  const schema = (service?.form_schema ?? {}) as FormSchema;
+  const form = (a.form ?? {}) as Record<string, unknown>;
+  const answers = fieldsOf(schema).filter(([name]) => name in form);
+  const requirements = new Map((service?.standard.requirements ?? []).map((r) => [r.code, r.name]));
+  const documents = Object.entries(a.documents ?? {}).flatMap(([code, ids]) => ids.map((id, n) => ({ id, name: `${loc(requirements.get(code)) || code}${ids.length > 1 ? ` (${n + 1})` : ""}` })));
+  return (
+    <section class="card" aria-labelledby="sent">
+      <h2 id="sent">{t("Yang Anda kirim", "What you sent")}</h2>
+      {answers.length > 0 && (
+        <ul class="answers">
+          {answers.map(([name, property]) => (
+            <li key={name}>
+              <span>{loc(labelOf(name, property))}</span>
+              <strong>{shown(property, form[name])}</strong>
+            </li>
+          ))}
+        </ul>
+      )}
+      {documents.length > 0 && (
+        <>
+          <h3>{t("Dokumen", "Documents")}</h3>
+          <ul class="answers">
+            {documents.map((d) => (
+              <li key={d.id}>
+                <span>{d.name}</span>
+                <OpenDocument id={d.id} name={d.name} />
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </section>
+  );
+}
+
+/** Opens the document in a new tab by a link valid for a minute, asked for on the tap. */
+function OpenDocument({ id, name }: { id: string; name: string }) {
+  const { busy, error, run } = useAction();
+  const open = () =>
+    void run(async () => {
+      const tab = window.open("", "_blank");
+      const link = (await ok(api.GET("/api/v1/documents/{document_id}/content", { params: { path: { document_id: id }, query: { redirect: false } } }))) as Schemas["Link"];
+      if (tab) tab.location.href = link.url;
+      else window.location.href = link.url;
+    });
+  return (
+    <span>
+      <button type="button" class="link" disabled={busy} onClick={open} aria-label={t(`Lihat ${name}`, `View ${name}`)}>
+        {t("Lihat", "View")}
+      </button>
+      <ErrorBox error={error} />
+    </span>
   );
 }
