@@ -28,3 +28,20 @@ def create_outbox_parked() -> None:
         sa.Column("reason", sa.Text(), nullable=False),
         sa.PrimaryKeyConstraint("position", name=op.f("pk_outbox_parked")),
     )
+
+
+def create_inbox() -> None:
+    """`inbox`: the ids of the events a service applied (`mpp_shared.inbox`), for a service that
+    starts consuming after its first migration (the others made it in their first)."""
+    op.create_table(
+        "inbox",
+        sa.Column("event_id", sa.Text(), nullable=False),
+        sa.Column("event_type", sa.Text(), nullable=False),
+        sa.Column(
+            "applied_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_inbox")),
+    )

@@ -10,6 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from mpp_shared.migration_steps import create_inbox
+
 revision: str = "0003"
 down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
@@ -25,18 +27,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("service_id", "day", name=op.f("pk_demand")),
     )
     op.create_index("ix_demand_day", "demand", ["day"], unique=False)
-    op.create_table(
-        "inbox",
-        sa.Column("event_id", sa.Text(), nullable=False),
-        sa.Column("event_type", sa.Text(), nullable=False),
-        sa.Column(
-            "applied_at",
-            sa.DateTime(timezone=True),
-            server_default=sa.text("now()"),
-            nullable=False,
-        ),
-        sa.PrimaryKeyConstraint("event_id", name=op.f("pk_inbox")),
-    )
+    create_inbox()
 
 
 def downgrade() -> None:
