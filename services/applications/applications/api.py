@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 
-from applications import answers, outputs_view, service, store, workflow
+from applications import answers, outputs_view, revisions, service, store, workflow
 from applications.deps import UNTRACKED, CalendarDep, CheckCode, GuessesDep, SettingsDep
 from applications.models import (
     Action,
@@ -85,6 +85,9 @@ def _view(
             line if staff else line.model_copy(update={"actor": None})
             for line in application.history
         ],
+        revision=revisions.pending(application)
+        if service.state_of(published.workflow, application.state).documents_replaceable
+        else [],
         output=_output_link(output) if output else None,
     )
 
@@ -234,6 +237,7 @@ async def act(
         application_id=application_id,
         action_code=action,
         action=body or ActionInput(),
+        form_vault=answers.vault_of(settings),
         output_vault=answers.output_vault_of(settings),
     )
     name = await service.applicant_name_of(rt.engine, caller=caller, application=application)

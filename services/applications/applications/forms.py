@@ -188,6 +188,11 @@ def _item(
     }
 
 
+def label_of(schema: dict[str, Any], name: str) -> dict[str, str]:
+    """A top-level field's label, `{id, en}`, as its errors name it."""
+    return _label(schema, [name])
+
+
 def _label(schema: dict[str, Any], path: list[str]) -> dict[str, str]:
     """The field's label from the schema (`x-label`, else `title`), else its name."""
     spec: Any = schema

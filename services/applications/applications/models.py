@@ -32,11 +32,39 @@ class Submission(Input):
     ] = {}
 
 
+class RevisionItem(Input):
+    """One thing a send-back asks the citizen to fix: a requirement's documents or a form
+    field's answer, with what is wrong with it."""
+
+    kind: Literal["requirement", "field"]
+    name: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=100,
+            description="The requirement's code or the form field's name, in the service's "
+            "version the application was made under",
+        ),
+    ]
+    note: Note | None = None
+
+
 class ActionInput(Input):
-    """A workflow step: a note (required by some actions) and, on resubmission, new documents."""
+    """A workflow step: a note (required by some actions); sending back, what must be fixed;
+    resubmitting, the new documents and answers of what was named."""
 
     note: Note | None = None
     documents: dict[str, DocumentIds] | None = None
+    form: dict[str, Any] | None = Field(
+        default=None,
+        description="Resubmitting: the new answers of the form fields the send-back named "
+        "(only those)",
+    )
+    revision: Annotated[list[RevisionItem], Field(max_length=50)] | None = Field(
+        default=None,
+        description="Sending back: the requirements to replace and the form fields to correct, "
+        "each with a note; the citizen may then change only these",
+    )
 
 
 class State(BaseModel):
@@ -55,6 +83,29 @@ class Action(BaseModel):
     requires_note: bool = False
 
 
+class AskedFix(BaseModel):
+    """What a send-back asked to fix, named by its label."""
+
+    kind: Literal["requirement", "field"]
+    name: str
+    label: LocalizedText
+    note: str | None = None
+
+
+class Change(BaseModel):
+    """What a resubmission changed: a form answer (old and new, unless sensitive: then only
+    that it changed) or a requirement's documents (their ids)."""
+
+    kind: Literal["requirement", "field"]
+    name: str
+    label: LocalizedText
+    old: Any = None
+    new: Any = None
+    sensitive: bool = Field(
+        default=False, description="A sensitive answer (a NIK): its values are not kept"
+    )
+
+
 class HistoryLine(BaseModel):
     """One step of an application's audit history."""
 
@@ -65,6 +116,10 @@ class HistoryLine(BaseModel):
     from_state: str | None
     to_state: str
     note: str | None = None
+    revision: list[AskedFix] = Field(
+        default=[], description="A send-back: what the citizen was asked to fix"
+    )
+    changes: list[Change] = Field(default=[], description="A resubmission: what was changed")
 
 
 class OutputLink(BaseModel):
@@ -117,6 +172,11 @@ class Application(BaseModel):
     overdue: bool
     actions: list[Action] = Field(description="What the caller may do now")
     history: list[HistoryLine]
+    revision: list[AskedFix] = Field(
+        default=[],
+        description="While sent back: what the citizen is asked to fix, and may change (empty "
+        "otherwise, and when the officer named nothing: then any document may be replaced)",
+    )
     output: OutputLink | None = Field(
         default=None,
         description="The document issued for the application, once issued (null before)",

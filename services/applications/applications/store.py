@@ -121,6 +121,9 @@ application_history = Table(
     Column("from_state", Text),
     Column("to_state", Text, nullable=False),
     Column("note", Text),
+    # A send-back's items to fix and a resubmission's changes (see `models.HistoryLine`).
+    Column("revision", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
+    Column("changes", JSONB, nullable=False, server_default=text("'[]'::jsonb")),
     Index("ix_application_history_application_id_line", "application_id", "line"),
 )
 

@@ -8,12 +8,20 @@ exactly one wins, and the other is told so (409).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from applications import answers, documents_view, store
-from applications.models import ActionInput, ApplicationRecord, HistoryLine, StoredApplication
+from applications import answers, documents_view, revisions, store
+from applications.models import (
+    ActionInput,
+    ApplicationRecord,
+    AskedFix,
+    Change,
+    HistoryLine,
+    StoredApplication,
+)
 from applications.service import (
     acting_role,
     allowed_actions,
@@ -38,6 +46,7 @@ from mpp_shared.contracts.applications import (
     ApplicationCompleted,
     ApplicationRejected,
     ApplicationStatusChanged,
+    RevisionItemFact,
     RevisionRequested,
 )
 from mpp_shared.contracts.catalog import ServicePublished, Workflow, WorkflowAction
@@ -53,9 +62,13 @@ async def act(
     application_id: str,
     action_code: str,
     action: ActionInput,
+    form_vault: Vault,
     output_vault: Vault | None = None,
 ) -> StoredApplication:
-    """Take one workflow action; exactly one of two concurrent actions wins (409 for the other)."""
+    """Take one workflow action; exactly one of two concurrent actions wins (409 for the other).
+
+    Sending back may name what must be fixed (`action.revision`); the resubmission then changes
+    exactly that (see `revisions`)."""
     if action.documents:
         await documents_view.wait_until_known(
             engine, [d for ids in action.documents.values() for d in ids]
@@ -73,23 +86,55 @@ async def act(
         assert service.workflow is not None
         workflow = service.workflow
         step = _step(workflow, application, caller, action_code, action)
-        changes: dict[str, Any] = {}
-        if action.documents is not None:
-            if not state_of(workflow, application.state).documents_replaceable:
-                raise refusal(
-                    409,
-                    "documents-locked",
-                    "Dokumen tidak dapat diganti pada status ini.",
-                    "Documents cannot be replaced in this state.",
+        revision: list[AskedFix] = []
+        if action.revision:
+            if not state_of(workflow, step.to_state).documents_replaceable:
+                raise Problem(
+                    422,
+                    "validation",
+                    errors=[
+                        field_error(
+                            "revision",
+                            "Hanya pengembalian ke warga yang menyebut apa yang harus diperbaiki.",
+                            "Only sending back to the citizen names what must be fixed.",
+                        )
+                    ],
                 )
+            revision = revisions.asked(service, action.revision)
+        changes: dict[str, Any] = {}
+        fixes: list[Change] = []
+        form = action.form or {}
+        documents = action.documents or {}
+        replaceable = state_of(workflow, application.state).documents_replaceable
+        if (form or action.documents is not None) and not replaceable:
+            raise refusal(
+                409,
+                "documents-locked",
+                "Dokumen dan isian tidak dapat diubah pada status ini.",
+                "Documents and answers cannot be changed in this state.",
+            )
+        if replaceable:
+            asked = revisions.pending(application)
+            errors = revisions.unasked(asked, form=form, documents=documents, service=service)
+            if asked and not state_of(workflow, step.to_state).terminal:
+                errors += revisions.missing(asked, form=form, documents=documents)
+            if errors:
+                raise Problem(422, "validation", errors=errors)
+        if action.documents is not None:
             errors = await document_problems(
                 connection, service, caller, action.documents, partial=True
             )
             if errors:
                 raise Problem(422, "validation", errors=errors)
+            fixes = revisions.replaced_documents(application, service, action.documents)
             changes["documents"] = application.documents | {
                 k: list(v) for k, v in action.documents.items()
             }
+        if form:
+            changes["form"], changed = revisions.corrected_form(
+                application, service, form=form, vault=form_vault
+            )
+            fixes = changed + fixes
         return await transition(
             connection,
             calendar=calendar,
@@ -102,6 +147,8 @@ async def act(
             note=action.note,
             changes=changes,
             output_vault=output_vault,
+            revision=revision,
+            fixes=fixes,
         )
 
 
@@ -133,7 +180,7 @@ def _step(
             f"'{step.label.en}' is not possible while the application is '{current.label.en}'.",
             allowed_actions=[a.code for a in allowed_actions(workflow, application, caller)],
         )
-    if step.requires_note and not action.note:
+    if step.requires_note and not action.note and not any(i.note for i in action.revision or []):
         raise Problem(
             422,
             "validation",
@@ -161,9 +208,13 @@ async def transition(
     automatic: bool = False,
     now: dt.datetime | None = None,
     output_vault: Vault | None = None,
+    revision: Sequence[AskedFix] = (),
+    fixes: Sequence[Change] = (),
 ) -> StoredApplication:
     """Move to `target`, keep the SLA clocks, record the history line and the events; with
-    `output_vault`, a decision carries what its output prints, sealed."""
+    `output_vault`, a decision carries what its output prints, sealed; a send-back's
+    `revision` (what to fix) and a resubmission's `fixes` (what changed) go in the history
+    line and, by name, in the events."""
     assert service.workflow is not None
     now = now or utc_now()
     leaving = state_of(service.workflow, application.state)
@@ -203,6 +254,8 @@ async def transition(
                 actor_role=actor_role,
                 document_ids=after.document_ids,
                 terminal=entering.terminal,
+                changed_fields=[f.name for f in fixes if f.kind == "field"],
+                replaced_requirements=[f.name for f in fixes if f.kind == "requirement"],
             ),
         )
     ]
@@ -212,7 +265,11 @@ async def transition(
         else None
     )
     specific: Contract | None = {
-        "revision_requested": lambda: RevisionRequested(**facts, note=note or ""),
+        "revision_requested": lambda: RevisionRequested(
+            **facts,
+            note=revisions.message(note, list(revision)),
+            items=[RevisionItemFact.model_validate(a.model_dump()) for a in revision],
+        ),
         "approved": lambda: ApplicationApproved(
             **facts,
             electronic_output=service.electronic_output,
@@ -237,6 +294,8 @@ async def transition(
         from_state=leaving.code,
         to_state=entering.code,
         note=note,
+        revision=list(revision),
+        changes=list(fixes),
     )
     try:
         return await store.update(

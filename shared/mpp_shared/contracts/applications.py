@@ -78,13 +78,30 @@ class ApplicationStatusChanged(ApplicationFacts):
     document_ids: list[str] = []
     # `state` ends the application (completed, rejected, cancelled or a service's own end).
     terminal: bool = False
+    # A resubmission after a send-back: the form fields whose answers changed and the
+    # requirements whose documents were replaced, by name (never the answers themselves).
+    changed_fields: list[str] = []
+    replaced_requirements: list[str] = []
+
+
+class RevisionItemFact(Contract):
+    """One thing a send-back asks the citizen to fix: a requirement's documents or a form
+    field's answer (by its name in the service's version), with the officer's note."""
+
+    kind: Literal["requirement", "field"]
+    name: str
+    label: LocalizedText
+    note: str | None = None
 
 
 @contract("applications.application.revision_requested.v1", topic=topics.APPLICATIONS)
 class RevisionRequested(ApplicationFacts):
-    """The officer sent the application back: the citizen must replace documents (SLA paused)."""
+    """The officer sent the application back: the citizen must replace documents or correct
+    answers (SLA paused). `note` is the officer's whole message, the items' notes included."""
 
     note: str
+    # What the citizen must fix, when the officer named it (empty: a free-text send-back).
+    items: list[RevisionItemFact] = []
 
 
 @contract("applications.application.approved.v1", topic=topics.APPLICATIONS)

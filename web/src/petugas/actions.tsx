@@ -6,11 +6,13 @@ import { useRef, useState } from "preact/hooks";
 import { ApiError, type Schemas } from "../lib/api";
 import { loc, t } from "../lib/i18n";
 import { ConfirmDialog, ErrorBox, Field } from "../lib/ui";
+import { SendBackDialog } from "./sendback";
 import { api, ok } from "./session";
 
 type Application = Schemas["Application"];
 type Action = Schemas["Action"];
 type Workflow = Schemas["Workflow"] | null;
+type Service = Schemas["Service"] | null;
 
 const NOTE_MAX = 2000;
 
@@ -25,6 +27,12 @@ function final(action: Action, workflow: Workflow): boolean {
   return target ? Boolean(target.terminal) : action.code === "complete";
 }
 
+/** Whether the action sends the application back to the citizen to fix (the state it enters
+ *  lets documents and answers be changed): the officer then names what must be fixed. */
+function sendsBack(action: Action, workflow: Workflow): boolean {
+  return Boolean(targetOf(action, workflow)?.documents_replaceable);
+}
+
 /** Looks of an action's button: finishing steps stand out, refusals warn. */
 function tone(action: Action, workflow: Workflow): string {
   const target = targetOf(action, workflow);
@@ -36,11 +44,13 @@ function tone(action: Action, workflow: Workflow): string {
 export function ActionPanel({
   application,
   workflow,
+  service = null,
   onDone,
   onStale,
 }: {
   application: Application;
   workflow: Workflow;
+  service?: Service;
   onDone: (updated: Application, action: Action) => void;
   onStale: () => void;
 }) {
@@ -49,6 +59,7 @@ export function ActionPanel({
   const [pending, setPending] = useState("");
   const [error, setError] = useState<unknown>(null);
   const [asking, setAsking] = useState<Action | null>(null);
+  const [sendingBack, setSendingBack] = useState<Action | null>(null);
   const busy = pending !== "";
   const noteBox = useRef<HTMLTextAreaElement>(null);
   // The way forward first, then sending back, then refusals.
@@ -72,6 +83,11 @@ export function ActionPanel({
   const act = async (action: Action, confirmed = false) => {
     const text = note.trim();
     setError(null);
+    if (service && sendsBack(action, workflow)) {
+      setNoteError("");
+      setSendingBack(action); // names what to fix, each with its note
+      return;
+    }
     if (action.requires_note && !text) {
       setNoteError(t(`Tulis catatan untuk "${loc(action.label)}": warga akan membacanya.`, `Write a note for "${loc(action.label)}": the citizen will read it.`));
       noteBox.current?.focus();
@@ -151,6 +167,21 @@ export function ActionPanel({
           ))}
         </div>
       </form>
+      {sendingBack && service && (
+        <SendBackDialog
+          application={application}
+          service={service}
+          action={sendingBack}
+          note={note}
+          onDone={(updated, action) => {
+            setSendingBack(null);
+            setNote("");
+            onDone(updated, action);
+          }}
+          onStale={onStale}
+          onClose={() => setSendingBack(null)}
+        />
+      )}
       {asking && (
         <ConfirmDialog
           title={t(`"${loc(asking.label)}" untuk ${application.tracking_number}?`, `"${loc(asking.label)}" for ${application.tracking_number}?`)}

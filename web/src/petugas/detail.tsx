@@ -3,6 +3,7 @@
 import { useState } from "preact/hooks";
 import { ApiError, type Schemas } from "../lib/api";
 import { date, dateTime, loc, t } from "../lib/i18n";
+import { LineDetails } from "../lib/revision";
 import { ErrorBox, Loading, useAction, useLoad } from "../lib/ui";
 import { ActionPanel } from "./actions";
 import { Due, Flags, StateBadge, useHeadingFocus, useTitle } from "./common";
@@ -99,7 +100,7 @@ export function ApplicationPage({ id }: { id: string }) {
         <aside class="detail-side" aria-label={t("Tindakan dan riwayat", "Actions and history")}>
           <section class="card actions-card" aria-labelledby="actions-h">
             <h2 id="actions-h">{t("Tindakan", "Actions")}</h2>
-            <ActionPanel application={app} workflow={service.data?.workflow ?? null} onDone={acted} onStale={application.reload} />
+            <ActionPanel application={app} workflow={service.data?.workflow ?? null} service={service.data ?? null} onDone={acted} onStale={application.reload} />
           </section>
           <Applicant key={app.id} citizenId={app.citizen_id} name={app.applicant_name ?? null} />
           <section class="card" aria-labelledby="history-h">
@@ -320,6 +321,7 @@ function History({ lines, workflow }: { lines: Schemas["HistoryLine"][]; workflo
             <span class="to">{stateName(line.to_state)}</span>
           </div>
           {line.note && <blockquote class="note">{line.note}</blockquote>}
+          <LineDetails line={line} />
         </li>
       ))}
     </ol>

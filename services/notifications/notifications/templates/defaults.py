@@ -198,10 +198,10 @@ DEFAULTS: tuple[Default, ...] = (
         subject_en="Your application needs changes",
         id="Petugas {{ agency.name }} meminta perbaikan permohonan {{ event.tracking_number }}:"
         "\n\n{{ event.note }}\n\nWaktu proses berhenti sampai perbaikan Anda kirim. "
-        "Perbaiki berkas Anda di {{ links.application }}",
+        "Perbaiki permohonan Anda di {{ links.application }}",
         en="{{ agency.name }} staff ask you to change application {{ event.tracking_number }}:"
         "\n\n{{ event.note }}\n\nThe processing clock stops until you send the changes. "
-        "Update your documents at {{ links.application }}",
+        "Make the changes at {{ links.application }}",
     ),
     Default(
         REVISION,
@@ -216,7 +216,7 @@ DEFAULTS: tuple[Default, ...] = (
 
             {{ event.note }}
 
-            Perbaiki berkas Anda di {{ links.application }}
+            Perbaiki permohonan Anda di {{ links.application }}
             Waktu proses berhenti sampai perbaikan Anda kirim.""")
         + _SIGN_ID,
         en=_body("""
@@ -227,7 +227,7 @@ DEFAULTS: tuple[Default, ...] = (
 
             {{ event.note }}
 
-            Update your documents at {{ links.application }}
+            Make the changes at {{ links.application }}
             The processing clock stops until you send the changes.""")
         + _SIGN_EN,
     ),

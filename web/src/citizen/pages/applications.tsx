@@ -7,6 +7,8 @@ import { date, dateTime, loc, t } from "../../lib/i18n";
 import { ConfirmDialog, ErrorBox, Field, Loading, MoreButton, useAction, useLoad, usePaged } from "../../lib/ui";
 import { service as loadService } from "../catalog";
 import { allDrafts, type Draft } from "../drafts";
+import { LineDetails } from "../../lib/revision";
+import { Revision } from "./revision";
 import { api, session } from "../session";
 import "./more.css";
 
@@ -110,7 +112,7 @@ export function ApplicationPage({ id }: { id: string }) {
         <p class="notice">{t("Petugas meminta perbaikan. Baca catatan di bawah, lalu kirim ulang.", "The officer asked for a fix. Read the note below, then send again.")}</p>
       )}
       <WhatNext application={a} workflow={service.data?.workflow ?? null} />
-      <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={acted} />
+      {a.revision?.length ? <Revision application={a} service={service.data} onDone={acted} /> : <CitizenActions application={a} requirements={service.data?.standard.requirements ?? []} onDone={acted} />}
       {a.output && <IssuedDocument output={a.output} />}
       <Submitted application={a} service={service.data} />
       <h2>{t("Riwayat", "History")}</h2>
@@ -120,6 +122,7 @@ export function ApplicationPage({ id }: { id: string }) {
             <time dateTime={line.at}>{dateTime(line.at)}</time>
             <strong>{label(line.to_state)}</strong>
             {line.note && <p class="note">“{line.note}”</p>}
+            <LineDetails line={line} />
           </li>
         ))}
       </ol>
