@@ -10,9 +10,11 @@ Content-Security-Policy; the apps themselves ship nothing of it.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+from PIL import Image
 
 from .conftest import PASSWORD, REPO, Platform, _page, register_citizen, staff_account
 
@@ -65,7 +67,7 @@ def audited_desk(browser: Any, platform: Platform, request: pytest.FixtureReques
 
 
 def test_the_citizen_home_a_service_page_and_the_apply_form(
-    audited_phone: Any, platform: Platform
+    audited_phone: Any, platform: Platform, tmp_path: Path
 ) -> None:
     page = audited_phone
     assert AXE.exists(), "axe-core is a development dependency of web/ (npm ci)"
@@ -86,6 +88,14 @@ def test_the_citizen_home_a_service_page_and_the_apply_form(
     page.goto("/layanan/akta-kelahiran/ajukan")
     page.locator("form").first.wait_for()
     assert violations(page) == [], "apply form"
+
+    for name, colour in (("depan", "navy"), ("belakang", "maroon")):
+        Image.new("RGB", (300, 400), colour).save(tmp_path / f"kk-{name}.jpg")
+        page.get_by_label("Ambil foto Kartu Keluarga orang tua *").set_input_files(
+            str(tmp_path / f"kk-{name}.jpg")
+        )
+    page.get_by_text("Halaman 2").wait_for()
+    assert violations(page) == [], "apply form with the pages of a photographed document"
 
 
 def test_the_officer_inbox_and_the_command_center(audited_desk: Any, platform: Platform) -> None:

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import RedirectResponse
 from minio import Minio
 from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException
+from starlette.exceptions import HTTPException
 
 from documents import checks, issuing, pages, service
 from documents.models import (
@@ -149,12 +149,13 @@ async def upload_pages(
     if declared and declared.isdigit() and int(declared) > LARGEST + FORM_OVERHEAD:
         raise service.refused(checks.too_large(LARGEST))
     try:
-        # One more file than allowed is read, so that too many pages get their own answer.
-        form = await _form_within(request, LARGEST + FORM_OVERHEAD, pages.MAX_PAGES + 1)
+        form = await _form_within(request, LARGEST + FORM_OVERHEAD, pages.MAX_PAGES)
     except _TooLarge:
         raise service.refused(checks.too_large(LARGEST)) from None
-    except MultiPartException:
-        raise service.refused(pages.too_many_pages()) from None
+    except HTTPException as exc:  # how Starlette refuses a form of too many files
+        if exc.status_code == 400 and str(exc.detail).startswith("Too many files"):
+            raise service.refused(pages.too_many_pages()) from None
+        raise
     files = [part for part in form.getlist("pages") if isinstance(part, UploadFile)]
     if not files:
         raise Problem(

@@ -27,6 +27,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_delay, w
 from urllib3.exceptions import HTTPError as Urllib3Error
 
 from documents import checks, store
+from documents import pages as documents_pages
 from documents.settings import Settings
 from documents.store import Document
 from mpp_shared import db, idempotency, outbox, topics
@@ -66,10 +67,10 @@ def s3_unavailable() -> Problem:
     )
 
 
-def refused(exc: checks.Refused) -> Problem:
+def refused(exc: checks.Refused, **extensions: Any) -> Problem:
     """An upload's refusal as a 413, 415 or 422 problem naming the reason."""
     status = {"too-large": 413, "unsupported-type": 415}.get(exc.reason, 422)
-    return Problem(status, detail=exc.messages, reason=exc.reason)
+    return Problem(status, detail=exc.messages, reason=exc.reason, **extensions)
 
 
 async def limits_for(
@@ -186,6 +187,79 @@ async def upload(
         checked = await inspect(data, formats=formats, max_bytes=max_bytes)
     except checks.Refused as exc:
         raise refused(exc) from None
+    return await _keep(
+        engine,
+        s3,
+        settings=settings,
+        caller=caller,
+        document_id=document_id,
+        checked=checked,
+        filename=filename,
+        service=service,
+        requirement=requirement,
+    )
+
+
+async def upload_pages(
+    engine: AsyncEngine,
+    s3: Minio,
+    *,
+    settings: Settings,
+    caller: Principal,
+    pages: list[bytes],
+    filename: str | None,
+    service: str | None,
+    requirement: str | None,
+    idempotency_key: str | None,
+) -> tuple[Document, bool]:
+    """Make the photos of a document's pages into one PDF, checked and kept as an upload of it
+    would be; a retry with the same key answers the same."""
+    document_id = idempotency.command_id(
+        scope=f"citizen:{caller.subject}:documents", key=idempotency_key
+    )
+    existing = await find(engine, document_id) if idempotency_key is not None else None
+    if existing is not None:
+        return existing, False
+    max_bytes, formats = await limits_for(
+        engine, settings, service=service, requirement=requirement
+    )
+    try:
+        if "pdf" not in formats:
+            raise documents_pages.pdf_not_accepted(formats)
+        # Decoding and laying out photos is CPU work: off the event loop.
+        pdf = await asyncio.to_thread(documents_pages.combine, pages, max_bytes=max_bytes)
+        checked = await inspect(pdf, formats=formats, max_bytes=max_bytes)
+    except documents_pages.PageRefused as exc:
+        raise refused(exc, page=exc.page) from None
+    except checks.Refused as exc:
+        raise refused(exc) from None
+    return await _keep(
+        engine,
+        s3,
+        settings=settings,
+        caller=caller,
+        document_id=document_id,
+        checked=checked,
+        filename=filename,
+        service=service,
+        requirement=requirement,
+    )
+
+
+async def _keep(
+    engine: AsyncEngine,
+    s3: Minio,
+    *,
+    settings: Settings,
+    caller: Principal,
+    document_id: str,
+    checked: checks.Checked,
+    filename: str | None,
+    service: str | None,
+    requirement: str | None,
+) -> tuple[Document, bool]:
+    """Store a checked upload, then its metadata and its event; False when a retry with the same
+    key kept it first."""
     key = f"documents/{caller.subject}/{document_id}"
     await put(s3, settings.bucket_name, key, checked.content, checked.content_type)
     now = _now()

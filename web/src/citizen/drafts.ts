@@ -15,6 +15,11 @@ export type DraftFile = {
   name: string;
   size: number;
   blob?: Blob; // kept until the upload succeeds
+  // Photos of one document's pages, in order: sent together when the application is, and kept
+  // as one PDF by the mall. Kept on the phone until the application is sent (a page may be
+  // added after an upload: the pages then go again, under a new key).
+  pages?: Blob[];
+  page_count?: number;
   document_id?: string;
   status: "waiting" | "uploading" | "pending" | "available" | "rejected";
   reason?: Localized;
@@ -75,13 +80,16 @@ type DocumentView = Schemas["DocumentView"];
 
 /** Upload one file of a draft (again with the same key if an earlier try was cut off). */
 async function uploadFile(draft: Draft, requirement: string, file: DraftFile, onProgress: (fraction: number) => void): Promise<void> {
-  if (file.document_id || !file.blob) return;
+  if (file.document_id || !(file.blob || file.pages?.length)) return;
   const form = new FormData();
-  form.append("file", file.blob, file.name);
+  if (file.pages) {
+    file.pages.forEach((page, i) => form.append("pages", page, `halaman-${i + 1}.jpg`));
+    form.append("filename", file.name);
+  } else if (file.blob) form.append("file", file.blob, file.name);
   form.append("service", draft.service);
   form.append("requirement", requirement);
   file.status = "uploading";
-  const done = await upload<DocumentView>(session, "/documents", form, onProgress, file.key);
+  const done = await upload<DocumentView>(session, file.pages ? "/documents/pages" : "/documents", form, onProgress, file.key);
   file.document_id = done.id;
   file.status = done.status === "available" ? "available" : done.status === "rejected" ? "rejected" : "pending";
   file.reason = reasonOf(done);
@@ -89,15 +97,17 @@ async function uploadFile(draft: Draft, requirement: string, file: DraftFile, on
 }
 
 /** Upload the files the mall does not have yet, saving the draft after each. A file that fails
- * stays on the phone ("waiting") for the next try, and the error is thrown. */
+ * stays on the phone ("waiting") for the next try, and the error is thrown. Photos of pages go
+ * only `withPages` (when the application is sent: more pages may come until then). */
 export async function uploadPending(
   draft: Draft,
   onProgress: (file: DraftFile, fraction: number) => void = () => undefined,
   onEach: () => void = () => undefined,
+  withPages = true,
 ): Promise<void> {
   for (const [requirement, files] of Object.entries(draft.files)) {
     for (const file of files) {
-      if (file.document_id || !file.blob) continue;
+      if (file.document_id || !(file.blob || (withPages && file.pages?.length))) continue;
       try {
         await uploadFile(draft, requirement, file, (fraction) => onProgress(file, fraction));
       } catch (failure) {
@@ -164,6 +174,9 @@ async function send(draft: Draft): Promise<Application> {
     );
     const application = await submitWithRetry(draft, { service: draft.service, form: draft.form, documents });
     draft.state = "sent";
+    for (const file of Object.values(draft.files).flat()) {
+      if (file.pages) [file.page_count, file.pages] = [file.pages.length, undefined]; // the mall has them
+    }
     draft.application_id = application.id;
     draft.tracking_number = application.tracking_number;
     draft.check_code = application.check_code;

@@ -958,6 +958,27 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/documents/pages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Upload Pages
+         * @description Upload the photos of one document's pages (multipart: `pages`, one part a page in order;
+         *     optional `filename`, `service`, `requirement`): kept as one PDF.
+         */
+        post: operations["upload_pages_api_v1_documents_pages_post"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/documents/uploads": {
         parameters: {
             query?: never;
@@ -2544,7 +2565,8 @@ export interface components {
         };
         /**
          * ActionInput
-         * @description A workflow step: a note (required by some actions) and, on resubmission, new documents.
+         * @description A workflow step: a note (required by some actions); sending back, what must be fixed;
+         *     resubmitting, the new documents and answers of what was named.
          */
         ActionInput: {
             /** Note */
@@ -2553,6 +2575,18 @@ export interface components {
             documents?: {
                 [key: string]: string[];
             } | null;
+            /**
+             * Form
+             * @description Resubmitting: the new answers of the form fields the send-back named (only those)
+             */
+            form?: {
+                [key: string]: unknown;
+            } | null;
+            /**
+             * Revision
+             * @description Sending back: the requirements to replace and the form fields to correct, each with a note; the citizen may then change only these
+             */
+            revision?: components["schemas"]["RevisionItem"][] | null;
         };
         /**
          * AgencyFigures
@@ -2713,6 +2747,12 @@ export interface components {
             actions: components["schemas"]["Action"][];
             /** History */
             history: components["schemas"]["HistoryLine"][];
+            /**
+             * Revision
+             * @description While sent back: what the citizen is asked to fix, and may change (empty otherwise, and when the officer named nothing: then any document may be replaced)
+             * @default []
+             */
+            revision: components["schemas"]["AskedFix"][];
             /** @description The document issued for the application, once issued (null before) */
             output?: components["schemas"]["OutputLink"] | null;
         };
@@ -2747,6 +2787,22 @@ export interface components {
             overdue: boolean;
             /** Nearing Due */
             nearing_due: boolean;
+        };
+        /**
+         * AskedFix
+         * @description What a send-back asked to fix, named by its label.
+         */
+        AskedFix: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "requirement" | "field";
+            /** Name */
+            name: string;
+            label: components["schemas"]["ApplicationsLocalizedText"];
+            /** Note */
+            note?: string | null;
         };
         /**
          * Booking
@@ -2834,6 +2890,31 @@ export interface components {
             time?: string | null;
             /** Application Id */
             application_id?: string | null;
+        };
+        /**
+         * Change
+         * @description What a resubmission changed: a form answer (old and new, unless sensitive: then only
+         *     that it changed) or a requirement's documents (their ids).
+         */
+        Change: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "requirement" | "field";
+            /** Name */
+            name: string;
+            label: components["schemas"]["ApplicationsLocalizedText"];
+            /** Old */
+            old?: unknown;
+            /** New */
+            new?: unknown;
+            /**
+             * Sensitive
+             * @description A sensitive answer (a NIK): its values are not kept
+             * @default false
+             */
+            sensitive: boolean;
         };
         /**
          * CloseInput
@@ -3138,6 +3219,18 @@ export interface components {
             to_state: string;
             /** Note */
             note?: string | null;
+            /**
+             * Revision
+             * @description A send-back: what the citizen was asked to fix
+             * @default []
+             */
+            revision: components["schemas"]["AskedFix"][];
+            /**
+             * Changes
+             * @description A resubmission: what was changed
+             * @default []
+             */
+            changes: components["schemas"]["Change"][];
         };
         /**
          * IkmReport
@@ -3278,6 +3371,25 @@ export interface components {
             service: string | null;
             /** Agency */
             agency: string | null;
+        };
+        /**
+         * RevisionItem
+         * @description One thing a send-back asks the citizen to fix: a requirement's documents or a form
+         *     field's answer, with what is wrong with it.
+         */
+        RevisionItem: {
+            /**
+             * Kind
+             * @enum {string}
+             */
+            kind: "requirement" | "field";
+            /**
+             * Name
+             * @description The requirement's code or the form field's name, in the service's version the application was made under
+             */
+            name: string;
+            /** Note */
+            note?: string | null;
         };
         /**
          * Scores
@@ -10326,6 +10438,117 @@ export interface operations {
                 };
             };
             /** @description Validation Error */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Too many calls: wait the `Retry-After` seconds */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A server the service needs is away for a moment: try again */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+        };
+    };
+    upload_pages_api_v1_documents_pages_post: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description Chosen by the client; a retry with the same key returns the first result */
+                "Idempotency-Key"?: string | null;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Successful Response */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DocumentView"];
+                };
+            };
+            /** @description The request is malformed (a header, a cursor, a parameter) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description No valid access token or API key, or its session has ended */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The caller's role or scopes do not allow this */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description Not found, or not the caller's to see */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description In conflict with the current state (a version, a step already taken) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description The pages, or the PDF they make, are over the limit (`too-large`) */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/problem+json": components["schemas"]["Problem"];
+                };
+            };
+            /** @description A page is not a photo, or the requirement takes no PDF (`unsupported-type`; `page` names the page, from 1) */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description A page is cut off or too large in pixels, or too many pages */
             422: {
                 headers: {
                     [name: string]: unknown;

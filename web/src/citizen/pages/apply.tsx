@@ -7,6 +7,7 @@ import { loc, t } from "../../lib/i18n";
 import { digitsOf, fieldsOf, formProblems, labelOf, localToday, normalisedForm, type FormSchema, type Property } from "../../lib/formats";
 import { ErrorBox, ErrorSummary, Field, Loading, useLoad, type Problem } from "../../lib/ui";
 import { service as loadService } from "../catalog";
+import { isPhoto, shrinkPhoto } from "../photos";
 import { emptyDraft, loadDraft, newKey, onDraftsChanged, removeDraft, saveDraft, submit, uploadPending, type Draft, type DraftFile } from "../drafts";
 
 type Service = Schemas["Service"];
@@ -34,6 +35,7 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
   const [progress, setProgress] = useState<Record<string, number>>({});
   const [error, setError] = useState<unknown>(null);
   const [sending, setSending] = useState(false);
+  const [shrinking, setShrinking] = useState(0);
   // Once a send was refused on the phone, every field is checked again as it is typed.
   const [attempt, setAttempt] = useState(0);
   const heading = useRef<HTMLHeadingElement>(null);
@@ -41,9 +43,13 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
   const required = new Set(schema.required ?? []);
   const locked = draft.state === "queued" || draft.state === "sending" || draft.state === "sent";
 
+  // The latest draft, for what finishes later (photos being made small) not to undo typing.
+  const latest = useRef(draft);
+  latest.current = draft;
   // Keep the latest draft on the phone (debounced), and tell the user it is safe.
   const persist = (next: Draft) => {
     if (next.state === "failed") next.state = "editing";
+    latest.current = next;
     setDraft({ ...next });
     setSaved(false);
   };
@@ -71,19 +77,40 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
   const pick = async (requirement: Requirement, list: FileList | null) => {
     if (!list) return;
     setError(null);
-    const files = [...(draft.files[requirement.code] ?? [])];
-    for (const chosen of Array.from(list)) {
-      const problem = fileProblem(requirement, chosen);
+    const chosen = Array.from(list);
+    setShrinking((n) => n + 1);
+    // Photos are made small on the phone first; for a requirement that takes PDF they are the
+    // pages of one document, in the order taken, which the mall keeps as one PDF.
+    const ready = await Promise.all(chosen.map((file) => (isPhoto(file) && takesPhotos(requirement) ? shrinkPhoto(file) : file))).finally(() => setShrinking((n) => n - 1));
+    const current = latest.current;
+    const files = [...(current.files[requirement.code] ?? [])];
+    const asPages = requirement.formats.includes("pdf");
+    for (const [i, file] of ready.entries()) {
+      const problem = asPages && isPhoto(chosen[i]) ? pageProblem(requirement, file, files) : fileProblem(requirement, file);
       if (problem) {
-        setError(new Error(`${chosen.name}: ${problem}`));
+        setError(new Error(`${chosen[i].name}: ${problem}`));
         continue;
       }
-      files.push({ key: newKey(), name: chosen.name, size: chosen.size, blob: chosen, status: "waiting" });
+      if (!asPages || !isPhoto(chosen[i])) {
+        files.push({ key: newKey(), name: file.name, size: file.size, blob: file, status: "waiting" });
+        continue;
+      }
+      const at = files.findIndex((f) => f.pages);
+      const pages = [...(at >= 0 ? (files[at].pages ?? []) : []), file];
+      const document = pagesDocument(requirement, pages);
+      if (at >= 0) files[at] = document;
+      else files.push(document);
     }
-    const next = { ...draft, files: { ...draft.files, [requirement.code]: files } };
+    const next = { ...current, files: { ...current.files, [requirement.code]: files } };
     persist(next);
     await saveDraft(next);
     if (navigator.onLine) await uploadAll(next);
+  };
+
+  // Pages moved or removed: they make another document, sent under a new key.
+  const setPages = (requirement: Requirement, pages: Blob[]) => {
+    const files = (draft.files[requirement.code] ?? []).flatMap((f) => (f.pages ? (pages.length ? [pagesDocument(requirement, pages)] : []) : [f]));
+    persist({ ...draft, files: { ...draft.files, [requirement.code]: files } });
   };
 
   const uploadAll = async (current: Draft) => {
@@ -92,6 +119,7 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
         current,
         (file, fraction) => setProgress((p) => ({ ...p, [file.key]: fraction })),
         () => setDraft({ ...current }),
+        false,
       );
     } catch (failure) {
       // Kept on the phone and sent with the application; offline is no error to show.
@@ -209,25 +237,26 @@ function ApplyForm({ service, initial }: { service: Service; initial: Draft }) {
                 error={errorFor(`documents.${requirement.code}`)}
                 onPick={(list) => pick(requirement, list)}
                 onRemove={(key) => removeFile(requirement.code, key)}
+                onPages={(pages) => setPages(requirement, pages)}
               />
             ))}
           </div>
         </fieldset>
         <ErrorBox error={error} labels={labels} />
         {!locked && (
-          <button type="submit" class="primary wide" disabled={sending}>
+          <button type="submit" class="primary wide" disabled={sending || shrinking > 0}>
             {sending ? t("Mengirim…", "Sending…") : t("Kirim permohonan", "Submit the application")}
           </button>
         )}
         <p class="small muted center" role="status">
-          {saved ? t("Draf tersimpan di ponsel ini.", "Draft saved on this phone.") : "\u00a0"}
+          {shrinking ? t("Menyiapkan foto…", "Preparing the photos…") : saved ? t("Draf tersimpan di ponsel ini.", "Draft saved on this phone.") : "\u00a0"}
         </p>
       </form>
     </section>
   );
 }
 
-function FormField({ name, property, required, value, error, onChange }: { name: string; property: Property; required: boolean; value: unknown; error?: string; onChange: (value: unknown) => void }) {
+export function FormField({ name, property, required, value, error, onChange }: { name: string; property: Property; required: boolean; value: unknown; error?: string; onChange: (value: unknown) => void }) {
   const label = `${loc(labelOf(name, property))}${required ? " *" : ""}`;
   const id = fieldId(name);
   const input = property["x-input"] ?? "string";
@@ -290,32 +319,92 @@ function FormField({ name, property, required, value, error, onChange }: { name:
   );
 }
 
-function RequirementFiles({ requirement, files, progress, error, onPick, onRemove }: { requirement: Requirement; files: DraftFile[]; progress: Record<string, number>; error?: string; onPick: (list: FileList | null) => void; onRemove: (key: string) => void }) {
+function RequirementFiles({ requirement, files, progress, error, onPick, onRemove, onPages }: { requirement: Requirement; files: DraftFile[]; progress: Record<string, number>; error?: string; onPick: (list: FileList | null) => void; onRemove: (key: string) => void; onPages: (pages: Blob[]) => void }) {
   const id = `file-${requirement.code}`;
-  const accept = requirement.formats.map((f) => MIME[f] ?? `.${f}`).join(",");
+  const photos = takesPhotos(requirement);
+  const asPages = requirement.formats.includes("pdf");
+  // Photos are taken from the gallery too (a PDF-only requirement makes them into a PDF).
+  const accept = [...requirement.formats.map((f) => MIME[f] ?? `.${f}`), ...(photos ? ["image/*"] : [])].join(",");
+  const picked = (e: Event) => {
+    const input = e.currentTarget as HTMLInputElement;
+    onPick(input.files);
+    input.value = "";
+  };
+  // The visually hidden inputs keep the keyboard and screen readers; their labels are the
+  // buttons people see and tap. Each is named by its button's words and the requirement.
   return (
     <div class={error ? "field invalid requirement" : "field requirement"}>
-      <label for={id}>
+      <p class="requirement-name" id={`${id}-name`}>
         {loc(requirement.name)}
         {requirement.mandatory ? " *" : ` (${t("tidak wajib", "optional")})`}
-      </label>
+      </p>
       <p class="hint" id={`${id}-hint`}>
         {requirement.formats.map((f) => f.toUpperCase()).join(", ")} · {t(`maks. ${requirement.max_size_mb} MB`, `max ${requirement.max_size_mb} MB`)}
+        {photos && asPages && ` · ${t("Beberapa foto jadi satu PDF", "Several photos make one PDF")}`}
       </p>
       <ul class="files">
         {files.map((file) => (
           <li key={file.key}>
-            <span class="file-name">{file.name}</span>
+            <span class="file-name">{file.pages || file.page_count ? `${file.name} · ${t(`${file.pages?.length ?? file.page_count} halaman`, `${file.pages?.length ?? file.page_count} pages`)}` : file.name}</span>
             <FileState file={file} fraction={progress[file.key]} />
-            <button type="button" class="link" onClick={() => onRemove(file.key)} aria-label={t(`Hapus ${file.name}`, `Remove ${file.name}`)}>
-              {t("Hapus", "Remove")}
-            </button>
+            {!file.pages && (
+              <button type="button" class="link" onClick={() => onRemove(file.key)} aria-label={t(`Hapus ${file.name}`, `Remove ${file.name}`)}>
+                {t("Hapus", "Remove")}
+              </button>
+            )}
+            {file.pages && <Pages pages={file.pages} onChange={onPages} />}
           </li>
         ))}
       </ul>
-      <input id={id} type="file" accept={accept} multiple aria-describedby={`${id}-hint`} onChange={(e) => (onPick(e.currentTarget.files), (e.currentTarget.value = ""))} />
+      <div class="pick row">
+        {photos && (
+          <>
+            <input id={`${id}-camera`} class="visually-hidden" type="file" accept="image/*" capture="environment" aria-label={`${t("Ambil foto", "Take a photo")} ${loc(requirement.name)}${requirement.mandatory ? " *" : ""}`} aria-describedby={`${id}-hint`} onChange={picked} />
+            <label for={`${id}-camera`} class="button primary">
+              <svg viewBox="0 0 24 24" aria-hidden="true">
+                <path d="M3 8h3l2-3h8l2 3h3v11H3z M12 10a3.5 3.5 0 1 0 0 7a3.5 3.5 0 1 0 0-7" />
+              </svg>
+              {t("Ambil foto", "Take a photo")}
+            </label>
+          </>
+        )}
+        <input id={id} class="visually-hidden" type="file" accept={accept} multiple aria-labelledby={`${id}-name ${id}-pick-text`} aria-describedby={`${id}-hint`} onChange={picked} />
+        <label for={id} class="button">
+          <span id={`${id}-pick-text`}>{t("Pilih berkas", "Choose a file")}</span>
+        </label>
+      </div>
       {error && <p class="field-error">{error}</p>}
     </div>
+  );
+}
+
+/** The photos of a document's pages, in order, to move up or remove before they are sent. */
+function Pages({ pages, onChange }: { pages: Blob[]; onChange: (pages: Blob[]) => void }) {
+  const [urls, setUrls] = useState<string[]>([]);
+  useEffect(() => {
+    const made = pages.map((page) => URL.createObjectURL(page));
+    setUrls(made);
+    return () => made.forEach((url) => URL.revokeObjectURL(url));
+  }, [pages]);
+  const without = (i: number) => pages.filter((_, j) => j !== i);
+  const up = (i: number) => [...pages.slice(0, i - 1), pages[i], pages[i - 1], ...pages.slice(i + 1)];
+  return (
+    <ol class="pages" aria-label={t("Halaman", "Pages")}>
+      {pages.map((_, i) => (
+        <li key={urls[i] ?? i}>
+          {urls[i] && <img src={urls[i]} alt="" width={48} height={64} />}
+          <span class="page-number">{t(`Halaman ${i + 1}`, `Page ${i + 1}`)}</span>
+          {i > 0 && (
+            <button type="button" class="link" onClick={() => onChange(up(i))} aria-label={t(`Naikkan halaman ${i + 1}`, `Move page ${i + 1} up`)}>
+              {t("Naikkan", "Move up")}
+            </button>
+          )}
+          <button type="button" class="link" onClick={() => onChange(without(i))} aria-label={t(`Hapus halaman ${i + 1}`, `Remove page ${i + 1}`)}>
+            {t("Hapus", "Remove")}
+          </button>
+        </li>
+      ))}
+    </ol>
   );
 }
 
@@ -327,7 +416,7 @@ function FileState({ file, fraction }: { file: DraftFile; fraction?: number }) {
       </progress>
     );
   const [text, tone] = {
-    waiting: [t("menunggu koneksi", "waiting for a connection"), "warn"],
+    waiting: file.pages ? [t("dikirim bersama permohonan", "sent with the application"), ""] : [t("menunggu koneksi", "waiting for a connection"), "warn"],
     uploading: [t("mengunggah…", "uploading…"), ""],
     pending: [t("diperiksa…", "being checked…"), ""],
     available: [t("terunggah", "uploaded"), "ok"],
@@ -339,9 +428,28 @@ function FileState({ file, fraction }: { file: DraftFile; fraction?: number }) {
 function fileProblem(requirement: Requirement, file: File): string | null {
   if (file.size > requirement.max_size_mb * 1024 * 1024) return t(`lebih dari ${requirement.max_size_mb} MB`, `larger than ${requirement.max_size_mb} MB`);
   const extension = file.name.split(".").pop()?.toLowerCase() ?? "";
-  const formats = new Set(requirement.formats.flatMap((f) => (f === "jpeg" ? ["jpeg", "jpg"] : [f])));
+  const formats = new Set(requirement.formats.flatMap((f) => (f === "jpeg" ? ["jpeg", "jpg", "heic", "heif"] : [f]))); // the mall makes HEIC JPEG
   const byType = Object.entries(MIME).find(([, mime]) => mime === file.type)?.[0];
   if (!formats.has(extension) && !(byType && formats.has(byType))) return t(`format harus ${requirement.formats.join(", ").toUpperCase()}`, `must be ${requirement.formats.join(", ").toUpperCase()}`);
+  return null;
+}
+
+/** Whether photos suit the requirement: as JPEG themselves, or as pages of a PDF. */
+function takesPhotos(requirement: Requirement): boolean {
+  return requirement.formats.includes("jpeg") || requirement.formats.includes("pdf");
+}
+
+/** A document made of these photos of its pages (new: a new key, not uploaded yet). */
+function pagesDocument(requirement: Requirement, pages: Blob[]): DraftFile {
+  const name = `${requirement.code.replace(/_/g, "-")}.pdf`;
+  return { key: newKey(), name, size: pages.reduce((sum, page) => sum + page.size, 0), pages, status: "waiting" };
+}
+
+/** Why a photo cannot be a page of the requirement's document, if it cannot. */
+function pageProblem(requirement: Requirement, photo: File, files: DraftFile[]): string | null {
+  if (!/^image\/(jpeg|png|heic|heif)$/.test(photo.type) && !/\.(jpe?g|png|heic|heif)$/i.test(photo.name)) return t("foto tidak dapat dibaca; coba ambil ulang", "the photo cannot be read; try taking it again");
+  const sofar = files.find((f) => f.pages)?.size ?? 0;
+  if (sofar + photo.size > requirement.max_size_mb * 1024 * 1024) return t(`halaman-halamannya lebih dari ${requirement.max_size_mb} MB`, `the pages are larger than ${requirement.max_size_mb} MB`);
   return null;
 }
 
