@@ -214,7 +214,7 @@ def test_citizen_a_s_things_are_read_by_whom_they_should_be_and_no_one_else(
 # What an anonymous caller may reach: the catalog, sign-in steps, public tracking and
 # verification, the satisfaction index, and the keys and document anyone may fetch.
 PUBLIC = re.compile(
-    r"^(GET /api/v1/catalog/(categories|agencies|services)"
+    r"^(GET /api/v1/catalog/(categories|agencies|services|popular)"
     r"|GET /api/v1/\.well-known/jwks\.json"
     r"|POST /api/v1/auth/(register|otp|verify-phone|token|password/reset)"
     r"|GET /api/v1/track/"
