@@ -56,7 +56,6 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import logging
 import os
@@ -184,12 +183,6 @@ async def services_of(engine: AsyncEngine) -> list[Service]:
     return chosen
 
 
-def nik_of(citizen_id: str) -> str:
-    """A NIK of Sinjai for the forms (the accounts keep the real one encrypted)."""
-    digits = int(hashlib.sha256(citizen_id.encode()).hexdigest(), 16) % 10**12
-    return f"7307{digits:012d}"
-
-
 async def applicants(
     applications: AsyncEngine, notifications: AsyncEngine, count: int
 ) -> list[Applicant]:
@@ -224,7 +217,7 @@ async def applicants(
             citizen=seed_volume.Citizen(
                 id=row.citizen_id,
                 name=row.name,
-                nik=nik_of(row.citizen_id),
+                nik=seed_volume.form_nik(row.citizen_id),
                 phone=row.phone,
                 email=row.email,
                 language="id",
