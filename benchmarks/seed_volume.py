@@ -289,7 +289,12 @@ def form_nik(key: str) -> str:
     born = dt.date(1950, 1, 1) + dt.timedelta(days=draw.randrange(365 * 57))
     day = born.day + (40 if draw.random() < 0.52 else 0)
     district = draw.randrange(1, len(DISTRICTS) + 1)
-    return f"7307{district:02d}{day:02d}{born:%m%y}{draw.randrange(1, 10_000):04d}"
+    return nik_digits(district, day, born, draw.randrange(1, 10_000))
+
+
+def nik_digits(district: int, day: int, born: dt.date, serial: int) -> str:
+    """A Sinjai NIK: regency 7307, the district, the birth day (+ 40 for women), month, year."""
+    return f"7307{district:02d}{day:02d}{born:%m%y}{serial:04d}"
 
 
 @dataclass
@@ -479,7 +484,7 @@ class Generator:
             district = self.rng.randrange(1, len(DISTRICTS) + 1)
             day = born.day + (40 if female else 0)
             serial = self.rng.randrange(1, 10_000)
-            nik = f"7307{district:02d}{day:02d}{born:%m%y}{serial:04d}"
+            nik = nik_digits(district, day, born, serial)
             if nik not in self.niks:
                 self.niks.add(nik)
                 return nik
