@@ -10,7 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable, Iterable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine, Iterable, Mapping
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any
@@ -123,6 +123,19 @@ def by_type(handlers: Mapping[type[BaseModel], Handler]) -> dict[str, TxHandler]
     return {contracts.type_of(model): parsing(model, h) for model, h in handlers.items()}
 
 
+async def _all_or_none(work: list[Coroutine[Any, Any, None]]) -> None:
+    """Run side by side; if one raises, stop the others and raise its error as it is (a
+    TaskGroup would wrap it in a group, which the callers' handlers of Kafka's errors miss)."""
+    tasks = [asyncio.ensure_future(w) for w in work]
+    try:
+        await asyncio.gather(*tasks)
+    except BaseException:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        raise
+
+
 class ConsumerRunner:
     """Consumes a service's topics with its consumer group and hands each event to its handler."""
 
@@ -136,8 +149,10 @@ class ConsumerRunner:
         max_attempts: int = 4,
         backoff_initial: float = 0.2,
         backoff_max: float = 5.0,
+        side_by_side: bool = True,
     ) -> None:
         self.settings = settings
+        self.side_by_side = side_by_side
         self.topics = [settings.topic(name) for name in topics]
         self.handlers = dict(handlers)
         self.engine = engine
@@ -187,11 +202,19 @@ class ConsumerRunner:
             self.ready.set()
             while not self._stopping.is_set():
                 batches = await consumer.getmany(timeout_ms=500, max_records=100)
-                for partition, records in batches.items():
-                    if self._stopping.is_set():
-                        break
-                    await self._handle_together(records, producer)
-                    await self._commit(consumer, partition, records[-1].offset + 1)
+                if batches and not self._stopping.is_set():
+                    work = [self._handle_together(rs, producer) for rs in batches.values()]
+                    if self.side_by_side:
+                        # Partitions side by side, each in its own order: one after another, a
+                        # partition's events waited for the others' transactions, and on a busy
+                        # process the consumer fell behind with CPU to spare.
+                        await _all_or_none(work)
+                    else:
+                        for handling in work:
+                            await handling
+                    await self._commit(
+                        consumer, {p: records[-1].offset + 1 for p, records in batches.items()}
+                    )
                 await self._record_lag(consumer)
                 if heartbeat:
                     heartbeat.beat()
@@ -200,15 +223,13 @@ class ConsumerRunner:
             await producer.stop()
             await consumer.stop()
 
-    async def _commit(
-        self, consumer: AIOKafkaConsumer, partition: TopicPartition, offset: int
-    ) -> None:
+    async def _commit(self, consumer: AIOKafkaConsumer, offsets: dict[TopicPartition, int]) -> None:
         try:
-            await consumer.commit({partition: offset})
+            await consumer.commit(offsets)
         except CommitFailedError as exc:
-            # The partition moved to another member, which starts again from the last commit;
+            # A partition moved to another member, which starts again from the last commit;
             # handlers are idempotent, so the records seen twice change nothing.
-            log.info("commit of %s skipped after a rebalance: %s", partition, exc)
+            log.info("commit of %s skipped after a rebalance: %s", list(offsets), exc)
 
     async def _handle_together(
         self, records: list[ConsumerRecord[bytes, bytes]], producer: AIOKafkaProducer

@@ -90,10 +90,14 @@ async def run(
     handlers: Mapping[type[BaseModel], Handler]
     | Callable[[AsyncEngine], Mapping[type[BaseModel], Handler]] = {},  # noqa: B006
     checks: Mapping[str, Callable[[], Awaitable[None]]] = {},
+    partitions_side_by_side: bool = True,
 ) -> AsyncIterator[Runtime]:
     """Bring the service's database up to date (its Alembic `migrations`), open it, start the
     outbox relay and the consumer, whose every event is applied once (the inbox) by the
-    `handlers` of its contract model (`kafka.by_type`); close everything on exit.
+    `handlers` of its contract model (`kafka.by_type`); close everything on exit. A service
+    whose handlers change rows that events of different entities share (a count per day) has
+    its partitions applied one after another (`partitions_side_by_side=False`), else their
+    transactions wait for each other's row locks.
 
     Nothing here waits for Kafka: a service serves its own reads and writes while the bus is
     away, and its relay and consumer catch up when it is back.
@@ -120,7 +124,11 @@ async def run(
     if consumed:
         by_model = handlers(engine) if callable(handlers) else handlers
         runtime.consumer = ConsumerRunner(
-            settings=settings, topics=consumed, handlers=by_type(by_model), engine=engine
+            settings=settings,
+            topics=consumed,
+            handlers=by_type(by_model),
+            engine=engine,
+            side_by_side=partitions_side_by_side,
         )
         consumer = runtime.consumer
 

@@ -25,6 +25,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             migrations="catalog.migrations",
             consumes=consumers.CONSUMED,
             handlers=consumers.handlers(),
+            # Every application adds to its service's count of the day: partitions applied side
+            # by side would queue on those rows' locks.
+            partitions_side_by_side=False,
         ) as running:
             app.state.runtime = running
             yield
