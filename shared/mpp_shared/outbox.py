@@ -104,25 +104,30 @@ async def record(connection: AsyncConnection, new_events: Sequence[Event]) -> No
         return
     trace = json.dumps(telemetry.current_trace_headers())
     await connection.execute(
-        _INSERT,
-        [
-            {
-                "event_id": e.id,
-                "subject": e.subject,
-                "envelope": e.to_json().decode(),
-                "trace": trace,
-            }
-            for e in new_events
-        ],
+        _RECORD,
+        {
+            "event_ids": [e.id for e in new_events],
+            "subjects": [e.subject for e in new_events],
+            "envelopes": [e.to_json().decode() for e in new_events],
+            "trace": trace,
+            "channel": NOTIFY_CHANNEL,
+        },
     )
-    await connection.execute(_NOTIFY)
 
 
 # Built once: SQLAlchemy works out a statement's cache key once per statement object, and a
 # statement built per call paid for it every time.
-_INSERT = sa_text(
-    "INSERT INTO outbox (event_id, subject, envelope, trace)"
-    " VALUES (:event_id, :subject, :envelope, CAST(:trace AS jsonb))"
+# One statement, one round trip, for the events and the notification: the rows in the order of
+# the arrays (their positions, and so the order they are published in, follow it).
+_RECORD = sa_text(
+    "WITH recorded AS ("
+    " INSERT INTO outbox (event_id, subject, envelope, trace)"
+    " SELECT event_id, subject, envelope, CAST(:trace AS jsonb)"
+    " FROM unnest(CAST(:event_ids AS text[]), CAST(:subjects AS text[]),"
+    " CAST(:envelopes AS text[])) WITH ORDINALITY AS e(event_id, subject, envelope, n)"
+    " ORDER BY n"
+    " RETURNING 1)"
+    " SELECT pg_notify(:channel, '') FROM (SELECT 1 FROM recorded LIMIT 1) AS one"
 )
 _NOTIFY = sa_text(f"NOTIFY {NOTIFY_CHANNEL}")
 _FENCE = sa_text("SELECT 1")

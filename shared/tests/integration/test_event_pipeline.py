@@ -4,6 +4,7 @@ and Kafka."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import defaultdict
 
 import pytest
@@ -96,15 +97,15 @@ async def test_events_recorded_in_a_transaction_are_published_on_commit_without_
     running = asyncio.create_task(relay.run())
     try:
         await asyncio.sleep(0.5)  # the listener is connected before anything is recorded
-        first, second = counted(probe.settings, "c1", 1), counted(probe.settings, "c1", 2)
+        recorded = [counted(probe.settings, "c1", n) for n in range(1, 6)]
         async with db.transaction(probe.engine) as connection:
-            await outbox.record(connection, [first, second])
+            await outbox.record(connection, recorded)
         # Only the database's notification wakes the relay: its poll is a minute away.
-        records = await read_topic(kafka, topic, until=lambda r: len(r) >= 2, timeout=20)
+        records = await read_topic(kafka, topic, until=lambda r: len(r) >= 5, timeout=20)
     finally:
         relay.stop()
         await running
-    assert [events.from_json(r.value or b"").id for r in records] == [first.id, second.id]
+    assert [events.from_json(r.value or b"").id for r in records] == [e.id for e in recorded]
     assert {r.key for r in records} == {b"c1"}
     async with probe.engine.connect() as connection:
         assert (await connection.execute(text("SELECT count(*) FROM outbox"))).scalar_one() == 0
@@ -400,3 +401,54 @@ async def test_one_failing_event_among_others_read_together_costs_them_nothing(
     assert [r.key for r in dead if r.key == b"poison5"] == [b"poison5"]
     assert await probe.total("c11") == 7  # each of the others applied once
     assert await probe.total("poison5") is None  # the failed one's effect rolled back
+
+
+@pytest.mark.parametrize("side_by_side", [True, False])
+async def test_partitions_read_together_are_applied_side_by_side_unless_told_not_to(
+    probe: Probe, kafka: str, side_by_side: bool
+) -> None:
+    settings = probe.settings
+    name = f"probe6{'a' if side_by_side else 'b'}.events"
+    topic = settings.topic(name)
+    await ensure_topics(kafka, [topic, settings.dlq_topic], partitions=2)
+    running, peak, both = 0, 0, asyncio.Event()
+
+    async def meeting(event: Event, connection: AsyncConnection) -> None:
+        """Waits (a while) for the other partition's event to be in hand too."""
+        nonlocal running, peak
+        running += 1
+        peak = max(peak, running)
+        if running == 2:
+            both.set()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(both.wait(), 3)
+        await add(event, connection)
+        running -= 1
+
+    producer = create_producer(settings)
+    await producer.start()
+    try:
+        for partition in (0, 1):
+            record = events.to_kafka(counted(settings, f"c12-{partition}"))
+            await producer.send_and_wait(
+                topic, record.value, partition=partition, headers=list(record.headers.items())
+            )
+    finally:
+        await producer.stop()
+    runner = ConsumerRunner(
+        settings=settings,
+        topics=[name],
+        handlers={"probe.counter.incremented.v1": meeting},
+        engine=probe.engine,
+        side_by_side=side_by_side,
+    )
+    task = await start(runner)
+    try:
+
+        async def both_applied() -> bool:
+            return await probe.total("c12-0") == 1 and await probe.total("c12-1") == 1
+
+        await eventually(both_applied, timeout=30)
+    finally:
+        await finish(runner, task)
+    assert peak == (2 if side_by_side else 1)
