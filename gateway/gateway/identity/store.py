@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     Table,
     Text,
+    bindparam,
     delete,
     func,
     select,
@@ -581,20 +582,16 @@ async def record_handling(
 ) -> None:
     """An application the agency handles, open unless its end was recorded already (an ended
     application never opens again); the full-NIK need, once known, is kept."""
-    t = handled_applications.c
-    statement = insert(handled_applications).values(
-        application_id=application_id,
-        citizen_id=citizen_id,
-        agency=agency,
-        requires_full_nik=requires_full_nik,
-        open=True,
-        closed_at=None,
-    )
     await connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[t.application_id],
-            set_={"requires_full_nik": t.requires_full_nik | statement.excluded.requires_full_nik},
-        )
+        _RECORD_HANDLING,
+        {
+            "application_id": application_id,
+            "citizen_id": citizen_id,
+            "agency": agency,
+            "requires_full_nik": requires_full_nik,
+            "open": True,
+            "closed_at": None,
+        },
     )
 
 
@@ -607,24 +604,40 @@ async def close_handling(
     closed_at: dt.datetime,
 ) -> None:
     """The application ended at `closed_at`; the first end recorded is kept."""
-    t = handled_applications.c
-    statement = insert(handled_applications).values(
-        application_id=application_id,
-        citizen_id=citizen_id,
-        agency=agency,
-        requires_full_nik=False,
-        open=False,
-        closed_at=closed_at,
-    )
     await connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[t.application_id],
-            set_={
-                "open": False,
-                "closed_at": func.coalesce(t.closed_at, statement.excluded.closed_at),
-            },
-        )
+        _CLOSE_HANDLING,
+        {
+            "application_id": application_id,
+            "citizen_id": citizen_id,
+            "agency": agency,
+            "requires_full_nik": False,
+            "open": False,
+            "closed_at": closed_at,
+        },
     )
+
+
+# Built once, as every event of the applications topic runs one of them: SQLAlchemy works out a
+# statement's cache key once per statement object, and building one per event cost as much CPU
+# as running it.
+_HANDLED = insert(handled_applications).values(
+    {c: bindparam(c) for c in ("application_id", "citizen_id", "agency", "requires_full_nik")}
+    | {"open": bindparam("open"), "closed_at": bindparam("closed_at")}
+)
+_RECORD_HANDLING = _HANDLED.on_conflict_do_update(
+    index_elements=[handled_applications.c.application_id],
+    set_={
+        "requires_full_nik": handled_applications.c.requires_full_nik
+        | _HANDLED.excluded.requires_full_nik
+    },
+)
+_CLOSE_HANDLING = _HANDLED.on_conflict_do_update(
+    index_elements=[handled_applications.c.application_id],
+    set_={
+        "open": False,
+        "closed_at": func.coalesce(handled_applications.c.closed_at, _HANDLED.excluded.closed_at),
+    },
+)
 
 
 async def handling(
