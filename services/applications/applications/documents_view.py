@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from tenacity import AsyncRetrying, retry_if_result, stop_after_delay, wait_exponential
 
 from applications.store import metadata
+from mpp_shared import db
 from mpp_shared.contracts.documents import DocumentDeleted, DocumentRejected, DocumentUploaded
 from mpp_shared.events import Event
 from mpp_shared.kafka import Handlers
@@ -74,7 +75,7 @@ async def wait_until_known(
         return
 
     async def unknown() -> bool:
-        async with engine.connect() as connection:
+        async with db.reading(engine) as connection:
             return len(await documents(connection, ids)) < len(set(ids))
 
     await AsyncRetrying(
